@@ -1,0 +1,60 @@
+# DB Concierge — build, generate, test and demo. `make help` lists the targets.
+
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := build
+
+CONTROLLER_TOOLS_VERSION := v0.23.0
+BIN := $(CURDIR)/bin
+CONTROLLER_GEN := $(BIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
+GO_BUILD_FLAGS := -trimpath
+# Integration tests start real servers; on a 2-core machine they run one package at a time.
+INTEGRATION_FLAGS ?= -count=1 -p 1 -timeout 40m
+
+.PHONY: help
+help: ## List the targets.
+	@awk -F':.*## ' '/^[a-z-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: build
+build: ## Build bin/db-concierge-operator.
+	go build $(GO_BUILD_FLAGS) -o $(BIN)/db-concierge-operator ./cmd/operator
+
+$(CONTROLLER_GEN):
+	GOBIN=$(BIN) go install sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_TOOLS_VERSION)
+	mv $(BIN)/controller-gen $@
+
+.PHONY: generate
+generate: $(CONTROLLER_GEN) ## Regenerate deepcopy code and the CRD YAML from api/.
+	$(CONTROLLER_GEN) object paths=./api/...
+	hack/generate-crds.sh $(CONTROLLER_GEN)
+
+.PHONY: verify
+verify: $(CONTROLLER_GEN) ## Fail if generated files, go.mod or the test binaries' version are stale.
+	hack/verify.sh $(CONTROLLER_GEN)
+
+.PHONY: deps
+deps: ## Install the Debian packages the tests and the demo run (as root), or say which are missing.
+	hack/ensure-packages.sh
+
+.PHONY: kube-assets
+kube-assets: ## Build (once per version) the kube-apiserver, etcd and kubectl that tests use.
+	hack/kube-assets.sh >/dev/null
+
+.PHONY: test-unit
+test-unit: ## Unit tests: fast, no servers.
+	go test -count=1 ./...
+
+.PHONY: test-integration
+test-integration: deps ## Integration tests against a real API server and a real MariaDB.
+	KUBEBUILDER_ASSETS="$$(hack/kube-assets.sh)" go test -tags integration $(INTEGRATION_FLAGS) ./test/...
+
+.PHONY: test
+test: verify test-unit test-integration ## Everything CI runs: generated-code check, unit and integration tests.
+
+.PHONY: demo
+demo: deps ## Start a local API server and MariaDB, run the operator, provision a database end to end.
+	KUBEBUILDER_ASSETS="$$(hack/kube-assets.sh)" go run ./hack/demo
+
+.PHONY: clean
+clean: ## Remove build output (the cached test binaries outside the checkout stay).
+	rm -rf $(BIN)

@@ -1,0 +1,94 @@
+package v1
+
+import "strings"
+
+const (
+	// DefaultClusterName is the clusterRef the seed's admin Secret stands for when it has no
+	// MYSQL_CLUSTER_NAME key.
+	DefaultClusterName = "cluster1-haproxy"
+	// DefaultCharset and DefaultCollation mirror the CRD's defaults.
+	DefaultCharset   = "utf8mb4"
+	DefaultCollation = "utf8mb4_unicode_ci"
+
+	defaultUserSuffix   = "_app"
+	defaultSecretSuffix = "-mysql-creds"
+)
+
+// Labels and annotations the operator reads or writes.
+const (
+	// LabelManagedBy marks every Secret the operator created; only Secrets carrying it are cached,
+	// watched, or ever updated.
+	LabelManagedBy = "app.kubernetes.io/managed-by"
+	// ManagedByValue is LabelManagedBy's value.
+	ManagedByValue = "db-concierge-operator"
+	// LabelAppDatabaseName and LabelAppDatabaseNamespace name the AppDatabase a Secret belongs to,
+	// for selectors such as kubectl get secret -l db.stillwaters.io/appdatabase-name=myapp.
+	LabelAppDatabaseName      = "db.stillwaters.io/appdatabase-name"
+	LabelAppDatabaseNamespace = "db.stillwaters.io/appdatabase-namespace"
+	// AnnotationReconcile is the seed's force-reconcile annotation: any new value makes the operator
+	// run a full reconcile and record it in status.lastReconcileTime.
+	AnnotationReconcile = "reconcile"
+	// Finalizer holds an AppDatabase with deletionPolicy Delete until its database and user are dropped.
+	Finalizer = "db.stillwaters.io/drop-database"
+)
+
+// DefaultUserName is the MySQL user name an AppDatabase gets when spec.userName is empty.
+func DefaultUserName(dbName string) string { return dbName + defaultUserSuffix }
+
+// DefaultSecretName is the Secret name an AppDatabase gets when spec.secretName is empty:
+// MySQL names allow '_' and upper case, Kubernetes names do not.
+func DefaultSecretName(dbName string) string {
+	return strings.ReplaceAll(strings.ToLower(dbName), "_", "-") + defaultSecretSuffix
+}
+
+// DBNameFor maps a Kubernetes-style name (my-app) to the database name it stands for (my_app).
+func DBNameFor(resourceName string) string { return strings.ReplaceAll(resourceName, "-", "_") }
+
+// EffectiveUserName is spec.userName, or its default.
+func (s *AppDatabaseSpec) EffectiveUserName() string {
+	if s.UserName != "" {
+		return s.UserName
+	}
+	return DefaultUserName(s.DBName)
+}
+
+// EffectiveSecretName is spec.secretName, or its default.
+func (s *AppDatabaseSpec) EffectiveSecretName() string {
+	if s.SecretName != "" {
+		return s.SecretName
+	}
+	return DefaultSecretName(s.DBName)
+}
+
+// EffectiveCharset is spec.charset, or its default for objects that bypassed API defaulting.
+func (s *AppDatabaseSpec) EffectiveCharset() string {
+	if s.Charset != "" {
+		return s.Charset
+	}
+	return DefaultCharset
+}
+
+// EffectiveCollation is spec.collation, or its default for objects that bypassed API defaulting.
+func (s *AppDatabaseSpec) EffectiveCollation() string {
+	if s.Collation != "" {
+		return s.Collation
+	}
+	return DefaultCollation
+}
+
+// EffectiveDeletionPolicy is spec.deletionPolicy, Retain when empty.
+func (s *AppDatabaseSpec) EffectiveDeletionPolicy() DeletionPolicy {
+	if s.DeletionPolicy == "" {
+		return DeletionPolicyRetain
+	}
+	return s.DeletionPolicy
+}
+
+// EffectiveAppNamespace is the namespace that receives the Secret: spec.appNamespace, or the
+// AppDatabase's own namespace.
+func (a *AppDatabase) EffectiveAppNamespace() string {
+	if a.Spec.AppNamespace != "" {
+		return a.Spec.AppNamespace
+	}
+	return a.Namespace
+}

@@ -1,0 +1,189 @@
+package v1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// DeletionPolicy says what happens to the MySQL database and user when their AppDatabase is deleted.
+// +kubebuilder:validation:Enum=Retain;Delete
+type DeletionPolicy string
+
+const (
+	// DeletionPolicyRetain keeps the database, the user and the Secret.
+	DeletionPolicyRetain DeletionPolicy = "Retain"
+	// DeletionPolicyDelete drops the database and the user; the Secret is kept.
+	DeletionPolicyDelete DeletionPolicy = "Delete"
+)
+
+// Phase is the one-word summary of an AppDatabase's state.
+// +kubebuilder:validation:Enum=Pending;Creating;Ready;Failed
+type Phase string
+
+const (
+	PhasePending  Phase = "Pending"
+	PhaseCreating Phase = "Creating"
+	PhaseReady    Phase = "Ready"
+	PhaseFailed   Phase = "Failed"
+)
+
+// AppDatabaseSpec is what an application asks for.
+//
+// +kubebuilder:validation:XValidation:rule="has(self.userName) || size(self.dbName) <= 28",message="dbName is longer than 28 characters, so the default userName (dbName + \"_app\") would exceed MySQL's 32-character limit: set spec.userName"
+// +kubebuilder:validation:XValidation:rule="has(self.secretName) || !self.dbName.startsWith('_')",message="dbName starts with '_', so the default secretName would start with '-', which Kubernetes does not allow: set spec.secretName"
+// +kubebuilder:validation:XValidation:rule="!has(self.charset) || !has(self.collation) || self.collation.startsWith(self.charset + '_') || self.collation.startsWith('uca1400_') || (self.charset == 'binary' && self.collation == 'binary') || (self.charset == 'utf8' && self.collation.startsWith('utf8mb3_'))",message="collation does not belong to charset (for example charset utf8mb4 goes with collation utf8mb4_unicode_ci): when you change charset, set collation too"
+// +kubebuilder:validation:XValidation:rule="has(self.userName) == has(oldSelf.userName) && (!has(self.userName) || self.userName == oldSelf.userName)",message="userName is immutable: it cannot be set, changed or removed after creation"
+// +kubebuilder:validation:XValidation:rule="has(self.secretName) == has(oldSelf.secretName) && (!has(self.secretName) || self.secretName == oldSelf.secretName)",message="secretName is immutable: it cannot be set, changed or removed after creation"
+// +kubebuilder:validation:XValidation:rule="has(self.appNamespace) == has(oldSelf.appNamespace) && (!has(self.appNamespace) || self.appNamespace == oldSelf.appNamespace)",message="appNamespace is immutable: it cannot be set, changed or removed after creation"
+type AppDatabaseSpec struct {
+	// clusterRef names the MySQL cluster to create the database on, as configured by the platform
+	// team (the MYSQL_CLUSTER_NAME of the operator's admin Secret, by default "cluster1-haproxy").
+	// Immutable.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="clusterRef is immutable"
+	ClusterRef string `json:"clusterRef"`
+
+	// dbName is the name of the MySQL database: letters, digits and '_', at most 64 characters.
+	// It also derives the defaults of userName and secretName. Immutable.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=64
+	// +kubebuilder:validation:Pattern=`^[a-zA-Z0-9_]+$`
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="dbName is immutable"
+	DBName string `json:"dbName"`
+
+	// appNamespace is the namespace that receives the credentials Secret. An AppDatabase in the
+	// application's own namespace may leave it out (it defaults to that namespace) or must name
+	// that same namespace; only an AppDatabase in the platform namespace may target another one.
+	// Immutable.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	AppNamespace string `json:"appNamespace,omitempty"`
+
+	// secretName is the name of the credentials Secret in appNamespace. Defaults to dbName in lower
+	// case with '_' replaced by '-', followed by "-mysql-creds" (myapp -> myapp-mysql-creds).
+	// Immutable.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	SecretName string `json:"secretName,omitempty"`
+
+	// userName is the MySQL user the application logs in as: letters, digits and '_', at most 32
+	// characters. It is granted all privileges on this database and nothing else. Defaults to
+	// dbName followed by "_app". Immutable.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:Pattern=`^[a-zA-Z0-9_]+$`
+	UserName string `json:"userName,omitempty"`
+
+	// charset is the database's default character set. Changing it runs ALTER DATABASE, which
+	// affects tables created afterwards, not existing ones.
+	// +optional
+	// +kubebuilder:default=utf8mb4
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:Pattern=`^[a-zA-Z0-9_]+$`
+	Charset string `json:"charset,omitempty"`
+
+	// collation is the database's default collation; it must belong to charset.
+	// +optional
+	// +kubebuilder:default=utf8mb4_unicode_ci
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=64
+	// +kubebuilder:validation:Pattern=`^[a-zA-Z0-9_]+$`
+	Collation string `json:"collation,omitempty"`
+
+	// deletionPolicy says what deleting this AppDatabase does to MySQL. Retain (the default) keeps
+	// the database and the user; Delete drops both, with all their data. The Secret is kept either
+	// way. May be changed at any time.
+	// +optional
+	// +kubebuilder:default=Retain
+	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
+}
+
+// AppDatabaseStatus is what the operator observed and did.
+type AppDatabaseStatus struct {
+	// phase summarises the state: Pending, Creating, Ready or Failed. Ready means the application
+	// user has been seen to log in with the Secret's password for the current spec.
+	// +optional
+	Phase Phase `json:"phase,omitempty"`
+
+	// message explains the phase in words a developer can act on.
+	// +optional
+	Message string `json:"message,omitempty"`
+
+	// userName is the MySQL user that was created.
+	// +optional
+	UserName string `json:"userName,omitempty"`
+
+	// secretName is the name of the credentials Secret.
+	// +optional
+	SecretName string `json:"secretName,omitempty"`
+
+	// appNamespace is the namespace that holds the credentials Secret.
+	// +optional
+	AppNamespace string `json:"appNamespace,omitempty"`
+
+	// connectionString is the URL the application connects to, without the password
+	// (mysql://user@host:port/database).
+	// +optional
+	ConnectionString string `json:"connectionString,omitempty"`
+
+	// lastReconcileTime is when the operator last changed something for this AppDatabase, or
+	// handled a forced reconcile (the "reconcile" annotation). Routine checks that find nothing
+	// to do leave it alone.
+	// +optional
+	LastReconcileTime *metav1.Time `json:"lastReconcileTime,omitempty"`
+
+	// lastHandledReconcileAt is the value of the "reconcile" annotation the operator last acted on.
+	// +optional
+	LastHandledReconcileAt string `json:"lastHandledReconcileAt,omitempty"`
+
+	// observedGeneration is the metadata.generation the status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// conditions hold the Ready condition, whose reason says why the AppDatabase is or is not ready.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// AppDatabase asks DB Concierge for a MySQL database on a configured cluster, a user that can
+// use only that database, and a Secret holding the user's credentials in the application's
+// namespace.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=appdb
+// +kubebuilder:printcolumn:name="Database",type=string,JSONPath=`.spec.dbName`
+// +kubebuilder:printcolumn:name="Namespace",type=string,JSONPath=`.status.appNamespace`
+// +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 63",message="metadata.name must be at most 63 characters: the operator labels the Secret with it"
+type AppDatabase struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// +required
+	Spec   AppDatabaseSpec   `json:"spec"`
+	Status AppDatabaseStatus `json:"status,omitempty"`
+}
+
+// AppDatabaseList is a list of AppDatabases.
+//
+// +kubebuilder:object:root=true
+type AppDatabaseList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []AppDatabase `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&AppDatabase{}, &AppDatabaseList{})
+}

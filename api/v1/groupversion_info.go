@@ -1,0 +1,22 @@
+// Package v1 holds the db.stillwaters.io/v1 API: the AppDatabase kind through which an
+// application asks DB Concierge for a MySQL database, a user scoped to it and a credentials Secret.
+//
+// +kubebuilder:object:generate=true
+// +groupName=db.stillwaters.io
+package v1
+
+import (
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/scheme"
+)
+
+var (
+	// GroupVersion is the group and version of every kind in this package.
+	GroupVersion = schema.GroupVersion{Group: "db.stillwaters.io", Version: "v1"}
+
+	// SchemeBuilder registers the kinds of this package with a runtime.Scheme.
+	SchemeBuilder = &scheme.Builder{GroupVersion: GroupVersion}
+
+	// AddToScheme adds the kinds of this package to a runtime.Scheme.
+	AddToScheme = SchemeBuilder.AddToScheme
+)

@@ -1,0 +1,58 @@
+package v1
+
+// ConditionReady is the one condition type of an AppDatabase. It is True exactly when
+// status.phase is Ready for the current generation.
+const ConditionReady = "Ready"
+
+// Reasons of the Ready condition. A failure reason is either terminal (a person has to change
+// something: the spec, the cluster configuration, another object) or retrying (the operator keeps
+// trying with backoff and recovers by itself once the cause is gone). Clients such as the CLI stop
+// waiting on a terminal reason only.
+const (
+	// ReasonProvisioned: the database, user, grant and Secret exist and the user logs in.
+	ReasonProvisioned = "Provisioned"
+	// ReasonProvisioning: work is in progress.
+	ReasonProvisioning = "Provisioning"
+	// ReasonDeleting: the AppDatabase is being deleted and its database and user are being dropped.
+	ReasonDeleting = "Deleting"
+
+	// ReasonInvalidSpec: the spec passed the API's validation but cannot be served, for instance a
+	// reserved name or a charset the server does not know.
+	ReasonInvalidSpec = "InvalidSpec"
+	// ReasonNamespaceNotAllowed: the AppDatabase targets a namespace other than its own and does
+	// not live in the platform namespace.
+	ReasonNamespaceNotAllowed = "NamespaceNotAllowed"
+	// ReasonOwnershipConflict: the database or user exists and belongs to another AppDatabase, or
+	// was not created by DB Concierge.
+	ReasonOwnershipConflict = "OwnershipConflict"
+	// ReasonSecretConflict: a Secret of the same name exists and is not this AppDatabase's.
+	ReasonSecretConflict = "SecretConflict"
+	// ReasonUnknownCluster: clusterRef names no configured cluster.
+	ReasonUnknownCluster = "UnknownCluster"
+	// ReasonDatabaseMissing: the database was provisioned, then dropped outside DB Concierge. The
+	// operator does not silently recreate an empty database under an application that had data.
+	ReasonDatabaseMissing = "DatabaseMissing"
+
+	// ReasonClusterUnreachable: the operator cannot connect to the cluster's admin endpoint.
+	ReasonClusterUnreachable = "ClusterUnreachable"
+	// ReasonAdminCredentialsInvalid: the cluster rejects the operator's admin login or lacks a
+	// privilege the operator needs.
+	ReasonAdminCredentialsInvalid = "AdminCredentialsInvalid"
+	// ReasonNamespaceNotFound: the target namespace does not exist (yet).
+	ReasonNamespaceNotFound = "NamespaceNotFound"
+	// ReasonProvisioningError: any other error from MySQL or the Kubernetes API; retried.
+	ReasonProvisioningError = "ProvisioningError"
+)
+
+var terminalReasons = map[string]bool{
+	ReasonInvalidSpec:         true,
+	ReasonNamespaceNotAllowed: true,
+	ReasonOwnershipConflict:   true,
+	ReasonSecretConflict:      true,
+	ReasonUnknownCluster:      true,
+	ReasonDatabaseMissing:     true,
+}
+
+// IsTerminalReason reports whether a failure with this reason needs a person to act; every other
+// failure reason is retried by the operator.
+func IsTerminalReason(reason string) bool { return terminalReasons[reason] }

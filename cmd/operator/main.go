@@ -1,0 +1,99 @@
+// Command db-concierge-operator runs the DB Concierge controller manager: it provisions the MySQL
+// databases, users and Secrets that AppDatabase objects ask for.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"time"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	dbv1 "github.com/stillwaters/db-concierge/api/v1"
+	"github.com/stillwaters/db-concierge/internal/controller"
+)
+
+func main() {
+	var (
+		metricsAddr, probeAddr string
+		leaderElect            bool
+		opts                   controller.Options
+	)
+	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address of the metrics endpoint (/metrics, also /healthz and /readyz); \"0\" disables it.")
+	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address of the health probe endpoint (/healthz, /readyz).")
+	flag.BoolVar(&leaderElect, "leader-elect", false, "Elect a leader on a Lease, so that only one of several replicas works at a time.")
+	flag.StringVar(&opts.PlatformNamespace, "platform-namespace", envOr("POD_NAMESPACE", "db-concierge"),
+		"Namespace holding the clusters' admin Secrets; its AppDatabases may target other namespaces.")
+	flag.IntVar(&opts.MaxConcurrentReconciles, "max-concurrent-reconciles", 4, "How many AppDatabases are worked on at once.")
+	flag.DurationVar(&opts.MaxBackoff, "max-backoff", 5*time.Minute, "Longest wait before an AppDatabase that failed is retried.")
+	flag.DurationVar(&opts.ResyncPeriod, "resync-period", 10*time.Minute, "Mean time between drift checks of a Ready AppDatabase (spread by ±20%).")
+	flag.IntVar(&opts.MaxConnsPerCluster, "max-conns-per-cluster", 4, "Most admin connections the operator opens to one MySQL cluster.")
+	zapOpts := zap.Options{}
+	zapOpts.BindFlags(flag.CommandLine)
+	flag.Parse()
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
+	log := ctrl.Log.WithName("setup")
+
+	if err := run(metricsAddr, probeAddr, leaderElect, opts); err != nil {
+		log.Error(err, "Operator stopped")
+		os.Exit(1)
+	}
+}
+
+func run(metricsAddr, probeAddr string, leaderElect bool, opts controller.Options) error {
+	if opts.MaxBackoff <= 0 || opts.MaxConcurrentReconciles <= 0 || opts.MaxConnsPerCluster <= 0 {
+		return fmt.Errorf("--max-backoff, --max-concurrent-reconciles and --max-conns-per-cluster must be positive")
+	}
+	scheme := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+	utilruntime.Must(dbv1.AddToScheme(scheme))
+
+	probes := map[string]http.Handler{"/healthz": &healthz.Handler{Checks: map[string]healthz.Checker{"ping": healthz.Ping}}}
+	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
+		Scheme:                  scheme,
+		Metrics:                 metricsserver.Options{BindAddress: metricsAddr, ExtraHandlers: probes},
+		HealthProbeBindAddress:  probeAddr,
+		LeaderElection:          leaderElect,
+		LeaderElectionID:        "db-concierge-operator.db.stillwaters.io",
+		LeaderElectionNamespace: opts.PlatformNamespace,
+		// Hand the lease over promptly when the process stops on purpose.
+		LeaderElectionReleaseOnCancel: true,
+		Cache:                         cache.Options{ByObject: controller.ManagedSecretsOnly()},
+	})
+	if err != nil {
+		return fmt.Errorf("creating the manager: %w", err)
+	}
+	ctx := ctrl.SetupSignalHandler()
+	if err := controller.SetupWithManager(ctx, mgr, opts); err != nil {
+		return fmt.Errorf("setting up the AppDatabase controller: %w", err)
+	}
+	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		return err
+	}
+	if err := mgr.AddReadyzCheck("caches", func(req *http.Request) error {
+		if !mgr.GetCache().WaitForCacheSync(req.Context()) {
+			return fmt.Errorf("caches not synced")
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	ctrl.Log.WithName("setup").Info("Starting operator", "platformNamespace", opts.PlatformNamespace)
+	return mgr.Start(ctx)
+}
+
+func envOr(name, fallback string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return fallback
+}

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Fails when committed generated output is stale: it regenerates, and if anything changed it says
+# so (the working tree then holds the fresh output to commit). Also checks go.mod is tidy and that
+# the Kubernetes test binaries are built at the version of the client libraries.
+set -euo pipefail
+controller_gen=$1
+generated=(api/v1/zz_generated.deepcopy.go crds/*.yaml go.mod go.sum)
+
+before=$(cat "${generated[@]}" 2>/dev/null | sha256sum)
+"$controller_gen" object paths=./api/...
+hack/generate-crds.sh "$controller_gen"
+go mod tidy
+after=$(cat api/v1/zz_generated.deepcopy.go crds/*.yaml go.mod go.sum | sha256sum)
+if [[ "$before" != "$after" ]]; then
+	echo "Generated files or go.mod were stale; they have been regenerated. Review and commit:" >&2
+	git status --short -- api crds go.mod go.sum >&2 || true
+	exit 1
+fi
+
+client=$(go list -m -f '{{.Version}}' k8s.io/client-go)
+server=$(sed -nE 's/^[[:space:]]*k8s\.io\/kubernetes[[:space:]]+v([0-9.]+).*/\1/p' hack/kube-tools/go.mod)
+if [[ "${client#v0.}" != "${server#1.}" ]]; then
+	echo "hack/kube-tools builds kube-apiserver $server but the project uses client-go $client;" \
+		"pin k8s.io/kubernetes v1.${client#v0.} there (and its replaces) so tests run the same version." >&2
+	exit 1
+fi
+echo "Generated files, go.mod and the test binaries' version are up to date."

@@ -1,0 +1,255 @@
+// Package controller reconciles AppDatabases: it orchestrates the cluster registry, the MySQL
+// layer and the Kubernetes API, and records the result in status, conditions and events. It never
+// builds SQL itself.
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
+
+	dbv1 "github.com/stillwaters/db-concierge/api/v1"
+	"github.com/stillwaters/db-concierge/internal/cluster"
+	"github.com/stillwaters/db-concierge/internal/credentials"
+	"github.com/stillwaters/db-concierge/internal/failpoint"
+	"github.com/stillwaters/db-concierge/internal/mysql"
+)
+
+// AppDatabaseReconciler provisions the database, user and Secret an AppDatabase asks for.
+type AppDatabaseReconciler struct {
+	// Client reads through the manager's cache, which holds AppDatabases, namespace metadata and
+	// only the Secrets labelled as managed by DB Concierge.
+	Client client.Client
+	// APIReader reads past the cache: it finds a Secret that is in the way but not ours.
+	APIReader client.Reader
+	Recorder  recorder.EventRecorder
+	Clusters  *cluster.Registry
+	// PlatformNamespace is the only namespace whose AppDatabases may target other namespaces.
+	PlatformNamespace string
+	// ResyncPeriod is the mean time between drift checks of a Ready AppDatabase.
+	ResyncPeriod time.Duration
+}
+
+// Reconcile brings MySQL, the Secret and the status in line with one AppDatabase.
+func (r *AppDatabaseReconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+	var db dbv1.AppDatabase
+	if err := r.Client.Get(ctx, req.NamespacedName, &db); err != nil {
+		return reconcile.Result{}, client.IgnoreNotFound(err)
+	}
+	if !db.DeletionTimestamp.IsZero() {
+		return r.finalize(ctx, &db)
+	}
+
+	o, conn, err := r.provision(ctx, &db)
+	if err != nil && isReady(&db) && (o.reason == dbv1.ReasonClusterUnreachable || o.reason == dbv1.ReasonAdminCredentialsInvalid) {
+		// A drift check during an outage: the tenant was Ready and nothing it asked for has
+		// changed, so its status is not rewritten; the cluster's trouble is retried quietly.
+		logf.FromContext(ctx).Info("Cluster unavailable during a drift check; status left as Ready", "reason", o.reason, "error", err.Error())
+		return reconcile.Result{RequeueAfter: r.jitteredResync()}, nil
+	}
+	if statusErr := r.writeStatus(ctx, &db, o, conn); statusErr != nil {
+		return reconcile.Result{}, errors.Join(err, statusErr)
+	}
+	switch {
+	case err != nil:
+		// Retrying: controller-runtime requeues with per-object exponential backoff (capped by
+		// --max-backoff) and logs the error, which never carries a password.
+		return reconcile.Result{}, err
+	case !o.ready:
+		// Terminal: nothing changes until the spec or a watched object does.
+		return reconcile.Result{}, nil
+	}
+	return reconcile.Result{RequeueAfter: r.jitteredResync()}, nil
+}
+
+// provision runs the steps of one pass. It returns the outcome for status; err is non-nil for a
+// failure that is retried.
+func (r *AppDatabaseReconciler) provision(ctx context.Context, db *dbv1.AppDatabase) (outcome, credentials.Connection, error) {
+	var conn credentials.Connection
+	appNamespace := db.EffectiveAppNamespace()
+	if appNamespace != db.Namespace && db.Namespace != r.PlatformNamespace {
+		return failed(dbv1.ReasonNamespaceNotAllowed, fmt.Sprintf(
+			"an AppDatabase in namespace %q can only provision into %q; only AppDatabases in the platform namespace %q may set appNamespace to another namespace",
+			db.Namespace, db.Namespace, r.PlatformNamespace)), conn, nil
+	}
+	tenant := tenantOf(db)
+	if err := tenant.Validate(); err != nil {
+		return failed(dbv1.ReasonInvalidSpec, err.Error()), conn, nil
+	}
+
+	c, err := r.Clusters.Get(ctx, db.Spec.ClusterRef)
+	if err != nil {
+		o, err := r.failure(db, err)
+		return o, conn, err
+	}
+	if strings.EqualFold(tenant.User, c.Config.AdminUser) {
+		return failed(dbv1.ReasonInvalidSpec, fmt.Sprintf("user name %q is the cluster's admin account and cannot be given to an application", tenant.User)), conn, nil
+	}
+	conn = credentials.Connection{Host: c.Config.App.Host, Port: c.Config.App.Port, User: tenant.User, Database: tenant.Database}
+
+	var ns metav1.PartialObjectMetadata
+	ns.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Namespace"))
+	if err := r.Client.Get(ctx, client.ObjectKey{Name: appNamespace}, &ns); err != nil {
+		if apierrors.IsNotFound(err) {
+			o := failed(dbv1.ReasonNamespaceNotFound, fmt.Sprintf("namespace %q does not exist; the database is provisioned once it is created", appNamespace))
+			return o, conn, errors.New(o.message)
+		}
+		return failed(dbv1.ReasonProvisioningError, "reading namespace: "+err.Error()), conn, err
+	}
+
+	if err := r.syncFinalizer(ctx, db); err != nil {
+		return failed(dbv1.ReasonProvisioningError, err.Error()), conn, err
+	}
+	if db.Status.Phase == "" || db.Status.Phase == dbv1.PhasePending {
+		if err := r.writeStatus(ctx, db, outcome{reason: dbv1.ReasonProvisioning, message: "Provisioning database " + tenant.Database}, conn); err != nil {
+			return failed(dbv1.ReasonProvisioningError, err.Error()), conn, err
+		}
+	}
+
+	if err := c.Admin.Claim(ctx, tenant); err != nil {
+		o, err := r.failure(db, err)
+		return o, conn, err
+	}
+	password, secretChanges, err := r.ensureSecret(ctx, db, conn)
+	if err != nil {
+		var conflict *secretConflictError
+		if errors.As(err, &conflict) {
+			return failed(dbv1.ReasonSecretConflict, err.Error()), conn, nil
+		}
+		return failed(dbv1.ReasonProvisioningError, err.Error()), conn, err
+	}
+	failpoint.Hit("after-secret")
+	conn.Password = password
+
+	changes, err := c.Admin.Provision(ctx, tenant, password)
+	for _, change := range changes {
+		logf.FromContext(ctx).Info("Changed MySQL", "cluster", c.Config.Name, "database", tenant.Database, "user", tenant.User, "change", change)
+	}
+	if err != nil {
+		o, err := r.failure(db, err)
+		return o, conn, err
+	}
+	return outcome{ready: true, changes: append(secretChanges, changes...)}, conn, nil
+}
+
+func tenantOf(db *dbv1.AppDatabase) mysql.Tenant {
+	return mysql.Tenant{
+		Database:  db.Spec.DBName,
+		User:      db.Spec.EffectiveUserName(),
+		Charset:   db.Spec.EffectiveCharset(),
+		Collation: db.Spec.EffectiveCollation(),
+		Owner:     mysql.Owner{UID: string(db.UID), Namespace: db.Namespace, Name: db.Name},
+	}
+}
+
+// syncFinalizer holds the object for cleanup exactly when its policy is Delete. It is added
+// before the first MySQL write, so nothing the operator creates can outlive a Delete-policy object.
+func (r *AppDatabaseReconciler) syncFinalizer(ctx context.Context, db *dbv1.AppDatabase) error {
+	want := db.Spec.EffectiveDeletionPolicy() == dbv1.DeletionPolicyDelete
+	if want == controllerutil.ContainsFinalizer(db, dbv1.Finalizer) {
+		return nil
+	}
+	patch := client.MergeFromWithOptions(db.DeepCopy(), client.MergeFromWithOptimisticLock{})
+	if want {
+		controllerutil.AddFinalizer(db, dbv1.Finalizer)
+	} else {
+		controllerutil.RemoveFinalizer(db, dbv1.Finalizer)
+	}
+	if err := r.Client.Patch(ctx, db, patch); err != nil {
+		return fmt.Errorf("updating finalizer: %w", err)
+	}
+	return nil
+}
+
+// finalize drops what a Delete-policy AppDatabase owns, then lets it go.
+func (r *AppDatabaseReconciler) finalize(ctx context.Context, db *dbv1.AppDatabase) (reconcile.Result, error) {
+	if !controllerutil.ContainsFinalizer(db, dbv1.Finalizer) {
+		return reconcile.Result{}, nil
+	}
+	if db.Spec.EffectiveDeletionPolicy() == dbv1.DeletionPolicyDelete {
+		dropped, err := r.dropOwned(ctx, db)
+		if err != nil {
+			o := r.classify(db, err)
+			o.message = fmt.Sprintf("cannot drop the database and user yet: %s (the AppDatabase stays until they are dropped; "+
+				"removing finalizer %s gives up and keeps them)", o.message, dbv1.Finalizer)
+			return reconcile.Result{}, errors.Join(err, r.writeStatus(ctx, db, o, credentials.Connection{}))
+		}
+		if len(dropped) > 0 {
+			r.Recorder.Eventf(db, nil, corev1.EventTypeNormal, dbv1.ReasonDeleting, "Drop",
+				"Dropped %s (deletionPolicy Delete); Secret %s/%s is kept", strings.Join(dropped, " and "),
+				db.EffectiveAppNamespace(), db.Spec.EffectiveSecretName())
+			logf.FromContext(ctx).Info("Dropped MySQL objects", "dropped", dropped)
+		}
+	}
+	patch := client.MergeFromWithOptions(db.DeepCopy(), client.MergeFromWithOptimisticLock{})
+	controllerutil.RemoveFinalizer(db, dbv1.Finalizer)
+	if err := r.Client.Patch(ctx, db, patch); err != nil {
+		return reconcile.Result{}, client.IgnoreNotFound(err)
+	}
+	return reconcile.Result{}, nil
+}
+
+func (r *AppDatabaseReconciler) dropOwned(ctx context.Context, db *dbv1.AppDatabase) ([]string, error) {
+	c, err := r.Clusters.Get(ctx, db.Spec.ClusterRef)
+	if err != nil {
+		return nil, err
+	}
+	return c.Admin.DropOwned(ctx, string(db.UID))
+}
+
+// writeStatus patches the status when it differs from what the object holds, and records an
+// Event when the Ready condition changes.
+func (r *AppDatabaseReconciler) writeStatus(ctx context.Context, db *dbv1.AppDatabase, o outcome, conn credentials.Connection) error {
+	next := desiredStatus(db, o, conn.URL(false), metav1.Now())
+	if equality.Semantic.DeepEqual(next, db.Status) {
+		return nil
+	}
+	before := readyCondition(db.Status)
+	patch := client.MergeFromWithOptions(db.DeepCopy(), client.MergeFromWithOptimisticLock{})
+	db.Status = next
+	if err := r.Client.Status().Patch(ctx, db, patch); err != nil {
+		return fmt.Errorf("writing status: %w", err)
+	}
+	after := readyCondition(db.Status)
+	if before.Status != after.Status || before.Reason != after.Reason {
+		eventType := corev1.EventTypeWarning
+		if after.Status == metav1.ConditionTrue || after.Reason == dbv1.ReasonProvisioning {
+			eventType = corev1.EventTypeNormal
+		}
+		r.Recorder.Eventf(db, nil, eventType, after.Reason, "Reconcile", "%s", after.Message)
+	} else if len(o.changes) > 0 {
+		r.Recorder.Eventf(db, nil, corev1.EventTypeNormal, after.Reason, "Reconcile", "Updated: %s", strings.Join(o.changes, "; "))
+	}
+	return nil
+}
+
+func readyCondition(s dbv1.AppDatabaseStatus) metav1.Condition {
+	for _, c := range s.Conditions {
+		if c.Type == dbv1.ConditionReady {
+			return c
+		}
+	}
+	return metav1.Condition{}
+}
+
+// jitteredResync spreads drift checks over ±20% of the period, so objects created together do
+// not stay in step.
+func (r *AppDatabaseReconciler) jitteredResync() time.Duration {
+	if r.ResyncPeriod <= 0 {
+		return 0
+	}
+	return time.Duration(float64(r.ResyncPeriod) * (0.8 + 0.4*rand.Float64()))
+}

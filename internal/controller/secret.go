@@ -1,0 +1,139 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+
+	dbv1 "github.com/stillwaters/db-concierge/api/v1"
+	"github.com/stillwaters/db-concierge/internal/credentials"
+)
+
+// AnnotationOwner names the AppDatabase ("namespace/name") a Secret was created for; a Secret
+// carrying another owner is never taken over.
+const AnnotationOwner = "db.stillwaters.io/appdatabase"
+
+// secretConflictError says a Secret of the wanted name exists and is not this AppDatabase's.
+type secretConflictError struct {
+	namespace, name, why string
+}
+
+func (e *secretConflictError) Error() string {
+	return fmt.Sprintf("Secret %s/%s already exists and %s; it is left untouched: delete or rename it, or choose another spec.secretName",
+		e.namespace, e.name, e.why)
+}
+
+func ownerOf(db *dbv1.AppDatabase) string { return db.Namespace + "/" + db.Name }
+
+// secretMeta is the metadata the operator puts on every Secret it manages.
+func secretMeta(db *dbv1.AppDatabase) (labels, annotations map[string]string) {
+	return map[string]string{
+			dbv1.LabelManagedBy:            dbv1.ManagedByValue,
+			dbv1.LabelAppDatabaseName:      db.Name,
+			dbv1.LabelAppDatabaseNamespace: db.Namespace,
+		}, map[string]string{
+			AnnotationOwner: ownerOf(db),
+		}
+}
+
+// ensureSecret makes sure the application's Secret exists with the connection details, and returns
+// the password it holds. The Secret is the source of truth for the password: an existing one is
+// kept; a new one is generated only when there is no Secret (or no password in it), and it is
+// written here, before MySQL is told. It returns what it changed.
+func (r *AppDatabaseReconciler) ensureSecret(ctx context.Context, db *dbv1.AppDatabase, conn credentials.Connection) (string, []string, error) {
+	key := client.ObjectKey{Namespace: db.EffectiveAppNamespace(), Name: db.Spec.EffectiveSecretName()}
+	var secret corev1.Secret
+	err := r.Client.Get(ctx, key, &secret)
+	if apierrors.IsNotFound(err) {
+		created, password, err := r.createSecret(ctx, db, conn, key)
+		if err != nil || created {
+			return password, []string{"created Secret"}, err
+		}
+		// It exists after all: not ours (so not cached), or ours and the cache is behind.
+		err = r.APIReader.Get(ctx, key, &secret)
+	}
+	if err != nil {
+		return "", nil, fmt.Errorf("reading Secret %s: %w", key, err)
+	}
+
+	if secret.Labels[dbv1.LabelManagedBy] != dbv1.ManagedByValue {
+		return "", nil, &secretConflictError{key.Namespace, key.Name, "was not created by DB Concierge"}
+	}
+	if owner := secret.Annotations[AnnotationOwner]; owner != ownerOf(db) {
+		return "", nil, &secretConflictError{key.Namespace, key.Name, "belongs to another AppDatabase"}
+	}
+
+	var changes []string
+	conn.Password = string(secret.Data[credentials.KeyPassword])
+	if conn.Password == "" {
+		if conn.Password, err = credentials.NewPassword(); err != nil {
+			return "", nil, err
+		}
+		changes = append(changes, "generated a new password: the Secret had none")
+		r.Recorder.Eventf(db, nil, corev1.EventTypeWarning, "PasswordRegenerated", "Reconcile",
+			"Secret %s had no password; a new one was generated and the MySQL user is being set to it", key)
+	}
+	labels, annotations := secretMeta(db)
+	updated := secret.DeepCopy()
+	updated.Data = conn.SecretData()
+	for k, v := range labels {
+		metav1.SetMetaDataLabel(&updated.ObjectMeta, k, v)
+	}
+	for k, v := range annotations {
+		metav1.SetMetaDataAnnotation(&updated.ObjectMeta, k, v)
+	}
+	if equality.Semantic.DeepEqual(updated, &secret) {
+		return conn.Password, changes, nil
+	}
+	if err := r.Client.Update(ctx, updated); err != nil {
+		return "", nil, fmt.Errorf("updating Secret %s: %w", key, err)
+	}
+	logf.FromContext(ctx).Info("Updated Secret", "secret", key.String())
+	return conn.Password, append(changes, "updated Secret"), nil
+}
+
+// createSecret creates the Secret with a fresh password. created is false when a Secret of that
+// name turned out to exist.
+func (r *AppDatabaseReconciler) createSecret(ctx context.Context, db *dbv1.AppDatabase, conn credentials.Connection, key client.ObjectKey) (created bool, password string, err error) {
+	if conn.Password, err = credentials.NewPassword(); err != nil {
+		return false, "", err
+	}
+	labels, annotations := secretMeta(db)
+	secret := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name, Labels: labels, Annotations: annotations},
+		Type:       corev1.SecretTypeOpaque,
+		Data:       conn.SecretData(),
+	}
+	switch err := r.Client.Create(ctx, secret); {
+	case apierrors.IsAlreadyExists(err):
+		return false, "", nil
+	case err != nil:
+		return false, "", fmt.Errorf("creating Secret %s: %w", key, err)
+	}
+	logf.FromContext(ctx).Info("Created Secret", "secret", key.String())
+	if db.Status.ConnectionString != "" {
+		// The tenant was Ready before (only then is the connection string set), so its Secret
+		// existed and has been deleted. MySQL keeps only a hash,
+		// so the old password cannot be recovered: the user is set to the new one.
+		r.Recorder.Eventf(db, nil, corev1.EventTypeWarning, "PasswordRegenerated", "Reconcile",
+			"Secret %s was deleted; the old password cannot be recovered, so a new one was generated and the MySQL user is being set to it; applications must restart to read it", key)
+	}
+	return true, conn.Password, nil
+}
+
+func managedSelector() labels.Selector {
+	return labels.SelectorFromSet(labels.Set{dbv1.LabelManagedBy: dbv1.ManagedByValue})
+}
+
+func splitOwner(owner string) (namespace, name string, ok bool) {
+	namespace, name, ok = strings.Cut(owner, "/")
+	return namespace, name, ok && namespace != "" && name != ""
+}

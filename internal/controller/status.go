@@ -1,0 +1,72 @@
+package controller
+
+import (
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	dbv1 "github.com/stillwaters/db-concierge/api/v1"
+)
+
+// outcome is what one reconcile pass found: ready, or a failure reason with a message; plus what
+// it changed in MySQL or in the Secret.
+type outcome struct {
+	ready   bool
+	reason  string
+	message string
+	changes []string
+}
+
+func failed(reason, message string) outcome { return outcome{reason: reason, message: message} }
+
+// desiredStatus computes the status an AppDatabase should have after a pass with outcome o. It is
+// a pure function of its inputs, so "did anything change?" is a comparison, and a pass that found
+// nothing to do produces the status the object already has.
+func desiredStatus(db *dbv1.AppDatabase, o outcome, connectionString string, now metav1.Time) dbv1.AppDatabaseStatus {
+	s := *db.Status.DeepCopy()
+	s.ObservedGeneration = db.Generation
+	s.UserName = db.Spec.EffectiveUserName()
+	s.SecretName = db.Spec.EffectiveSecretName()
+	s.AppNamespace = db.EffectiveAppNamespace()
+
+	cond := metav1.Condition{Type: dbv1.ConditionReady, ObservedGeneration: db.Generation}
+	switch {
+	case o.ready:
+		s.Phase = dbv1.PhaseReady
+		s.ConnectionString = connectionString
+		cond.Status, cond.Reason = metav1.ConditionTrue, dbv1.ReasonProvisioned
+		cond.Message = "Database " + db.Spec.DBName + " is ready; credentials are in Secret " +
+			s.AppNamespace + "/" + s.SecretName
+	case o.reason == dbv1.ReasonProvisioning:
+		s.Phase = dbv1.PhaseCreating
+		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, o.reason, o.message
+	default:
+		s.Phase = dbv1.PhaseFailed
+		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, o.reason, o.message
+	}
+	s.Message = cond.Message
+	meta.SetStatusCondition(&s.Conditions, cond)
+
+	requested := db.Annotations[dbv1.AnnotationReconcile]
+	forced := requested != s.LastHandledReconcileAt
+	s.LastHandledReconcileAt = requested
+	unchanged := equality.Semantic.DeepEqual(withoutTime(s), withoutTime(db.Status))
+	if forced || len(o.changes) > 0 || !unchanged || s.LastReconcileTime == nil {
+		s.LastReconcileTime = &now
+	}
+	return s
+}
+
+// withoutTime blanks the fields that only record when something happened.
+func withoutTime(s dbv1.AppDatabaseStatus) dbv1.AppDatabaseStatus {
+	s = *s.DeepCopy()
+	s.LastReconcileTime = nil
+	return s
+}
+
+// isReady reports whether the status says Ready for the object's current generation.
+func isReady(db *dbv1.AppDatabase) bool {
+	c := meta.FindStatusCondition(db.Status.Conditions, dbv1.ConditionReady)
+	return db.Status.Phase == dbv1.PhaseReady && c != nil && c.Status == metav1.ConditionTrue &&
+		c.ObservedGeneration == db.Generation && db.Status.ObservedGeneration == db.Generation
+}

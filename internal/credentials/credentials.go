@@ -1,0 +1,76 @@
+// Package credentials generates application passwords and renders what an application's Secret
+// holds. Its functions are pure apart from the random source.
+package credentials
+
+import (
+	"crypto/rand"
+	"fmt"
+	"math/big"
+	"net"
+	"net/url"
+	"strconv"
+)
+
+// PasswordLength and passwordAlphabet give 190 bits of entropy in characters that need no
+// quoting in URLs, shells, YAML or SQL.
+const (
+	PasswordLength   = 32
+	passwordAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+)
+
+// Keys of an application Secret, as the seed defines them.
+const (
+	KeyHost             = "host"
+	KeyPort             = "port"
+	KeyUsername         = "username"
+	KeyPassword         = "password"
+	KeyDatabase         = "database"
+	KeyConnectionString = "connection-string"
+)
+
+// NewPassword returns a fresh random password from crypto/rand.
+func NewPassword() (string, error) {
+	max := big.NewInt(int64(len(passwordAlphabet)))
+	b := make([]byte, PasswordLength)
+	for i := range b {
+		n, err := rand.Int(rand.Reader, max)
+		if err != nil {
+			return "", fmt.Errorf("generating a password: %w", err)
+		}
+		b[i] = passwordAlphabet[n.Int64()]
+	}
+	return string(b), nil
+}
+
+// Connection is what an application needs to log in.
+type Connection struct {
+	Host     string
+	Port     int
+	User     string
+	Password string
+	Database string
+}
+
+// URL is mysql://user:password@host:port/database with user and password percent-encoded. With
+// withPassword false the password is left out, for status fields and output meant for people.
+func (c Connection) URL(withPassword bool) string {
+	u := url.URL{Scheme: "mysql", Host: net.JoinHostPort(c.Host, strconv.Itoa(c.Port)), Path: "/" + c.Database}
+	if withPassword {
+		u.User = url.UserPassword(c.User, c.Password)
+	} else {
+		u.User = url.User(c.User)
+	}
+	return u.String()
+}
+
+// SecretData is the exact content of the application's Secret.
+func (c Connection) SecretData() map[string][]byte {
+	return map[string][]byte{
+		KeyHost:             []byte(c.Host),
+		KeyPort:             []byte(strconv.Itoa(c.Port)),
+		KeyUsername:         []byte(c.User),
+		KeyPassword:         []byte(c.Password),
+		KeyDatabase:         []byte(c.Database),
+		KeyConnectionString: []byte(c.URL(true)),
+	}
+}

@@ -1,0 +1,107 @@
+package mysql
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"net"
+
+	gomysql "github.com/go-sql-driver/mysql"
+)
+
+// ErrorKind sorts errors by what the caller should do about them.
+type ErrorKind int
+
+const (
+	// KindOther is any error without a better class; retry it.
+	KindOther ErrorKind = iota
+	// KindUnreachable: no connection, a lost connection, or a server (or Galera node) that is not
+	// serving. Retry; it fixes itself when the server is back.
+	KindUnreachable
+	// KindAccessDenied: the server rejected the admin login or a privilege the operator needs.
+	// Retry; it is fixed by correcting the admin credentials or grants.
+	KindAccessDenied
+	// KindInvalidInput: the server refused a value of the tenant's spec (unknown charset or
+	// collation). Retrying the same spec cannot succeed.
+	KindInvalidInput
+)
+
+// Server error numbers, shared by MySQL and MariaDB unless noted.
+const (
+	erDBAccessDenied        = 1044
+	erAccessDenied          = 1045
+	erUnknownCommand        = 1047 // Galera: node not ready for application use
+	erServerShutdown        = 1053
+	erTooManyConnections    = 1040
+	erUnknownCharset        = 1115
+	erHostBlocked           = 1129
+	erTableAccessDenied     = 1142
+	erSpecificAccessDenied  = 1227
+	erCollationMismatch     = 1253
+	erUnknownCollation      = 1273
+	erQueryInterrupted      = 1317
+	erCannotCreateWithGrant = 1410
+	erAccessDeniedNoPass    = 1698
+	erConnectionKilled      = 1927 // MariaDB
+	erLockDeadlock          = 1213 // also Galera certification conflicts
+	erDuplicateKey          = 1062
+	erNonexistingGrant      = 1141
+)
+
+// Classify tells what kind of failure err is.
+func Classify(err error) ErrorKind {
+	if err == nil {
+		return KindOther
+	}
+	var serverErr *gomysql.MySQLError
+	if errors.As(err, &serverErr) {
+		switch serverErr.Number {
+		case erAccessDenied, erDBAccessDenied, erTableAccessDenied, erSpecificAccessDenied,
+			erCannotCreateWithGrant, erAccessDeniedNoPass:
+			return KindAccessDenied
+		case erUnknownCharset, erUnknownCollation, erCollationMismatch:
+			return KindInvalidInput
+		case erUnknownCommand, erServerShutdown, erTooManyConnections, erHostBlocked,
+			erQueryInterrupted, erConnectionKilled:
+			return KindUnreachable
+		}
+		return KindOther
+	}
+	var netErr net.Error
+	switch {
+	case errors.As(err, &netErr),
+		errors.Is(err, driver.ErrBadConn),
+		errors.Is(err, gomysql.ErrInvalidConn),
+		errors.Is(err, context.DeadlineExceeded):
+		return KindUnreachable
+	}
+	return KindOther
+}
+
+// errorNumber returns the server error number inside err, or 0.
+func errorNumber(err error) uint16 {
+	var serverErr *gomysql.MySQLError
+	if errors.As(err, &serverErr) {
+		return serverErr.Number
+	}
+	return 0
+}
+
+// withheld replaces the server's message of a failed statement that carried a password: MySQL
+// echoes the statement text in some messages (syntax errors, "near '…'"), which would put the
+// password into logs, events and status. The error number stays, so Classify still works.
+func withheld(err error) error {
+	var serverErr *gomysql.MySQLError
+	if errors.As(err, &serverErr) {
+		return &gomysql.MySQLError{
+			Number:   serverErr.Number,
+			SQLState: serverErr.SQLState,
+			Message:  "server message withheld because the statement carries a password",
+		}
+	}
+	if Classify(err) == KindUnreachable {
+		return err
+	}
+	return fmt.Errorf("statement carrying a password failed (%T)", err)
+}

@@ -1,0 +1,52 @@
+package mysql
+
+// The only place where SQL text is assembled. Every identifier goes through quoteIdentifier (or
+// grantPattern); every value, passwords included, is a placeholder that the driver escapes.
+
+type statement struct {
+	query string
+	args  []any
+	// secret marks a statement whose arguments include a password: its errors are reported
+	// without the server's message, which can echo the statement back.
+	secret bool
+}
+
+func createDatabase(name, charset, collation string) statement {
+	return statement{query: "CREATE DATABASE IF NOT EXISTS " + quoteIdentifier(name) +
+		" CHARACTER SET " + quoteIdentifier(charset) + " COLLATE " + quoteIdentifier(collation)}
+}
+
+func alterDatabase(name, charset, collation string) statement {
+	return statement{query: "ALTER DATABASE " + quoteIdentifier(name) +
+		" CHARACTER SET " + quoteIdentifier(charset) + " COLLATE " + quoteIdentifier(collation)}
+}
+
+func dropDatabase(name string) statement {
+	return statement{query: "DROP DATABASE IF EXISTS " + quoteIdentifier(name)}
+}
+
+func createUser(user, password string) statement {
+	return statement{query: "CREATE USER " + quoteAccount(user, anyHost) + " IDENTIFIED BY ?", args: []any{password}, secret: true}
+}
+
+func alterUserPassword(user, password string) statement {
+	return statement{query: "ALTER USER " + quoteAccount(user, anyHost) + " IDENTIFIED BY ?", args: []any{password}, secret: true}
+}
+
+func dropUser(user string) statement {
+	return statement{query: "DROP USER IF EXISTS " + quoteAccount(user, anyHost)}
+}
+
+func grantAllOnDatabase(database, user string) statement {
+	return statement{query: "GRANT ALL PRIVILEGES ON " + grantPattern(database) + ".* TO " + quoteAccount(user, anyHost)}
+}
+
+func showGrants(user string) statement {
+	return statement{query: "SHOW GRANTS FOR " + quoteAccount(user, anyHost)}
+}
+
+// grantLinePrefix is how SHOW GRANTS prints the one grant a tenant user must hold, on MySQL 8 and
+// MariaDB alike.
+func grantLinePrefix(database string) string {
+	return "GRANT ALL PRIVILEGES ON " + grantPattern(database) + ".* TO "
+}
