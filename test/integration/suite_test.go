@@ -1,0 +1,379 @@
+//go:build integration
+
+// Package integration runs the operator as a process against a real kube-apiserver and a real
+// MariaDB, and asserts on what the API server and MySQL hold.
+package integration
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	dbv1 "github.com/stillwaters/db-concierge/api/v1"
+	"github.com/stillwaters/db-concierge/internal/cluster"
+	"github.com/stillwaters/db-concierge/test/stack"
+)
+
+const (
+	platformNS = "db-concierge"
+	adminUser  = "concierge_admin"
+	// timeout bounds every wait for an eventual outcome; it is generous on purpose.
+	timeout = 90 * time.Second
+)
+
+var (
+	kube        *stack.Kube
+	maria       *stack.MariaDB
+	k8s         client.Client
+	operatorBin string
+	operator    *stack.Operator
+	operatorLog = &logSink{}
+
+	adminPassword = randomString()
+	// secrets holds every password the tests have seen, to search the operator's output for.
+	secrets sync.Map
+)
+
+func TestMain(m *testing.M) {
+	code, err := runSuite(m)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "integration suite:", err)
+		code = 1
+	}
+	os.Exit(code)
+}
+
+func runSuite(m *testing.M) (int, error) {
+	var err error
+	if kube, err = stack.StartKube(); err != nil {
+		return 1, err
+	}
+	defer kube.Stop()
+	k8s = kube.Client
+	if maria, err = stack.StartMariaDB(); err != nil {
+		return 1, err
+	}
+	defer maria.Close()
+	binDir, err := os.MkdirTemp("", "db-concierge-bin-")
+	if err != nil {
+		return 1, err
+	}
+	defer os.RemoveAll(binDir)
+	if operatorBin, err = stack.BuildOperator(binDir, true); err != nil {
+		return 1, err
+	}
+
+	ctx := context.Background()
+	secrets.Store(adminPassword, "admin")
+	if err := maria.CreateAdmin(ctx, adminUser, adminPassword); err != nil {
+		return 1, err
+	}
+	if err := k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: platformNS}}); err != nil {
+		return 1, err
+	}
+	if err := k8s.Create(ctx, adminSecret(adminPassword)); err != nil {
+		return 1, err
+	}
+	if operator, err = startOperator(nil); err != nil {
+		return 1, err
+	}
+	code := m.Run()
+	operator.Stop()
+
+	if leaks := passwordLeaks(ctx); len(leaks) > 0 {
+		return 1, fmt.Errorf("the operator's output contains passwords (%s)", strings.Join(leaks, ", "))
+	}
+	path := filepath.Join(os.TempDir(), "db-concierge-integration-operator.log")
+	_ = os.WriteFile(path, []byte(operatorLog.String()), 0o600)
+	if code != 0 {
+		fmt.Fprintln(os.Stderr, "operator output saved to", path)
+	}
+	return code, nil
+}
+
+// adminSecret is the seed's admin Secret for the test server, with the default cluster name.
+func adminSecret(password string) *corev1.Secret {
+	return &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: platformNS, Name: cluster.LegacySecretName},
+		StringData: map[string]string{
+			cluster.KeyAdminHost:     "127.0.0.1",
+			cluster.KeyAdminPort:     fmt.Sprint(maria.Port),
+			cluster.KeyAdminUser:     adminUser,
+			cluster.KeyAdminPassword: password,
+		},
+	}
+}
+
+// startOperator runs the operator binary against the test API server, with short backoffs and
+// debug logging (so that the password check covers every verbosity).
+func startOperator(env []string) (*stack.Operator, error) {
+	return stack.StartOperator(operatorBin, []string{
+		"--kubeconfig=" + kube.Kubeconfig,
+		"--platform-namespace=" + platformNS,
+		"--metrics-bind-address=0",
+		"--health-probe-bind-address=0",
+		"--max-backoff=2s",
+		"--resync-period=1h",
+		"--zap-log-level=debug",
+	}, env, operatorLog)
+}
+
+// restartOperator replaces the running operator with a fresh process.
+func restartOperator(t *testing.T, env ...string) {
+	t.Helper()
+	operator.Stop()
+	var err error
+	if operator, err = startOperator(env); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// passwordLeaks searches everything the operator printed for any password the suite has seen,
+// including every password held in a managed Secret now.
+func passwordLeaks(ctx context.Context) []string {
+	var list corev1.SecretList
+	if err := k8s.List(ctx, &list, client.MatchingLabels{dbv1.LabelManagedBy: dbv1.ManagedByValue}); err == nil {
+		for _, s := range list.Items {
+			secrets.Store(string(s.Data["password"]), s.Namespace+"/"+s.Name)
+		}
+	}
+	output := operatorLog.String()
+	var leaks []string
+	secrets.Range(func(k, v any) bool {
+		if pw := k.(string); pw != "" && strings.Contains(output, pw) {
+			leaks = append(leaks, v.(string))
+		}
+		return true
+	})
+	return leaks
+}
+
+type logSink struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (l *logSink) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *logSink) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+func randomString() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// --- helpers shared by the tests ---
+
+func ctxFor(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func ensureNamespace(t *testing.T, name string) {
+	t.Helper()
+	err := k8s.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}})
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatalf("creating namespace %s: %v", name, err)
+	}
+}
+
+func newAppDB(namespace, name string, spec dbv1.AppDatabaseSpec) *dbv1.AppDatabase {
+	if spec.ClusterRef == "" {
+		spec.ClusterRef = dbv1.DefaultClusterName
+	}
+	return &dbv1.AppDatabase{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name}, Spec: spec}
+}
+
+func create(t *testing.T, obj client.Object) {
+	t.Helper()
+	if err := k8s.Create(context.Background(), obj); err != nil {
+		t.Fatalf("creating %T %s: %v", obj, obj.GetName(), err)
+	}
+}
+
+// eventually retries check until it returns nil or the suite's timeout passes.
+func eventually(t *testing.T, what string, check func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		err := check()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: still not true after %s: %v", what, timeout, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// waitFor waits until the AppDatabase has the phase and Ready reason, for its current generation,
+// and returns it.
+func waitFor(t *testing.T, key client.ObjectKey, phase dbv1.Phase, reason string) *dbv1.AppDatabase {
+	t.Helper()
+	var db dbv1.AppDatabase
+	eventually(t, fmt.Sprintf("AppDatabase %s to be %s/%s", key, phase, reason), func() error {
+		if err := k8s.Get(context.Background(), key, &db); err != nil {
+			return err
+		}
+		c := meta.FindStatusCondition(db.Status.Conditions, dbv1.ConditionReady)
+		if c == nil || db.Status.Phase != phase || c.Reason != reason || db.Status.ObservedGeneration != db.Generation {
+			return fmt.Errorf("phase %q, condition %+v", db.Status.Phase, c)
+		}
+		return nil
+	})
+	return &db
+}
+
+func waitReady(t *testing.T, db *dbv1.AppDatabase) *dbv1.AppDatabase {
+	t.Helper()
+	return waitFor(t, client.ObjectKeyFromObject(db), dbv1.PhaseReady, dbv1.ReasonProvisioned)
+}
+
+// secretOf returns the AppDatabase's Secret and remembers its password for the leak check.
+func secretOf(t *testing.T, db *dbv1.AppDatabase) *corev1.Secret {
+	t.Helper()
+	var s corev1.Secret
+	key := client.ObjectKey{Namespace: db.EffectiveAppNamespace(), Name: db.Spec.EffectiveSecretName()}
+	if err := k8s.Get(context.Background(), key, &s); err != nil {
+		t.Fatalf("reading Secret %s: %v", key, err)
+	}
+	secrets.Store(string(s.Data["password"]), key.String())
+	return &s
+}
+
+func deleteAndWait(t *testing.T, obj client.Object) {
+	t.Helper()
+	if err := k8s.Delete(context.Background(), obj); client.IgnoreNotFound(err) != nil {
+		t.Fatalf("deleting %s: %v", obj.GetName(), err)
+	}
+	eventually(t, "deletion of "+obj.GetName(), func() error {
+		err := k8s.Get(context.Background(), client.ObjectKeyFromObject(obj), obj)
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("still there (finalizers %v): %v", obj.GetFinalizers(), err)
+	})
+}
+
+// root opens a root pool on the test server, for assertions.
+func root(t *testing.T) *sql.DB {
+	t.Helper()
+	db, err := maria.RootDB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// login opens a single connection as user, failing the test if the login fails.
+func login(t *testing.T, user, password, database string) *sql.Conn {
+	t.Helper()
+	db, err := maria.Connect(user, password, database)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	conn, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatalf("logging in as %s: %v", user, err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+func databaseExists(t *testing.T, name string) bool {
+	t.Helper()
+	var n int
+	if err := root(t).QueryRow("SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", name).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n == 1
+}
+
+func userExists(t *testing.T, name string) bool {
+	t.Helper()
+	var n int
+	if err := root(t).QueryRow("SELECT COUNT(*) FROM mysql.user WHERE User = ?", name).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n > 0
+}
+
+func grantsOf(t *testing.T, user string) []string {
+	t.Helper()
+	rows, err := root(t).Query("SHOW GRANTS FOR `" + user + "`@'%'")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var grants []string
+	for rows.Next() {
+		var g string
+		if err := rows.Scan(&g); err != nil {
+			t.Fatal(err)
+		}
+		grants = append(grants, g)
+	}
+	return grants
+}
+
+// writeCounters reads the server's counters of statements that write (Com_*: only client
+// statements count there, not the server's background work). A delta of
+// zero over an interval proves nothing wrote, provided no other test used the server meanwhile
+// (tests in this package run one at a time).
+func writeCounters(t *testing.T) map[string]int64 {
+	t.Helper()
+	rows, err := root(t).Query(`SHOW GLOBAL STATUS WHERE Variable_name IN (
+		'Com_insert','Com_update','Com_delete','Com_replace','Com_create_db','Com_alter_db','Com_drop_db',
+		'Com_create_user','Com_alter_user','Com_drop_user','Com_grant','Com_revoke','Com_create_table',
+		'Com_set_password','Com_insert_select','Com_update_multi','Com_delete_multi','Com_rename_user')`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	counters := map[string]int64{}
+	for rows.Next() {
+		var name string
+		var value int64
+		if err := rows.Scan(&name, &value); err != nil {
+			t.Fatal(err)
+		}
+		counters[name] = value
+	}
+	return counters
+}
+
+func assertNoWrites(t *testing.T, before, after map[string]int64) {
+	t.Helper()
+	for name, v := range after {
+		if v != before[name] {
+			t.Errorf("MySQL counter %s went from %d to %d: something wrote", name, before[name], v)
+		}
+	}
+}

@@ -1,0 +1,195 @@
+package stack
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	gomysql "github.com/go-sql-driver/mysql"
+)
+
+// MariaDB is a throwaway mariadbd with its own data directory, listening on 127.0.0.1.
+type MariaDB struct {
+	Port int
+	// Dir holds the data directory, socket, PID file and error log; it is removed by Close.
+	Dir string
+
+	cred *syscall.Credential
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+// StartMariaDB initialises a data directory and starts mariadbd on a free port. root (password
+// empty) can log in over TCP from 127.0.0.1.
+func StartMariaDB() (*MariaDB, error) {
+	install, err := lookPath("mariadb-install-db")
+	if err != nil {
+		return nil, err
+	}
+	if _, err := lookPath("mariadbd"); err != nil {
+		return nil, err
+	}
+	port, err := FreePort()
+	if err != nil {
+		return nil, err
+	}
+	m := &MariaDB{Port: port}
+	if m.Dir, err = os.MkdirTemp("", "db-concierge-mariadb-"); err != nil {
+		return nil, err
+	}
+	// mariadbd refuses to run as root; as root the server runs as the mysql user, which must be
+	// able to reach its directory (MkdirTemp makes it 0700).
+	if os.Geteuid() == 0 {
+		if m.cred, err = mysqlUser(); err != nil {
+			return nil, err
+		}
+		if err := os.Chmod(m.Dir, 0o755); err != nil {
+			return nil, err
+		}
+		if err := os.Chown(m.Dir, int(m.cred.Uid), int(m.cred.Gid)); err != nil {
+			return nil, err
+		}
+	}
+	cmd := exec.Command(install, "--no-defaults", "--datadir="+m.dataDir(),
+		"--auth-root-authentication-method=normal", "--skip-test-db")
+	cmd.SysProcAttr = dieWithParent(m.cred)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("mariadb-install-db: %w\n%s", err, out)
+	}
+	if err := m.Start(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func mysqlUser() (*syscall.Credential, error) {
+	u, err := user.Lookup("mysql")
+	if err != nil {
+		return nil, fmt.Errorf("MariaDB must not run as root and there is no mysql user (install mariadb-server): %w", err)
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
+}
+
+func (m *MariaDB) dataDir() string { return filepath.Join(m.Dir, "data") }
+
+// Start starts the server on its data directory and port, and waits until root can log in.
+func (m *MariaDB) Start() error {
+	bin, err := lookPath("mariadbd")
+	if err != nil {
+		return err
+	}
+	log, err := os.Create(filepath.Join(m.Dir, "stdout.log"))
+	if err != nil {
+		return err
+	}
+	m.cmd = exec.Command(bin, "--no-defaults",
+		"--datadir="+m.dataDir(),
+		"--bind-address=127.0.0.1", "--port="+itoa(m.Port),
+		"--socket="+filepath.Join(m.Dir, "mysqld.sock"),
+		"--pid-file="+filepath.Join(m.Dir, "mysqld.pid"),
+		"--log-error="+filepath.Join(m.Dir, "error.log"),
+		"--skip-name-resolve", "--skip-log-bin",
+		"--innodb-buffer-pool-size=32M", "--innodb-log-file-size=8M",
+		"--max-connections=200")
+	m.cmd.Stdout, m.cmd.Stderr = log, log
+	m.cmd.SysProcAttr = dieWithParent(m.cred)
+	if err := m.cmd.Start(); err != nil {
+		return fmt.Errorf("starting mariadbd: %w", err)
+	}
+	m.done = make(chan struct{})
+	go func(cmd *exec.Cmd, done chan struct{}) { _ = cmd.Wait(); log.Close(); close(done) }(m.cmd, m.done)
+
+	db, err := m.RootDB()
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	err = waitFor(60*time.Second, func() error {
+		select {
+		case <-m.done:
+			return nil
+		default:
+		}
+		return db.Ping()
+	})
+	select {
+	case <-m.done:
+		return fmt.Errorf("mariadbd exited during start-up; see %s:\n%s", filepath.Join(m.Dir, "error.log"), m.ErrorLog())
+	default:
+	}
+	if err != nil {
+		return fmt.Errorf("mariadbd did not accept logins within a minute: %w\n%s", err, m.ErrorLog())
+	}
+	return nil
+}
+
+// ErrorLog returns the tail of the server's error log.
+func (m *MariaDB) ErrorLog() string {
+	b, _ := os.ReadFile(filepath.Join(m.Dir, "error.log"))
+	if len(b) > 4000 {
+		b = b[len(b)-4000:]
+	}
+	return string(bytes.TrimSpace(b))
+}
+
+// Stop shuts the server down and waits for it to exit; its data stays for a later Start.
+func (m *MariaDB) Stop() {
+	stopProcess(m.cmd, m.done, 30*time.Second)
+	m.cmd = nil
+}
+
+// Close stops the server and removes its directory.
+func (m *MariaDB) Close() {
+	m.Stop()
+	_ = os.RemoveAll(m.Dir)
+}
+
+// Config returns a driver configuration for user on this server.
+func (m *MariaDB) Config(user, password, database string) *gomysql.Config {
+	cfg := gomysql.NewConfig()
+	cfg.Net = "tcp"
+	cfg.Addr = "127.0.0.1:" + itoa(m.Port)
+	cfg.User, cfg.Passwd, cfg.DBName = user, password, database
+	cfg.Timeout = 5 * time.Second
+	cfg.InterpolateParams = true
+	return cfg
+}
+
+// Connect opens a pool for user.
+func (m *MariaDB) Connect(user, password, database string) (*sql.DB, error) {
+	connector, err := gomysql.NewConnector(m.Config(user, password, database))
+	if err != nil {
+		return nil, err
+	}
+	return sql.OpenDB(connector), nil
+}
+
+// RootDB opens a pool for the server's root account.
+func (m *MariaDB) RootDB() (*sql.DB, error) { return m.Connect("root", "", "") }
+
+// CreateAdmin creates an account with every privilege and GRANT OPTION, like the admin account a
+// platform team hands to the operator.
+func (m *MariaDB) CreateAdmin(ctx context.Context, user, password string) error {
+	db, err := m.RootDB()
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, "CREATE USER IF NOT EXISTS `"+user+"`@'%' IDENTIFIED BY ?", password); err != nil {
+		return fmt.Errorf("creating admin account %q: %w", user, err)
+	}
+	if _, err := db.ExecContext(ctx, "GRANT ALL PRIVILEGES ON *.* TO `"+user+"`@'%' WITH GRANT OPTION"); err != nil {
+		return fmt.Errorf("granting admin account %q: %w", user, err)
+	}
+	return nil
+}

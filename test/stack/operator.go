@@ -1,0 +1,88 @@
+package stack
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// BuildOperator compiles the operator into dir. With failpoints, the build can be told to kill
+// itself at a named step (internal/failpoint).
+func BuildOperator(dir string, failpoints bool) (string, error) {
+	out := filepath.Join(dir, "db-concierge-operator")
+	args := []string{"build", "-o", out}
+	if failpoints {
+		args = append(args, "-tags", "failpoints")
+	}
+	cmd := exec.Command("go", append(args, "./cmd/operator")...)
+	cmd.Dir = RepoRoot()
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("building the operator: %w\n%s", err, b)
+	}
+	return out, nil
+}
+
+// Operator is a running operator process whose output is kept.
+type Operator struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+	log  *syncBuffer
+	err  error
+}
+
+// StartOperator runs bin with args and extra environment, writing its output to the returned
+// Operator's log and to sink (if not nil).
+func StartOperator(bin string, args, env []string, sink io.Writer) (*Operator, error) {
+	o := &Operator{done: make(chan struct{}), log: &syncBuffer{}}
+	o.cmd = exec.Command(bin, args...)
+	o.cmd.Env = append(os.Environ(), env...)
+	var w io.Writer = o.log
+	if sink != nil {
+		w = io.MultiWriter(o.log, sink)
+	}
+	o.cmd.Stdout, o.cmd.Stderr = w, w
+	o.cmd.SysProcAttr = dieWithParent(nil)
+	if err := o.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting the operator: %w", err)
+	}
+	go func() { o.err = o.cmd.Wait(); close(o.done) }()
+	return o, nil
+}
+
+// Stop sends SIGTERM and waits for the process to exit.
+func (o *Operator) Stop() { stopProcess(o.cmd, o.done, 30*time.Second) }
+
+// Kill sends SIGKILL, as a crash would, and waits for the process to exit.
+func (o *Operator) Kill() {
+	_ = o.cmd.Process.Signal(syscall.SIGKILL)
+	<-o.done
+}
+
+// Exited is closed when the process has exited.
+func (o *Operator) Exited() <-chan struct{} { return o.done }
+
+// Log returns everything the process has written so far.
+func (o *Operator) Log() string { return o.log.String() }
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
