@@ -53,9 +53,12 @@ func (r *AppDatabaseReconciler) ensureSecret(ctx context.Context, db *dbv1.AppDa
 	var secret corev1.Secret
 	err := r.Client.Get(ctx, key, &secret)
 	if apierrors.IsNotFound(err) {
-		created, password, err := r.createSecret(ctx, db, conn, key)
-		if err != nil || created {
-			return password, []string{"created Secret"}, err
+		created, password, createErr := r.createSecret(ctx, db, conn, key)
+		if createErr != nil {
+			return "", nil, createErr
+		}
+		if created {
+			return password, []string{"created Secret"}, nil
 		}
 		// It exists after all: not ours (so not cached), or ours and the cache is behind.
 		err = r.APIReader.Get(ctx, key, &secret)

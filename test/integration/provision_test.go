@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	gomysql "github.com/go-sql-driver/mysql"
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	dbv1 "github.com/stillwaters/db-concierge/api/v1"
@@ -154,4 +156,72 @@ func TestForcedReconcileChangesNothing(t *testing.T) {
 		t.Errorf("status after forced reconcile: %+v", after.Status)
 	}
 	login(t, db.Spec.EffectiveUserName(), string(secretBefore.Data["password"]), "forced")
+}
+
+// The Secret is the source of truth for the password: a password edited in the Secret is applied
+// to MySQL; a deleted Secret is recreated with a new password (the old one cannot be recovered),
+// with a Warning Event.
+func TestSecretIsSourceOfTruth(t *testing.T) {
+	ctx := ctxFor(t)
+	ensureNamespace(t, "truth")
+	db := newAppDB("truth", "truth", dbv1.AppDatabaseSpec{DBName: "truth"})
+	create(t, db)
+	db = waitReady(t, db)
+
+	secret := secretOf(t, db)
+	edited := "EditedByHand0123456789abcdefghij"
+	secrets.Store(edited, "edited password")
+	secret.Data["password"] = []byte(edited)
+	secret.Data["host"] = []byte("somewhere.else")
+	if err := k8s.Update(ctx, secret); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "MySQL to accept the edited password and the host to be restored", func() error {
+		s := secretOf(t, db)
+		if string(s.Data["host"]) != "127.0.0.1" {
+			return errors.New("host not restored")
+		}
+		conn, err := maria.Connect("truth_app", edited, "truth")
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		return conn.PingContext(ctx)
+	})
+	if s := secretOf(t, db); string(s.Data["password"]) != edited {
+		t.Error("the operator overwrote the password set in the Secret")
+	}
+
+	if err := k8s.Delete(ctx, secret); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "a new Secret whose password logs in", func() error {
+		var s corev1.Secret
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(secret), &s); err != nil {
+			return err
+		}
+		pw := string(s.Data["password"])
+		secrets.Store(pw, "regenerated password")
+		if pw == edited {
+			return errors.New("same password")
+		}
+		conn, err := maria.Connect("truth_app", pw, "truth")
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		return conn.PingContext(ctx)
+	})
+	eventually(t, "a Warning Event about the new password", func() error {
+		var events eventsv1.EventList
+		if err := k8s.List(ctx, &events, client.InNamespace("truth")); err != nil {
+			return err
+		}
+		for _, e := range events.Items {
+			if e.Reason == "PasswordRegenerated" && e.Type == corev1.EventTypeWarning && e.Regarding.Name == "truth" {
+				return nil
+			}
+		}
+		return errors.New("no PasswordRegenerated event")
+	})
 }

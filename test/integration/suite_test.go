@@ -377,3 +377,13 @@ func assertNoWrites(t *testing.T, before, after map[string]int64) {
 		}
 	}
 }
+
+func clientKey(obj client.Object) client.ObjectKey { return client.ObjectKeyFromObject(obj) }
+
+// patchSpec changes an AppDatabase's spec with a merge patch, which does not conflict with the
+// operator's concurrent status writes.
+func patchSpec(db *dbv1.AppDatabase, change func(*dbv1.AppDatabaseSpec)) error {
+	patch := client.MergeFrom(db.DeepCopy())
+	change(&db.Spec)
+	return k8s.Patch(context.Background(), db, patch)
+}
