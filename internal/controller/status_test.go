@@ -1,0 +1,88 @@
+package controller
+
+import (
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	dbv1 "github.com/stillwaters/db-concierge/api/v1"
+)
+
+func TestDesiredStatus(t *testing.T) {
+	earlier := metav1.NewTime(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	now := metav1.NewTime(earlier.Add(time.Hour))
+	const url = "mysql://myapp_app@db:3306/myapp"
+	fresh := func() *dbv1.AppDatabase {
+		return &dbv1.AppDatabase{
+			ObjectMeta: metav1.ObjectMeta{Namespace: "db-concierge", Name: "myapp", Generation: 1},
+			Spec:       dbv1.AppDatabaseSpec{DBName: "my_app", AppNamespace: "myapp", ClusterRef: "c"},
+		}
+	}
+	ready := func() *dbv1.AppDatabase {
+		db := fresh()
+		db.Status = desiredStatus(db, outcome{ready: true}, url, earlier)
+		return db
+	}
+
+	t.Run("first Ready fills every field", func(t *testing.T) {
+		s := desiredStatus(fresh(), outcome{ready: true}, url, now)
+		if s.Phase != dbv1.PhaseReady || s.UserName != "my_app_app" || s.SecretName != "my-app-mysql-creds" ||
+			s.AppNamespace != "myapp" || s.ConnectionString != url || s.ObservedGeneration != 1 || !s.LastReconcileTime.Equal(&now) {
+			t.Errorf("%+v", s)
+		}
+		if c := readyCondition(s); c.Status != metav1.ConditionTrue || c.Reason != dbv1.ReasonProvisioned || c.ObservedGeneration != 1 {
+			t.Errorf("condition %+v", c)
+		}
+	})
+	t.Run("a pass that changed nothing keeps the status, time included", func(t *testing.T) {
+		db := ready()
+		s := desiredStatus(db, outcome{ready: true}, url, now)
+		if !s.LastReconcileTime.Equal(&earlier) {
+			t.Errorf("lastReconcileTime moved to %v", s.LastReconcileTime)
+		}
+	})
+	t.Run("a change in MySQL moves lastReconcileTime", func(t *testing.T) {
+		s := desiredStatus(ready(), outcome{ready: true, changes: []string{"created user"}}, url, now)
+		if !s.LastReconcileTime.Equal(&now) {
+			t.Error("lastReconcileTime did not move")
+		}
+	})
+	t.Run("a new reconcile annotation moves lastReconcileTime once", func(t *testing.T) {
+		db := ready()
+		db.Annotations = map[string]string{dbv1.AnnotationReconcile: "42"}
+		s := desiredStatus(db, outcome{ready: true}, url, now)
+		if !s.LastReconcileTime.Equal(&now) || s.LastHandledReconcileAt != "42" {
+			t.Errorf("forced reconcile not recorded: %+v", s)
+		}
+		db.Status = s
+		later := metav1.NewTime(now.Add(time.Hour))
+		if again := desiredStatus(db, outcome{ready: true}, url, later); !again.LastReconcileTime.Equal(&now) {
+			t.Error("the same annotation value moved lastReconcileTime again")
+		}
+	})
+	t.Run("a failure keeps the connection string and says why", func(t *testing.T) {
+		s := desiredStatus(ready(), failed(dbv1.ReasonClusterUnreachable, "cannot reach"), "", now)
+		c := readyCondition(s)
+		if s.Phase != dbv1.PhaseFailed || s.Message != "cannot reach" || c.Status != metav1.ConditionFalse ||
+			c.Reason != dbv1.ReasonClusterUnreachable || s.ConnectionString != url {
+			t.Errorf("%+v", s)
+		}
+	})
+	t.Run("provisioning shows Creating", func(t *testing.T) {
+		s := desiredStatus(fresh(), outcome{reason: dbv1.ReasonProvisioning, message: "Provisioning"}, url, now)
+		if s.Phase != dbv1.PhaseCreating || s.ConnectionString != "" {
+			t.Errorf("%+v", s)
+		}
+	})
+	t.Run("isReady needs the current generation", func(t *testing.T) {
+		db := ready()
+		if !isReady(db) {
+			t.Fatal("not ready")
+		}
+		db.Generation = 2
+		if isReady(db) {
+			t.Error("ready for an older generation counts as ready")
+		}
+	})
+}

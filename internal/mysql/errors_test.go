@@ -1,0 +1,56 @@
+package mysql
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"syscall"
+	"testing"
+
+	gomysql "github.com/go-sql-driver/mysql"
+)
+
+func TestClassify(t *testing.T) {
+	serverErr := func(n uint16) error { return &gomysql.MySQLError{Number: n, Message: "x"} }
+	cases := []struct {
+		name string
+		err  error
+		want ErrorKind
+	}{
+		{"access denied", serverErr(1045), KindAccessDenied},
+		{"missing privilege", serverErr(1227), KindAccessDenied},
+		{"unknown collation", serverErr(1273), KindInvalidInput},
+		{"unknown charset", serverErr(1115), KindInvalidInput},
+		{"collation mismatch", fmt.Errorf("creating: %w", serverErr(1253)), KindInvalidInput},
+		{"galera not ready", serverErr(1047), KindUnreachable},
+		{"too many connections", serverErr(1040), KindUnreachable},
+		{"connection refused", &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}, KindUnreachable},
+		{"bad connection", fmt.Errorf("query: %w", driver.ErrBadConn), KindUnreachable},
+		{"invalid connection", gomysql.ErrInvalidConn, KindUnreachable},
+		{"timeout", context.DeadlineExceeded, KindUnreachable},
+		{"syntax error", serverErr(1064), KindOther},
+		{"plain", errors.New("boom"), KindOther},
+		{"nil", nil, KindOther},
+	}
+	for _, c := range cases {
+		if got := Classify(c.err); got != c.want {
+			t.Errorf("%s: Classify = %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+func TestWithheldDropsTheServerMessage(t *testing.T) {
+	err := withheld(&gomysql.MySQLError{Number: 1064, Message: "You have an error near 'hunter2'"})
+	if strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("withheld error still carries the statement: %v", err)
+	}
+	if Classify(withheld(&gomysql.MySQLError{Number: 1045})) != KindAccessDenied {
+		t.Error("withheld errors lose their number")
+	}
+	if strings.Contains(withheld(errors.New("near 'hunter2'")).Error(), "hunter2") {
+		t.Error("withheld passes other errors' text through")
+	}
+}

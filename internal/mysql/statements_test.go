@@ -1,0 +1,48 @@
+package mysql
+
+import "testing"
+
+func TestStatements(t *testing.T) {
+	cases := []struct {
+		got    statement
+		query  string
+		secret bool
+	}{
+		{createDatabase("my_app", "utf8mb4", "utf8mb4_unicode_ci"), "CREATE DATABASE IF NOT EXISTS `my_app` CHARACTER SET `utf8mb4` COLLATE `utf8mb4_unicode_ci`", false},
+		{alterDatabase("my_app", "latin1", "latin1_bin"), "ALTER DATABASE `my_app` CHARACTER SET `latin1` COLLATE `latin1_bin`", false},
+		{dropDatabase("my_app"), "DROP DATABASE IF EXISTS `my_app`", false},
+		{createUser("my_app_app", "pw"), "CREATE USER `my_app_app`@`%` IDENTIFIED BY ?", true},
+		{alterUserPassword("my_app_app", "pw"), "ALTER USER `my_app_app`@`%` IDENTIFIED BY ?", true},
+		{dropUser("my_app_app"), "DROP USER IF EXISTS `my_app_app`@`%`", false},
+		{grantAllOnDatabase("my_app", "my_app_app"), "GRANT ALL PRIVILEGES ON `my\\_app`.* TO `my_app_app`@`%`", false},
+		{showGrants("u"), "SHOW GRANTS FOR `u`@`%`", false},
+	}
+	for _, c := range cases {
+		if c.got.query != c.query {
+			t.Errorf("got  %s\nwant %s", c.got.query, c.query)
+		}
+		if c.got.secret != c.secret {
+			t.Errorf("%s: secret = %v, want %v", c.query, c.got.secret, c.secret)
+		}
+	}
+	// The password travels only as an argument, never in the text.
+	if st := createUser("u", "s3cret"); len(st.args) != 1 || st.args[0] != "s3cret" {
+		t.Errorf("createUser args = %v", st.args)
+	}
+}
+
+// SHOW GRANTS prints the grant with the same escaping the GRANT used.
+func TestGrantLinePrefixMatchesShowGrants(t *testing.T) {
+	lines := map[string]string{
+		"MariaDB 10.11": "GRANT ALL PRIVILEGES ON `my\\_app`.* TO `my_app_app`@`%`",
+		"MySQL 8.0":     "GRANT ALL PRIVILEGES ON `my\\_app`.* TO `my_app_app`@`%`",
+	}
+	for server, line := range lines {
+		if want := grantLinePrefix("my_app"); len(line) < len(want) || line[:len(want)] != want {
+			t.Errorf("%s: %q does not start with %q", server, line, want)
+		}
+	}
+	if got, other := grantLinePrefix("my_app"), "GRANT ALL PRIVILEGES ON `my_app`.* TO "; got == other {
+		t.Error("an unescaped grant would be accepted as the tenant's grant")
+	}
+}
