@@ -182,9 +182,9 @@ func (r *AppDatabaseReconciler) finalize(ctx context.Context, db *dbv1.AppDataba
 	if db.Spec.EffectiveDeletionPolicy() == dbv1.DeletionPolicyDelete {
 		dropped, err := r.dropOwned(ctx, db)
 		if err != nil {
-			o := r.classify(db, err)
-			o.message = fmt.Sprintf("cannot drop the database and user yet: %s (the AppDatabase stays until they are dropped; "+
-				"removing finalizer %s gives up and keeps them)", o.message, dbv1.Finalizer)
+			cause := r.classify(db, err)
+			o := failed(dbv1.ReasonDeleting, fmt.Sprintf("cannot drop the database and user yet (%s): %s; the AppDatabase stays until they are dropped, "+
+				"and removing finalizer %s gives up and keeps them", cause.reason, cause.message, dbv1.Finalizer))
 			return reconcile.Result{}, errors.Join(err, r.writeStatus(ctx, db, o, credentials.Connection{}))
 		}
 		if len(dropped) > 0 {

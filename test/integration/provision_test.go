@@ -101,10 +101,10 @@ func TestProvisionsDatabaseUserAndSecret(t *testing.T) {
 		t.Fatalf("app user cannot write its table: %v", err)
 	}
 	denied := map[string]string{
-		"use another database":  "USE mysql",
-		"read another database": "SELECT COUNT(*) FROM mysql.user",
-		"create a database":     "CREATE DATABASE myapp_other",
-		"grant to others":       "GRANT SELECT ON myapp.* TO 'nobody'@'%'",
+		"use another database":   "USE mysql",
+		"read another database":  "SELECT COUNT(*) FROM mysql.user",
+		"create a database":      "CREATE DATABASE myapp_other",
+		"grant to others":        "GRANT SELECT ON myapp.* TO 'nobody'@'%'",
 		"change server settings": "SET GLOBAL max_connections = 10",
 	}
 	for what, stmt := range denied {
@@ -181,12 +181,7 @@ func TestSecretIsSourceOfTruth(t *testing.T) {
 		if string(s.Data["host"]) != "127.0.0.1" {
 			return errors.New("host not restored")
 		}
-		conn, err := maria.Connect("truth_app", edited, "truth")
-		if err != nil {
-			return err
-		}
-		defer conn.Close()
-		return conn.PingContext(ctx)
+		return canLogin(ctx, "truth_app", edited, "truth")
 	})
 	if s := secretOf(t, db); string(s.Data["password"]) != edited {
 		t.Error("the operator overwrote the password set in the Secret")
@@ -205,12 +200,7 @@ func TestSecretIsSourceOfTruth(t *testing.T) {
 		if pw == edited {
 			return errors.New("same password")
 		}
-		conn, err := maria.Connect("truth_app", pw, "truth")
-		if err != nil {
-			return err
-		}
-		defer conn.Close()
-		return conn.PingContext(ctx)
+		return canLogin(ctx, "truth_app", pw, "truth")
 	})
 	eventually(t, "a Warning Event about the new password", func() error {
 		var events eventsv1.EventList

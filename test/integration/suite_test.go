@@ -41,7 +41,7 @@ var (
 	k8s         client.Client
 	operatorBin string
 	operator    *stack.Operator
-	operatorLog = &logSink{}
+	operatorLog = &stack.LogBuffer{}
 
 	adminPassword = randomString()
 	// secrets holds every password the tests have seen, to search the operator's output for.
@@ -160,23 +160,6 @@ func passwordLeaks(ctx context.Context) []string {
 		return true
 	})
 	return leaks
-}
-
-type logSink struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (l *logSink) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logSink) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
 }
 
 func randomString() string {
@@ -305,6 +288,16 @@ func login(t *testing.T, user, password, database string) *sql.Conn {
 	}
 	t.Cleanup(func() { conn.Close() })
 	return conn
+}
+
+// canLogin reports whether user logs in to database with password.
+func canLogin(ctx context.Context, user, password, database string) error {
+	db, err := maria.Connect(user, password, database)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return db.PingContext(ctx)
 }
 
 func databaseExists(t *testing.T, name string) bool {

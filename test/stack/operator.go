@@ -32,14 +32,14 @@ func BuildOperator(dir string, failpoints bool) (string, error) {
 type Operator struct {
 	cmd  *exec.Cmd
 	done chan struct{}
-	log  *syncBuffer
+	log  *LogBuffer
 	err  error
 }
 
 // StartOperator runs bin with args and extra environment, writing its output to the returned
 // Operator's log and to sink (if not nil).
 func StartOperator(bin string, args, env []string, sink io.Writer) (*Operator, error) {
-	o := &Operator{done: make(chan struct{}), log: &syncBuffer{}}
+	o := &Operator{done: make(chan struct{}), log: &LogBuffer{}}
 	o.cmd = exec.Command(bin, args...)
 	o.cmd.Env = append(os.Environ(), env...)
 	var w io.Writer = o.log
@@ -70,18 +70,19 @@ func (o *Operator) Exited() <-chan struct{} { return o.done }
 // Log returns everything the process has written so far.
 func (o *Operator) Log() string { return o.log.String() }
 
-type syncBuffer struct {
+// LogBuffer collects a process's output; it is safe for concurrent writes and reads.
+type LogBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
+func (b *LogBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
-func (b *syncBuffer) String() string {
+func (b *LogBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
