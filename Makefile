@@ -29,7 +29,7 @@ generate: $(CONTROLLER_GEN) ## Regenerate deepcopy code and the CRD YAML from ap
 	hack/generate-crds.sh $(CONTROLLER_GEN)
 
 .PHONY: verify
-verify: $(CONTROLLER_GEN) ## Fail if generated files, go.mod or the test binaries' version are stale.
+verify: deps $(CONTROLLER_GEN) ## Fail if generated files, go.mod or the test binaries' version are stale, or a shell script fails shellcheck.
 	hack/verify.sh $(CONTROLLER_GEN)
 
 .PHONY: deps

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Makes sure the Debian packages that the tests and the demo start are installed: MariaDB (server
-# and client) and Galera. As root it installs what is missing with apt-get, without letting the
+# Makes sure the Debian packages that the tests and the demo use are installed: MariaDB (server
+# and client), Galera, and shellcheck. As root it installs what is missing with apt-get, without letting the
 # packages start system services (the tests start their own throwaway servers); otherwise it says
 # what to install.
 set -euo pipefail
@@ -11,6 +11,7 @@ have mariadbd || missing+=(mariadb-server)
 have mariadb || missing+=(mariadb-client)
 [[ -e /usr/lib/galera/libgalera_smm.so ]] || missing+=(galera-4)
 have rsync || missing+=(rsync)
+have shellcheck || missing+=(shellcheck)
 
 if ((${#missing[@]} == 0)); then
 	exit 0

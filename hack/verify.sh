@@ -4,16 +4,16 @@
 # the Kubernetes test binaries are built at the version of the client libraries.
 set -euo pipefail
 controller_gen=$1
-generated=(api/v1/zz_generated.deepcopy.go crds/*.yaml go.mod go.sum)
+generated() { cat api/v1/zz_generated.deepcopy.go crds/*.yaml charts/db-concierge/crds/*.yaml go.mod go.sum 2>/dev/null; }
 
-before=$(cat "${generated[@]}" 2>/dev/null | sha256sum)
+before=$(generated | sha256sum)
 "$controller_gen" object paths=./api/...
 hack/generate-crds.sh "$controller_gen"
 go mod tidy
-after=$(cat api/v1/zz_generated.deepcopy.go crds/*.yaml go.mod go.sum | sha256sum)
+after=$(generated | sha256sum)
 if [[ "$before" != "$after" ]]; then
 	echo "Generated files or go.mod were stale; they have been regenerated. Review and commit:" >&2
-	git status --short -- api crds go.mod go.sum >&2 || true
+	git status --short -- api crds charts go.mod go.sum >&2 || true
 	exit 1
 fi
 
@@ -24,4 +24,10 @@ if [[ "${client#v0.}" != "${server#1.}" ]]; then
 		"pin k8s.io/kubernetes v1.${client#v0.} there (and its replaces) so tests run the same version." >&2
 	exit 1
 fi
-echo "Generated files, go.mod and the test binaries' version are up to date."
+if command -v shellcheck >/dev/null; then
+	shellcheck install.sh uninstall.sh hack/*.sh .ci/run
+else
+	echo "shellcheck is not installed (make deps installs it): shell scripts not checked" >&2
+	exit 1
+fi
+echo "Generated files, go.mod, the test binaries' version and the shell scripts are in order."

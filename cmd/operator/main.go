@@ -19,6 +19,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	dbv1 "github.com/stillwaters/db-concierge/api/v1"
+	"github.com/stillwaters/db-concierge/internal/cluster"
 	"github.com/stillwaters/db-concierge/internal/controller"
 )
 
@@ -33,6 +34,8 @@ func main() {
 	flag.BoolVar(&leaderElect, "leader-elect", false, "Elect a leader on a Lease, so that only one of several replicas works at a time.")
 	flag.StringVar(&opts.PlatformNamespace, "platform-namespace", envOr("POD_NAMESPACE", "db-concierge"),
 		"Namespace holding the clusters' admin Secrets; its AppDatabases may target other namespaces.")
+	flag.StringVar(&opts.AdminSecretName, "admin-secret-name", cluster.LegacySecretName,
+		"Name of the Secret in the platform namespace with the MySQL admin credentials (MYSQL_ADMIN_* keys).")
 	flag.IntVar(&opts.MaxConcurrentReconciles, "max-concurrent-reconciles", 4, "How many AppDatabases are worked on at once.")
 	flag.DurationVar(&opts.MaxBackoff, "max-backoff", 5*time.Minute, "Longest wait before an AppDatabase that failed is retried.")
 	flag.DurationVar(&opts.ResyncPeriod, "resync-period", 10*time.Minute, "Mean time between drift checks of a Ready AppDatabase (spread by ±20%).")

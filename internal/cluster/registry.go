@@ -22,14 +22,14 @@ import (
 type UnknownClusterError struct {
 	Name  string
 	Known []string
-	// Namespace is where the platform team configures clusters.
-	Namespace string
+	// Secret is the admin Secret ("namespace/name") that configures the legacy cluster.
+	Secret string
 }
 
 func (e *UnknownClusterError) Error() string {
 	if len(e.Known) == 0 {
-		return fmt.Sprintf("cluster %q is not configured, and no cluster is: the platform team creates Secret %s/%s "+
-			"with the cluster's admin credentials", e.Name, e.Namespace, LegacySecretName)
+		return fmt.Sprintf("cluster %q is not configured, and no cluster is: the platform team creates Secret %s "+
+			"with the cluster's admin credentials", e.Name, e.Secret)
 	}
 	return fmt.Sprintf("cluster %q is not configured; known clusters: %s", e.Name, strings.Join(e.Known, ", "))
 }
@@ -50,6 +50,8 @@ type Cluster struct {
 type Options struct {
 	// Namespace is the platform namespace holding the clusters' admin Secrets.
 	Namespace string
+	// SecretName is the legacy admin Secret's name; LegacySecretName when empty.
+	SecretName string
 	// MaxOpenConns caps each cluster's admin pool.
 	MaxOpenConns int
 	// ConnectTimeout bounds each connection attempt.
@@ -75,6 +77,9 @@ type Registry struct {
 // NewRegistry returns a Registry reading cluster configuration through reader, which must see the
 // Secrets of opts.Namespace.
 func NewRegistry(reader client.Reader, opts Options) *Registry {
+	if opts.SecretName == "" {
+		opts.SecretName = LegacySecretName
+	}
 	if opts.ProbeInterval <= 0 {
 		opts.ProbeInterval = 10 * time.Second
 	}
@@ -84,12 +89,12 @@ func NewRegistry(reader client.Reader, opts Options) *Registry {
 // configs reads every configured cluster. Today that is the legacy admin Secret alone.
 func (r *Registry) configs(ctx context.Context) (map[string]Config, error) {
 	var secret corev1.Secret
-	err := r.reader.Get(ctx, types.NamespacedName{Namespace: r.opts.Namespace, Name: LegacySecretName}, &secret)
+	err := r.reader.Get(ctx, types.NamespacedName{Namespace: r.opts.Namespace, Name: r.opts.SecretName}, &secret)
 	switch {
 	case apierrors.IsNotFound(err):
 		return map[string]Config{}, nil
 	case err != nil:
-		return nil, fmt.Errorf("reading Secret %s/%s: %w", r.opts.Namespace, LegacySecretName, err)
+		return nil, fmt.Errorf("reading Secret %s: %w", r.adminSecret(), err)
 	}
 	cfg, err := ConfigFromLegacySecret(&secret)
 	if err != nil {
@@ -111,7 +116,7 @@ func (r *Registry) Get(ctx context.Context, name string) (*Cluster, error) {
 			known = append(known, n)
 		}
 		sort.Strings(known)
-		return nil, &UnknownClusterError{Name: name, Known: known, Namespace: r.opts.Namespace}
+		return nil, &UnknownClusterError{Name: name, Known: known, Secret: r.adminSecret()}
 	}
 
 	r.mu.Lock()
@@ -135,6 +140,12 @@ func (r *Registry) Get(ctx context.Context, name string) (*Cluster, error) {
 	r.pools[name] = c
 	return c, nil
 }
+
+// adminSecret names the legacy admin Secret as namespace/name.
+func (r *Registry) adminSecret() string { return r.opts.Namespace + "/" + r.opts.SecretName }
+
+// IsAdminSecret reports whether a Secret of the platform namespace configures a cluster.
+func (r *Registry) IsAdminSecret(name string) bool { return name == r.opts.SecretName }
 
 // MarkUnreachable records that a cluster did not answer; it is probed until it does.
 func (r *Registry) MarkUnreachable(name string) {

@@ -31,6 +31,8 @@ import (
 type Options struct {
 	// PlatformNamespace holds the clusters' admin Secrets and may target other namespaces.
 	PlatformNamespace string
+	// AdminSecretName is the name of the admin Secret in PlatformNamespace.
+	AdminSecretName string
 	// MaxConcurrentReconciles bounds how many AppDatabases are worked on at once.
 	MaxConcurrentReconciles int
 	// MaxBackoff caps the per-object retry delay after failures.
@@ -72,6 +74,7 @@ func SetupWithManager(ctx context.Context, mgr manager.Manager, opts Options) er
 	reachable := make(chan event.GenericEvent, reachableEventsCap)
 	registry := cluster.NewRegistry(platform, cluster.Options{
 		Namespace:     opts.PlatformNamespace,
+		SecretName:    opts.AdminSecretName,
 		MaxOpenConns:  opts.MaxConnsPerCluster,
 		ProbeInterval: min(opts.MaxBackoff, 10*time.Second),
 		OnReachable: func(name string) {
@@ -166,7 +169,7 @@ func (r *AppDatabaseReconciler) waitingForCluster(ctx context.Context, o client.
 // defines (their Secrets may need a new host or port) and every tenant not Ready (the change may
 // be the fix it waits for).
 func (r *AppDatabaseReconciler) usingAdminSecret(ctx context.Context, s *corev1.Secret) []reconcile.Request {
-	if s.Name != cluster.LegacySecretName {
+	if !r.Clusters.IsAdminSecret(s.Name) {
 		return nil
 	}
 	name := dbv1.DefaultClusterName
