@@ -41,6 +41,7 @@ ar_repository=${AR_REPOSITORY:-db-concierge}
 kind_cluster=${KIND_CLUSTER_NAME:-}
 minikube_profile=${MINIKUBE_PROFILE:-}
 buildspec=${WRITE_BUILDSPEC:-}
+buildspec_file=${BUILDSPEC_FILE:-$here/buildspec.yml}
 dev_rbac=${DEV_RBAC:-}
 dev_namespace=${DEV_NAMESPACE:-}
 dev_group=${DEV_GROUP:-}
@@ -79,6 +80,7 @@ Operator image:
       --kind-cluster NAME      KIND_CLUSTER_NAME (kind); default kind
       --minikube-profile NAME  MINIKUBE_PROFILE (minikube); default minikube
       --buildspec              WRITE_BUILDSPEC=yes: write buildspec.yml for AWS CodeBuild (ecr)
+      --buildspec-file PATH    BUILDSPEC_FILE: where to write it; default buildspec.yml here
 
 Developer access:
       --dev-namespace NS       DEV_NAMESPACE: bind appdatabase-creator in this namespace
@@ -120,6 +122,7 @@ while (($#)); do
 	--kind-cluster) kind_cluster=${2:?--kind-cluster needs a value}; shift ;;
 	--minikube-profile) minikube_profile=${2:?--minikube-profile needs a value}; shift ;;
 	--buildspec) buildspec=yes ;;
+	--buildspec-file) buildspec_file=${2:?--buildspec-file needs a value}; shift ;;
 	--dev-namespace) dev_namespace=${2:?--dev-namespace needs a value}; shift ;;
 	--dev-group) dev_group=${2:?--dev-group needs a value}; shift ;;
 	--dev-user) dev_user=${2:?--dev-user needs a value}; shift ;;
@@ -302,8 +305,8 @@ ecr)
 		aws ecr get-login-password --region "$aws_region" | docker login --username AWS --password-stdin "$ecr_host"
 	fi
 	if confirm buildspec "Also write buildspec.yml for AWS CodeBuild?" no; then
-		show "write $here/buildspec.yml"
-		$dry_run || cat >"$here/buildspec.yml" <<EOF
+		show "write $buildspec_file"
+		$dry_run || cat >"$buildspec_file" <<EOF
 version: 0.2
 phases:
   pre_build:
@@ -373,6 +376,9 @@ if confirm dev_rbac "Let developers create AppDatabases in a namespace now?" no;
 	ask dev_namespace "Namespace" "default"
 	ask dev_group "Group to grant (empty for none)" "developers"
 	ask dev_user "User to grant (empty for none)" ""
+	if ! $dry_run && ! "$KUBECTL" get namespace "$dev_namespace" >/dev/null 2>&1; then
+		die "namespace $dev_namespace does not exist: create it first, or run again with another --dev-namespace"
+	fi
 	# The ClusterRole is the first document of dev-rbac.yaml; the RoleBinding is made for the
 	# chosen namespace and subjects.
 	clusterrole="$workdir/appdatabase-creator.yaml"

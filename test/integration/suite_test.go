@@ -19,7 +19,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -31,8 +30,7 @@ import (
 const (
 	platformNS = "db-concierge"
 	adminUser  = "concierge_admin"
-	// timeout bounds every wait for an eventual outcome; it is generous on purpose.
-	timeout = 90 * time.Second
+	timeout    = stack.Timeout
 )
 
 var (
@@ -198,38 +196,14 @@ func create(t *testing.T, obj client.Object) {
 	}
 }
 
-// eventually retries check until it returns nil or the suite's timeout passes.
 func eventually(t *testing.T, what string, check func() error) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := check()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: still not true after %s: %v", what, timeout, err)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	stack.Eventually(t, what, check)
 }
 
-// waitFor waits until the AppDatabase has the phase and Ready reason, for its current generation,
-// and returns it.
 func waitFor(t *testing.T, key client.ObjectKey, phase dbv1.Phase, reason string) *dbv1.AppDatabase {
 	t.Helper()
-	var db dbv1.AppDatabase
-	eventually(t, fmt.Sprintf("AppDatabase %s to be %s/%s", key, phase, reason), func() error {
-		if err := k8s.Get(context.Background(), key, &db); err != nil {
-			return err
-		}
-		c := meta.FindStatusCondition(db.Status.Conditions, dbv1.ConditionReady)
-		if c == nil || db.Status.Phase != phase || c.Reason != reason || db.Status.ObservedGeneration != db.Generation {
-			return fmt.Errorf("phase %q, condition %+v", db.Status.Phase, c)
-		}
-		return nil
-	})
-	return &db
+	return stack.WaitForAppDatabase(t, k8s, key, phase, reason)
 }
 
 func waitReady(t *testing.T, db *dbv1.AppDatabase) *dbv1.AppDatabase {
@@ -336,28 +310,11 @@ func grantsOf(t *testing.T, user string) []string {
 	return grants
 }
 
-// writeCounters reads the server's counters of statements that write (Com_*: only client
-// statements count there, not the server's background work). A delta of
-// zero over an interval proves nothing wrote, provided no other test used the server meanwhile
-// (tests in this package run one at a time).
 func writeCounters(t *testing.T) map[string]int64 {
 	t.Helper()
-	rows, err := root(t).Query(`SHOW GLOBAL STATUS WHERE Variable_name IN (
-		'Com_insert','Com_update','Com_delete','Com_replace','Com_create_db','Com_alter_db','Com_drop_db',
-		'Com_create_user','Com_alter_user','Com_drop_user','Com_grant','Com_revoke','Com_create_table',
-		'Com_set_password','Com_insert_select','Com_update_multi','Com_delete_multi','Com_rename_user')`)
+	counters, err := maria.WriteCounters(context.Background())
 	if err != nil {
 		t.Fatal(err)
-	}
-	defer rows.Close()
-	counters := map[string]int64{}
-	for rows.Next() {
-		var name string
-		var value int64
-		if err := rows.Scan(&name, &value); err != nil {
-			t.Fatal(err)
-		}
-		counters[name] = value
 	}
 	return counters
 }

@@ -193,3 +193,33 @@ func (m *MariaDB) CreateAdmin(ctx context.Context, user, password string) error 
 	}
 	return nil
 }
+
+// WriteCounters reads the server's counters of statements that write (Com_*: only client
+// statements count there, not the server's background work). A delta of zero over an interval
+// proves nothing wrote, provided nothing else used the server meanwhile.
+func (m *MariaDB) WriteCounters(ctx context.Context) (map[string]int64, error) {
+	db, err := m.RootDB()
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	rows, err := db.QueryContext(ctx, `SHOW GLOBAL STATUS WHERE Variable_name IN (
+		'Com_insert','Com_update','Com_delete','Com_replace','Com_create_db','Com_alter_db','Com_drop_db',
+		'Com_create_user','Com_alter_user','Com_drop_user','Com_grant','Com_revoke','Com_create_table',
+		'Com_drop_table','Com_alter_table','Com_set_password','Com_insert_select','Com_update_multi',
+		'Com_delete_multi','Com_rename_user')`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	counters := map[string]int64{}
+	for rows.Next() {
+		var name string
+		var value int64
+		if err := rows.Scan(&name, &value); err != nil {
+			return nil, err
+		}
+		counters[name] = value
+	}
+	return counters, rows.Err()
+}
