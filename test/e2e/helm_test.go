@@ -84,7 +84,9 @@ func TestHelmChartMatchesManifests(t *testing.T) {
 		t.Fatal(err)
 	}
 	base := mustKubectl(t, nil, "kustomize", "deploy/")
-	key := func(o *unstructured.Unstructured) string { return o.GetKind() + "/" + o.GetNamespace() + "/" + o.GetName() }
+	key := func(o *unstructured.Unstructured) string {
+		return o.GetKind() + "/" + o.GetNamespace() + "/" + o.GetName()
+	}
 	chart := map[string]*unstructured.Unstructured{}
 	for _, o := range decodeAll(t, []byte(rendered)) {
 		chart[key(o)] = o
