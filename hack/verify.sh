@@ -24,6 +24,14 @@ if [[ "${client#v0.}" != "${server#1.}" ]]; then
 		"pin k8s.io/kubernetes v1.${client#v0.} there (and its replaces) so tests run the same version." >&2
 	exit 1
 fi
+unformatted=$(gofmt -l api cmd internal test hack)
+if [[ -n $unformatted ]]; then
+	echo "Not gofmt-formatted (run gofmt -w):" >&2
+	echo "$unformatted" >&2
+	exit 1
+fi
+go vet -tags integration ./...
+
 if command -v shellcheck >/dev/null; then
 	shellcheck install.sh uninstall.sh hack/*.sh .ci/run
 else
