@@ -14,9 +14,13 @@ ARG TARGETARCH=amd64
 # CGO_ENABLED=0 makes the binaries static, so the final image needs no C library.
 RUN CGO_ENABLED=0 GOOS=${TARGETOS} GOARCH=${TARGETARCH} \
     go build -trimpath -ldflags="-s -w" -o /out/db-concierge-operator ./cmd/operator
+RUN CGO_ENABLED=0 GOOS=${TARGETOS} GOARCH=${TARGETARCH} \
+    go build -trimpath -ldflags="-s -w" -o /out/bootstrap-mysql-schema ./cmd/bootstrap-mysql-schema
 
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/db-concierge-operator /usr/local/bin/db-concierge-operator
+# The developer CLI, for kubectl run / debugging from inside the cluster.
+COPY --from=build /out/bootstrap-mysql-schema /usr/local/bin/bootstrap-mysql-schema
 # 65532 is distroless's "nonroot" user; numeric, so Kubernetes can verify runAsNonRoot.
 USER 65532:65532
 ENTRYPOINT ["/usr/local/bin/db-concierge-operator"]

@@ -15,9 +15,19 @@ INTEGRATION_FLAGS ?= -count=1 -p 1 -timeout 40m
 help: ## List the targets.
 	@awk -F':.*## ' '/^[a-z-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+PREFIX ?= /usr/local
+
 .PHONY: build
-build: ## Build bin/db-concierge-operator.
+build: ## Build bin/db-concierge-operator and the CLI, bin/bootstrap-mysql-schema.
 	go build $(GO_BUILD_FLAGS) -o $(BIN)/db-concierge-operator ./cmd/operator
+	go build $(GO_BUILD_FLAGS) -ldflags "-X main.version=$(VERSION)" -o $(BIN)/bootstrap-mysql-schema ./cmd/bootstrap-mysql-schema
+
+.PHONY: install
+install: build ## Install the CLI into $(PREFIX)/bin, also as the kubectl plugin kubectl-concierge.
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BIN)/bootstrap-mysql-schema $(DESTDIR)$(PREFIX)/bin/bootstrap-mysql-schema
+	ln -sf bootstrap-mysql-schema $(DESTDIR)$(PREFIX)/bin/kubectl-concierge
 
 $(CONTROLLER_GEN):
 	GOBIN=$(BIN) go install sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_TOOLS_VERSION)
@@ -50,6 +60,10 @@ test-integration: deps ## Integration tests against a real API server and a real
 
 .PHONY: test
 test: verify test-unit test-integration ## Everything CI runs: generated-code check, unit and integration tests.
+
+.PHONY: bench
+bench: deps ## Benchmarks on the local stack; they print numbers and assert nothing.
+	KUBEBUILDER_ASSETS="$$(hack/kube-assets.sh)" go test -tags integration -run '^$$' -bench . -benchtime 10x -count 1 ./test/e2e/
 
 .PHONY: demo
 demo: deps ## Start a local API server and MariaDB, run the operator, provision a database end to end.

@@ -37,6 +37,7 @@ var (
 	maria         *stack.MariaDB
 	k8s           client.Client
 	operatorBin   string
+	cliBin        string
 	operator      *stack.Operator
 	operatorLog   = &stack.LogBuffer{}
 	adminPassword = randomHex()
@@ -74,6 +75,9 @@ func runSuite(m *testing.M) (int, error) {
 	if operatorBin, err = stack.BuildOperator(binDir, false); err != nil {
 		return 1, err
 	}
+	if cliBin, err = stack.Build(binDir, "./cmd/bootstrap-mysql-schema", "bootstrap-mysql-schema"); err != nil {
+		return 1, err
+	}
 	code := m.Run()
 	stopOperator()
 	if strings.Contains(operatorLog.String(), adminPassword) {
@@ -106,7 +110,7 @@ func kubectl(kubeconfig string, stdin []byte, args ...string) (string, error) {
 }
 
 // mustKubectl runs kubectl as cluster-admin and fails the test if it fails.
-func mustKubectl(t *testing.T, stdin []byte, args ...string) string {
+func mustKubectl(t testing.TB, stdin []byte, args ...string) string {
 	t.Helper()
 	out, err := kubectl(kube.Kubeconfig, stdin, args...)
 	if err != nil {
@@ -117,7 +121,7 @@ func mustKubectl(t *testing.T, stdin []byte, args ...string) string {
 
 // installBase applies the kustomize base (kubectl apply -k deploy/), as a platform team does, and
 // the admin Secret. It is idempotent, so every test can start with it.
-func installBase(t *testing.T) {
+func installBase(t testing.TB) {
 	t.Helper()
 	stack.Eventually(t, "kubectl apply -k deploy/", func() error {
 		// A CRD that a previous test deleted may still be terminating.
@@ -131,7 +135,7 @@ func installBase(t *testing.T) {
 	ensureAdminSecret(t)
 }
 
-func ensureAdminSecret(t *testing.T) {
+func ensureAdminSecret(t testing.TB) {
 	t.Helper()
 	s := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Namespace: platformNS, Name: cluster.LegacySecretName},
@@ -148,7 +152,7 @@ func ensureAdminSecret(t *testing.T) {
 // ensureOperator runs the operator as its ServiceAccount would run it in the cluster: with a token
 // of deploy/serviceaccount.yaml's account, bound to the shipped ClusterRole and Role, with leader
 // election on.
-func ensureOperator(t *testing.T) {
+func ensureOperator(t testing.TB) {
 	t.Helper()
 	if operator != nil {
 		select {
@@ -182,7 +186,7 @@ func stopOperator() {
 	}
 }
 
-func ensureNamespace(t *testing.T, name string) {
+func ensureNamespace(t testing.TB, name string) {
 	t.Helper()
 	err := k8s.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}})
 	if err != nil && !apierrors.IsAlreadyExists(err) {

@@ -51,8 +51,10 @@ func TestDockerfile(t *testing.T) {
 	if !strings.Contains(final.BaseName, "distroless") && final.BaseName != "scratch" {
 		t.Errorf("final stage is based on %s; want a minimal image", final.BaseName)
 	}
-	if !containsSuffix(copied, "/db-concierge-operator") {
-		t.Errorf("the final stage copies %v; want the operator binary", copied)
+	for _, bin := range []string{"/db-concierge-operator", "/bootstrap-mysql-schema"} {
+		if !containsSuffix(copied, bin) {
+			t.Errorf("the final stage copies %v; want %s", copied, bin)
+		}
 	}
 	if len(entrypoint) != 1 || !strings.HasSuffix(entrypoint[0], "/db-concierge-operator") {
 		t.Errorf("ENTRYPOINT is %v", entrypoint)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -15,15 +16,24 @@ import (
 // BuildOperator compiles the operator into dir. With failpoints, the build can be told to kill
 // itself at a named step (internal/failpoint).
 func BuildOperator(dir string, failpoints bool) (string, error) {
-	out := filepath.Join(dir, "db-concierge-operator")
-	args := []string{"build", "-o", out}
+	var tags []string
 	if failpoints {
-		args = append(args, "-tags", "failpoints")
+		tags = append(tags, "failpoints")
 	}
-	cmd := exec.Command("go", append(args, "./cmd/operator")...)
+	return Build(dir, "./cmd/operator", "db-concierge-operator", tags...)
+}
+
+// Build compiles the command in package pkg (relative to the repository) into dir/name.
+func Build(dir, pkg, name string, tags ...string) (string, error) {
+	out := filepath.Join(dir, name)
+	args := []string{"build", "-o", out}
+	if len(tags) > 0 {
+		args = append(args, "-tags", strings.Join(tags, ","))
+	}
+	cmd := exec.Command("go", append(args, pkg)...)
 	cmd.Dir = RepoRoot()
 	if b, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("building the operator: %w\n%s", err, b)
+		return "", fmt.Errorf("building %s: %w\n%s", pkg, err, b)
 	}
 	return out, nil
 }

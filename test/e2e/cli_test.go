@@ -1,0 +1,270 @@
+//go:build integration
+
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	dbv1 "github.com/stillwaters/db-concierge/api/v1"
+	"github.com/stillwaters/db-concierge/test/stack"
+)
+
+type cliResult struct {
+	stdout, stderr string
+	code           int
+	took           time.Duration
+}
+
+// cli runs the built bootstrap-mysql-schema as a user would, with the given kubeconfig.
+func cli(t testing.TB, kubeconfig string, args ...string) cliResult {
+	t.Helper()
+	cmd := exec.Command(cliBin, append([]string{"--kubeconfig", kubeconfig}, args...)...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	start := time.Now()
+	err := cmd.Run()
+	r := cliResult{stdout: stdout.String(), stderr: stderr.String(), took: time.Since(start)}
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit):
+		r.code = exit.ExitCode()
+	case err != nil:
+		t.Fatal(err)
+	}
+	return r
+}
+
+// developer binds dev-rbac.yaml's role in namespace and returns an identity holding just that.
+func developer(t testing.TB, namespace string) *stack.User {
+	t.Helper()
+	ensureNamespace(t, namespace)
+	role := mustKubectl(t, nil, "create", "--dry-run=client", "-o", "yaml", "-f", "deploy/dev-rbac.yaml")
+	mustKubectl(t, []byte(strings.ReplaceAll(role, "namespace: default", "namespace: "+namespace)), "apply", "-f", "-")
+	dev, err := kube.AddUser("developer@example.com", "developers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dev
+}
+
+// The seed's default flow, as a developer with dev-rbac.yaml's access only.
+func TestCLIProvisions(t *testing.T) {
+	installBase(t)
+	ensureOperator(t)
+	dev := developer(t, "cli-team")
+
+	r := cli(t, dev.Kubeconfig, "--name", "cli-app", "--namespace", "cli-team")
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	assertInOrder(t, r.stdout,
+		"DB Concierge - Bootstrap MySQL Schema",
+		"Creating database: cli_app",
+		"Target namespace: cli-team",
+		"PXC cluster:      cluster1-haproxy",
+		"appdatabase.db.stillwaters.io/cli-app created",
+		"Waiting for database provisioning...",
+		"✓ Database provisioned successfully!",
+		"Database Created Successfully!",
+		"Database Information:",
+		"  Database Name: cli_app",
+		"  Username:      cli_app_app",
+		"  Host:          127.0.0.1",
+		"Kubernetes Secret:",
+		"  Name:      cli-app-mysql-creds",
+		"  Namespace: cli-team",
+		"Connect to MySQL:",
+		"        -u cli_app_app \\",
+		"        -p************ \\",
+		"        cli_app",
+	)
+	var s corev1.Secret
+	if err := k8s.Get(context.Background(), client.ObjectKey{Namespace: "cli-team", Name: "cli-app-mysql-creds"}, &s); err != nil {
+		t.Fatal(err)
+	}
+	password := string(s.Data["password"])
+	if strings.Contains(r.stdout+r.stderr, password) {
+		t.Error("the output shows the password")
+	}
+	conn, err := maria.Connect("cli_app_app", password, "cli_app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if err := conn.Ping(); err != nil {
+		t.Fatalf("the Secret's credentials do not log in: %v", err)
+	}
+
+	// Again, same request: nothing changes, the same result is printed.
+	again := cli(t, dev.Kubeconfig, "--name", "cli-app", "--namespace", "cli-team")
+	if again.code != 0 || stripProgress(strings.Replace(again.stdout, " unchanged", " created", 1)) != stripProgress(r.stdout) {
+		t.Errorf("re-run: exit %d, output differs:\n%s\n---\n%s", again.code, again.stdout, r.stdout)
+	}
+	// Again with another spec: refused, explained, nothing changed.
+	other := cli(t, dev.Kubeconfig, "--name", "cli-app", "--namespace", "cli-team", "--deletion-policy", "Delete")
+	if other.code == 0 || !strings.Contains(other.stderr, `deletionPolicy is "Retain", you asked for "Delete"`) {
+		t.Errorf("re-run with another spec: exit %d\n%s", other.code, other.stderr)
+	}
+	var db dbv1.AppDatabase
+	if err := k8s.Get(context.Background(), client.ObjectKey{Namespace: "cli-team", Name: "cli-app"}, &db); err != nil || db.Spec.DeletionPolicy != dbv1.DeletionPolicyRetain {
+		t.Errorf("the existing AppDatabase changed: %v %s", err, db.Spec.DeletionPolicy)
+	}
+}
+
+// stripProgress drops the plain progress lines, which depend on how far the operator had got.
+func stripProgress(out string) string {
+	var keep []string
+	for _, l := range strings.Split(out, "\n") {
+		if !progressLine.MatchString(l) {
+			keep = append(keep, l)
+		}
+	}
+	return strings.Join(keep, "\n")
+}
+
+var progressLine = regexp.MustCompile(`^  (Pending|Creating|Ready|Failed)\b`)
+
+func assertInOrder(t *testing.T, out string, lines ...string) {
+	t.Helper()
+	rest := out
+	for _, l := range lines {
+		i := strings.Index(rest, l)
+		if i < 0 {
+			t.Errorf("output lacks %q (in order); output:\n%s", l, out)
+			return
+		}
+		rest = rest[i+len(l):]
+	}
+}
+
+// --output-env prints only shell assignments, which sh can source and log in with.
+func TestCLIOutputEnv(t *testing.T) {
+	installBase(t)
+	ensureOperator(t)
+	dev := developer(t, "cli-team")
+	r := cli(t, dev.Kubeconfig, "--name", "env-app", "--namespace", "cli-team", "--output-env")
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	assignment := regexp.MustCompile(`^MYSQL_(HOST|PORT|USER|PASSWORD|DATABASE|URL)='[^']*'$`)
+	if len(lines) != 6 {
+		t.Fatalf("stdout has %d lines, want the 6 assignments only:\n%s", len(lines), r.stdout)
+	}
+	for _, l := range lines {
+		if !assignment.MatchString(l) {
+			t.Errorf("not a plain assignment: %q", l)
+		}
+	}
+	env := filepath.Join(t.TempDir(), ".env")
+	if err := os.WriteFile(env, []byte(r.stdout), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	login := exec.Command("sh", "-c", `. "$1" && MYSQL_PWD="$MYSQL_PASSWORD" mariadb --protocol=TCP -h "$MYSQL_HOST" -P "$MYSQL_PORT" -u "$MYSQL_USER" "$MYSQL_DATABASE" -N -e 'SELECT DATABASE()'`, "sh", env)
+	out, err := login.CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "env_app" {
+		t.Errorf("sourcing the output does not log in: %v\n%s", err, out)
+	}
+}
+
+// --no-wait returns before the operator has done anything; --deletion-policy reaches the spec.
+func TestCLINoWaitAndTimeout(t *testing.T) {
+	installBase(t)
+	dev := developer(t, "cli-team")
+	stopOperator()
+	defer ensureOperator(t)
+
+	r := cli(t, dev.Kubeconfig, "--name", "nowait", "--namespace", "cli-team", "--no-wait", "--deletion-policy", "Delete")
+	if r.code != 0 || !strings.Contains(r.stdout, "Not waiting") {
+		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	var db dbv1.AppDatabase
+	if err := k8s.Get(context.Background(), client.ObjectKey{Namespace: "cli-team", Name: "nowait"}, &db); err != nil {
+		t.Fatal(err)
+	}
+	if db.Status.Phase != "" || db.Spec.DeletionPolicy != dbv1.DeletionPolicyDelete {
+		t.Errorf("phase %q, deletionPolicy %q", db.Status.Phase, db.Spec.DeletionPolicy)
+	}
+
+	// Nobody provisions while the operator is away: the wait ends at --timeout, and says where it was stuck.
+	r = cli(t, dev.Kubeconfig, "--name", "nowait", "--namespace", "cli-team", "--deletion-policy", "Delete", "--timeout", "2s")
+	if r.code != 4 || !strings.Contains(r.stderr, "not ready within 2s") || !strings.Contains(r.stderr, "kubectl describe appdatabase nowait -n cli-team") {
+		t.Errorf("timeout: exit %d\n%s", r.code, r.stderr)
+	}
+
+	ensureOperator(t)
+	stack.WaitForAppDatabase(t, k8s, client.ObjectKeyFromObject(&db), dbv1.PhaseReady, dbv1.ReasonProvisioned)
+}
+
+// What goes wrong is said plainly, with a non-zero exit.
+func TestCLIErrors(t *testing.T) {
+	installBase(t)
+	ensureOperator(t)
+	dev := developer(t, "cli-team")
+	stranger, err := kube.AddUser("stranger@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bare, err := stack.StartKube(stack.WithoutCRDs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bare.Stop()
+
+	cases := []struct {
+		name       string
+		kubeconfig string
+		args       []string
+		code       int
+		want       []string
+	}{
+		{"terminal failure", dev.Kubeconfig, []string{"--name", "lost", "--namespace", "cli-team", "--cluster", "nowhere"}, 3,
+			[]string{"provisioning failed (UnknownCluster)", `cluster "nowhere" is not configured; known clusters: cluster1-haproxy`}},
+		{"forbidden", stranger.Kubeconfig, []string{"--name", "x", "--namespace", "cli-team"}, 1,
+			[]string{`you are not allowed to create appdatabases in namespace "cli-team"`, "ask your platform team for access"}},
+		{"not installed", bare.Kubeconfig, []string{"--name", "x", "--namespace", "default"}, 1,
+			[]string{"DB Concierge is not installed in this cluster"}},
+		{"invalid name, before any API call", "/nonexistent", []string{"--name", "My_App", "--namespace", "cli-team"}, 2,
+			[]string{`--name "My_App" is not a valid name`}},
+		{"default user name too long", "/nonexistent", []string{"--name", strings.Repeat("a", 29), "--namespace", "cli-team"}, 2,
+			[]string{"pass --user-name"}},
+		{"bad deletion policy", "/nonexistent", []string{"--name", "x", "--deletion-policy", "Keep"}, 2,
+			[]string{"--deletion-policy must be Retain or Delete"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := cli(t, c.kubeconfig, c.args...)
+			if r.code != c.code {
+				t.Errorf("exit %d, want %d\n%s%s", r.code, c.code, r.stdout, r.stderr)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(r.stderr, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, r.stderr)
+				}
+			}
+		})
+	}
+}
+
+func TestCLIDryRunAndOutput(t *testing.T) {
+	r := cli(t, "/nonexistent", "--name", "dry-app", "--namespace", "team-x", "--dry-run")
+	if r.code != 0 || !strings.Contains(r.stdout, "kind: AppDatabase") || !strings.Contains(r.stdout, "dbName: dry_app") || !strings.Contains(r.stdout, "namespace: team-x") {
+		t.Errorf("--dry-run: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = cli(t, "/nonexistent", "--name", "dry-app", "--namespace", "team-x", "--dry-run", "--platform-namespace", "db-concierge", "-o", "json")
+	if r.code != 0 || !strings.Contains(r.stdout, `"appNamespace": "team-x"`) || !strings.Contains(r.stdout, `"namespace": "db-concierge"`) {
+		t.Errorf("--dry-run --platform-namespace -o json: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
