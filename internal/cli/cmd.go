@@ -46,7 +46,7 @@ func NewCommand(streams Streams, version string) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:         name + " --name NAME [--namespace NAMESPACE] [flags]",
 		Annotations: map[string]string{cobra.CommandDisplayNameAnnotation: display},
-		Short: "Ask DB Concierge for a MySQL database, a user and a credentials Secret",
+		Short:       "Ask DB Concierge for a MySQL database, a user and a credentials Secret",
 		Long: `Creates an AppDatabase and waits until the operator has provisioned it: a MySQL database,
 a user that can use only that database, and a Secret with the credentials in the application's
 namespace. It then prints how to connect.
