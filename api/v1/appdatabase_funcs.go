@@ -25,9 +25,17 @@ const (
 	// for selectors such as kubectl get secret -l db.stillwaters.io/appdatabase-name=myapp.
 	LabelAppDatabaseName      = "db.stillwaters.io/appdatabase-name"
 	LabelAppDatabaseNamespace = "db.stillwaters.io/appdatabase-namespace"
+	// AnnotationOwner names the AppDatabase ("namespace/name") a Secret was created for; a Secret
+	// carrying another owner is never taken over.
+	AnnotationOwner = "db.stillwaters.io/appdatabase"
 	// AnnotationReconcile is the seed's force-reconcile annotation: any new value makes the operator
 	// run a full reconcile and record it in status.lastReconcileTime.
 	AnnotationReconcile = "reconcile"
+	// AnnotationAdopt, set to "true" on an AppDatabase in the platform namespace, lets it take a
+	// database and user that exist without being recorded for it: created by hand or by the
+	// seed's operator, or recorded for an AppDatabase that no longer exists. The platform team's
+	// deliberate step; it changes no password (an existing user must log in with the Secret's).
+	AnnotationAdopt = "db.stillwaters.io/adopt"
 	// Finalizer holds an AppDatabase with deletionPolicy Delete until its database and user are dropped.
 	Finalizer = "db.stillwaters.io/drop-database"
 )

@@ -89,10 +89,15 @@ func (r *AppDatabaseReconciler) provision(ctx context.Context, db *dbv1.AppDatab
 	if err := tenant.Validate(); err != nil {
 		return failed(dbv1.ReasonInvalidSpec, err.Error()), conn, nil
 	}
+	adopting := db.Annotations[dbv1.AnnotationAdopt] == "true"
+	if _, set := db.Annotations[dbv1.AnnotationAdopt]; set && db.Namespace != r.PlatformNamespace {
+		return failed(dbv1.ReasonInvalidSpec, fmt.Sprintf("annotation %s is honoured only on AppDatabases in the platform namespace %q: adoption is the platform team's step",
+			dbv1.AnnotationAdopt, r.PlatformNamespace)), conn, nil
+	}
 
 	c, err := r.Clusters.Get(ctx, db.Spec.ClusterRef)
 	if err != nil {
-		o, err := r.failure(db, err)
+		o, err := r.failure(ctx, db, err)
 		return o, conn, err
 	}
 	if strings.EqualFold(tenant.User, c.Config.AdminUser) {
@@ -119,17 +124,23 @@ func (r *AppDatabaseReconciler) provision(ctx context.Context, db *dbv1.AppDatab
 		}
 	}
 
-	if err := c.Admin.Claim(ctx, tenant); err != nil {
-		o, err := r.failure(db, err)
+	secret, err := r.existingSecret(ctx, db, adopting)
+	if err != nil {
+		o, err := r.failure(ctx, db, err)
 		return o, conn, err
 	}
-	password, secretChanges, err := r.ensureSecret(ctx, db, conn)
+	var adoption *mysql.Adoption
+	if adopting {
+		adoption = r.adoption(ctx, secret)
+	}
+	if err := c.Admin.Claim(ctx, tenant, adoption); err != nil {
+		o, err := r.failure(ctx, db, err)
+		return o, conn, err
+	}
+	password, secretChanges, err := r.ensureSecret(ctx, db, conn, secret, adopting)
 	if err != nil {
-		var conflict *secretConflictError
-		if errors.As(err, &conflict) {
-			return failed(dbv1.ReasonSecretConflict, err.Error()), conn, nil
-		}
-		return failed(dbv1.ReasonProvisioningError, err.Error()), conn, err
+		o, err := r.failure(ctx, db, err)
+		return o, conn, err
 	}
 	failpoint.Hit("after-secret")
 	conn.Password = password
@@ -139,7 +150,7 @@ func (r *AppDatabaseReconciler) provision(ctx context.Context, db *dbv1.AppDatab
 		logf.FromContext(ctx).Info("Changed MySQL", "cluster", c.Config.Name, "database", tenant.Database, "user", tenant.User, "change", change)
 	}
 	if err != nil {
-		o, err := r.failure(db, err)
+		o, err := r.failure(ctx, db, err)
 		return o, conn, err
 	}
 	return outcome{ready: true, changes: append(secretChanges, changes...)}, conn, nil
@@ -182,7 +193,7 @@ func (r *AppDatabaseReconciler) finalize(ctx context.Context, db *dbv1.AppDataba
 	if db.Spec.EffectiveDeletionPolicy() == dbv1.DeletionPolicyDelete {
 		dropped, err := r.dropOwned(ctx, db)
 		if err != nil {
-			cause := r.classify(db, err)
+			cause := r.classify(ctx, db, err)
 			o := failed(dbv1.ReasonDeleting, fmt.Sprintf("cannot drop the database and user yet (%s): %s; the AppDatabase stays until they are dropped, "+
 				"and removing finalizer %s gives up and keeps them", cause.reason, cause.message, dbv1.Finalizer))
 			return reconcile.Result{}, errors.Join(err, r.writeStatus(ctx, db, o, credentials.Connection{}))

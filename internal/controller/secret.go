@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -16,10 +17,6 @@ import (
 	dbv1 "github.com/stillwaters/db-concierge/api/v1"
 	"github.com/stillwaters/db-concierge/internal/credentials"
 )
-
-// AnnotationOwner names the AppDatabase ("namespace/name") a Secret was created for; a Secret
-// carrying another owner is never taken over.
-const AnnotationOwner = "db.stillwaters.io/appdatabase"
 
 // secretConflictError says a Secret of the wanted name exists and is not this AppDatabase's.
 type secretConflictError struct {
@@ -40,42 +37,71 @@ func secretMeta(db *dbv1.AppDatabase) (labels, annotations map[string]string) {
 			dbv1.LabelAppDatabaseName:      db.Name,
 			dbv1.LabelAppDatabaseNamespace: db.Namespace,
 		}, map[string]string{
-			AnnotationOwner: ownerOf(db),
+			dbv1.AnnotationOwner: ownerOf(db),
 		}
 }
 
-// ensureSecret makes sure the application's Secret exists with the connection details, and returns
-// the password it holds. The Secret is the source of truth for the password: an existing one is
-// kept; a new one is generated only when there is no Secret (or no password in it), and it is
-// written here, before MySQL is told. It returns what it changed.
-func (r *AppDatabaseReconciler) ensureSecret(ctx context.Context, db *dbv1.AppDatabase, conn credentials.Connection) (string, []string, error) {
+// checkSecretOwner refuses a Secret that is not this AppDatabase's: not created by DB Concierge,
+// or created for another AppDatabase. When adopting, a Secret the seed's operator made (labelled
+// as managed, with no owner recorded) is accepted.
+func checkSecretOwner(s *corev1.Secret, db *dbv1.AppDatabase, adopting bool) error {
+	if s.Labels[dbv1.LabelManagedBy] != dbv1.ManagedByValue {
+		return &secretConflictError{s.Namespace, s.Name, "was not created by DB Concierge"}
+	}
+	owner, recorded := s.Annotations[dbv1.AnnotationOwner]
+	switch {
+	case owner == ownerOf(db) || adopting && !recorded:
+		return nil
+	case !recorded:
+		return &secretConflictError{s.Namespace, s.Name, fmt.Sprintf("was made by an earlier operator (it records no owner); "+
+			"the platform team takes such tenants over with annotation %s=true on their AppDatabases in the platform namespace", dbv1.AnnotationAdopt)}
+	}
+	return &secretConflictError{s.Namespace, s.Name, "belongs to another AppDatabase"}
+}
+
+// existingSecret returns the application's Secret if there is one, or a *secretConflictError if
+// it is not this AppDatabase's. It runs before ownership is claimed, so a request that would
+// collide with someone's Secret records nothing. A Secret missing from the cache (which holds
+// only managed Secrets) is looked up in the API: it may be someone else's, or just created.
+func (r *AppDatabaseReconciler) existingSecret(ctx context.Context, db *dbv1.AppDatabase, adopting bool) (*corev1.Secret, error) {
 	key := client.ObjectKey{Namespace: db.EffectiveAppNamespace(), Name: db.Spec.EffectiveSecretName()}
 	var secret corev1.Secret
 	err := r.Client.Get(ctx, key, &secret)
 	if apierrors.IsNotFound(err) {
-		created, password, createErr := r.createSecret(ctx, db, conn, key)
-		if createErr != nil {
-			return "", nil, createErr
-		}
-		if created {
-			return password, []string{"created Secret"}, nil
-		}
-		// It exists after all: not ours (so not cached), or ours and the cache is behind.
 		err = r.APIReader.Get(ctx, key, &secret)
 	}
-	if err != nil {
-		return "", nil, fmt.Errorf("reading Secret %s: %w", key, err)
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("reading Secret %s: %w", key, err)
 	}
+	if err := checkSecretOwner(&secret, db, adopting); err != nil {
+		return nil, err
+	}
+	return &secret, nil
+}
 
-	if secret.Labels[dbv1.LabelManagedBy] != dbv1.ManagedByValue {
-		return "", nil, &secretConflictError{key.Namespace, key.Name, "was not created by DB Concierge"}
-	}
-	if owner := secret.Annotations[AnnotationOwner]; owner != ownerOf(db) {
-		return "", nil, &secretConflictError{key.Namespace, key.Name, "belongs to another AppDatabase"}
+// ensureSecret makes sure the application's Secret holds the connection details, and returns the
+// password it holds. The Secret is the source of truth for the password: an existing one is kept;
+// a new one is generated only when there is no Secret (or no password in it), and it is written
+// here, before MySQL is told. existing is what existingSecret found. It returns what it changed.
+func (r *AppDatabaseReconciler) ensureSecret(ctx context.Context, db *dbv1.AppDatabase, conn credentials.Connection, existing *corev1.Secret, adopting bool) (string, []string, error) {
+	key := client.ObjectKey{Namespace: db.EffectiveAppNamespace(), Name: db.Spec.EffectiveSecretName()}
+	if existing == nil {
+		created, password, err := r.createSecret(ctx, db, conn, key)
+		if err != nil || created {
+			return password, []string{"created Secret"}, err
+		}
+		// Created by someone else since we looked: check it again.
+		if existing, err = r.existingSecret(ctx, db, adopting); err != nil || existing == nil {
+			return "", nil, errors.Join(err, fmt.Errorf("Secret %s appeared and vanished while being created", key))
+		}
 	}
 
 	var changes []string
-	conn.Password = string(secret.Data[credentials.KeyPassword])
+	var err error
+	conn.Password = string(existing.Data[credentials.KeyPassword])
 	if conn.Password == "" {
 		if conn.Password, err = credentials.NewPassword(); err != nil {
 			return "", nil, err
@@ -85,7 +111,7 @@ func (r *AppDatabaseReconciler) ensureSecret(ctx context.Context, db *dbv1.AppDa
 			"Secret %s had no password; a new one was generated and the MySQL user is being set to it", key)
 	}
 	labels, annotations := secretMeta(db)
-	updated := secret.DeepCopy()
+	updated := existing.DeepCopy()
 	updated.Data = conn.SecretData()
 	for k, v := range labels {
 		metav1.SetMetaDataLabel(&updated.ObjectMeta, k, v)
@@ -93,7 +119,7 @@ func (r *AppDatabaseReconciler) ensureSecret(ctx context.Context, db *dbv1.AppDa
 	for k, v := range annotations {
 		metav1.SetMetaDataAnnotation(&updated.ObjectMeta, k, v)
 	}
-	if equality.Semantic.DeepEqual(updated, &secret) {
+	if equality.Semantic.DeepEqual(updated, existing) {
 		return conn.Password, changes, nil
 	}
 	if err := r.Client.Update(ctx, updated); err != nil {

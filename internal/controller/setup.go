@@ -150,7 +150,7 @@ func specOrMetadataChanged() predicate.Predicate {
 // secretOwner maps a managed Secret back to its AppDatabase, so a Secret edited or deleted by hand
 // is repaired.
 func secretOwner(_ context.Context, o client.Object) []reconcile.Request {
-	ns, name, ok := splitOwner(o.GetAnnotations()[AnnotationOwner])
+	ns, name, ok := splitOwner(o.GetAnnotations()[dbv1.AnnotationOwner])
 	if !ok {
 		return nil
 	}

@@ -105,3 +105,12 @@ func withheld(err error) error {
 	}
 	return fmt.Errorf("statement carrying a password failed (%T)", err)
 }
+
+// errorText is err's message for people: for a server error, its number and message.
+func errorText(err error) string {
+	var serverErr *gomysql.MySQLError
+	if errors.As(err, &serverErr) {
+		return fmt.Sprintf("MySQL error %d: %s", serverErr.Number, serverErr.Message)
+	}
+	return err.Error()
+}

@@ -15,8 +15,9 @@ import (
 // tenant is complete, so a crash between steps leaves a claim that only its owner's retry can
 // finish, and nobody else can take over.
 //
-// The table is InnoDB with a primary key (Galera and PXC's strict mode require both), and its
-// names compare byte for byte (utf8mb4_bin), as MySQL compares database and user names on Linux.
+// The table is InnoDB with a primary key (Galera and PXC's strict mode require both). Names compare
+// without regard to case, so names that differ only in case can never belong to two owners, on
+// servers that fold database names to lower case (lower_case_table_names) or not.
 
 const ownershipTable = "`" + OperatorSchema + "`.`ownership`"
 
@@ -25,7 +26,7 @@ var ownershipDDL = []statement{
 		" CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"},
 	{query: "CREATE TABLE IF NOT EXISTS " + ownershipTable + ` (
   kind            VARCHAR(16)  NOT NULL,
-  name            VARCHAR(80)  NOT NULL,
+  name            VARCHAR(80)  NOT NULL COLLATE utf8mb4_general_ci,
   owner_uid       CHAR(36)     NOT NULL,
   owner_namespace VARCHAR(63)  NOT NULL,
   owner_name      VARCHAR(253) NOT NULL,
@@ -55,18 +56,25 @@ type Owner struct {
 	Name      string
 }
 
-// ConflictError says a database or user cannot be provisioned for this owner because it belongs
-// to another AppDatabase, or exists without having been created by DB Concierge (Owner is nil).
+// ConflictError says a database or user cannot be provisioned for this owner: it belongs to
+// another AppDatabase (Owner), exists without having been created by DB Concierge (Owner nil), or
+// an existing one differs from it only in case (Existing).
 type ConflictError struct {
 	Kind  string
 	Name  string
 	Owner *Owner
+	// Existing is the name as recorded or as the server has it, when it differs in case.
+	Existing string
 }
 
 func (e *ConflictError) Error() string {
-	if e.Owner == nil {
-		return fmt.Sprintf("%s %q already exists and was not created by DB Concierge; it is left untouched: "+
-			"choose another name, or ask the platform team to adopt it", e.Kind, e.Name)
+	switch {
+	case e.Existing != "" && e.Existing != e.Name:
+		return fmt.Sprintf("%s %q differs only in case from the existing %s %q; it is refused, since some servers treat them as one: choose another name",
+			e.Kind, e.Name, e.Kind, e.Existing)
+	case e.Owner == nil:
+		return fmt.Sprintf("%s %q already exists and was not created by DB Concierge; it is left untouched: choose another name, "+
+			"or ask the platform team to adopt it (annotation db.stillwaters.io/adopt=true on an AppDatabase in the platform namespace)", e.Kind, e.Name)
 	}
 	return fmt.Sprintf("%s %q belongs to another AppDatabase; it is left untouched: choose another name", e.Kind, e.Name)
 }
@@ -128,33 +136,69 @@ func (a *Admin) queryOwnership(ctx context.Context, condition string, args ...an
 	return found, rows.Err()
 }
 
+// Adoption lets a claim take a database or user that is not recorded for its owner: one that
+// exists without an ownership record (created by hand, or by the seed's operator), or one recorded
+// for an owner that no longer exists. It is the platform team's deliberate step, never a default.
+type Adoption struct {
+	// Password is the password in the application's Secret. An existing user is adopted only if
+	// it logs in with it, so adopting never changes a password an application may be using.
+	Password string
+	// OwnerGone reports whether a recorded owner no longer exists. A record passes to the
+	// claimant only then: a live owner's database is never taken, adoption or not.
+	OwnerGone func(Owner) bool
+}
+
+// AdoptionError says an adoption was refused, and why.
+type AdoptionError struct{ Reason string }
+
+func (e *AdoptionError) Error() string { return e.Reason }
+
 // Claim records that t.Owner owns t's database and user, or fails with a *ConflictError when
-// either belongs to someone else. It writes only the rows that are missing: claiming what the
-// owner already holds writes nothing.
-func (a *Admin) Claim(ctx context.Context, t Tenant) error {
+// either belongs to someone else. With adopt, what exists unrecorded or belongs to a vanished
+// owner is taken over instead (see Adoption). Claim writes only what is missing: claiming what
+// the owner already holds writes nothing.
+func (a *Admin) Claim(ctx context.Context, t Tenant, adopt *Adoption) error {
 	if err := t.Validate(); err != nil {
 		return err
 	}
-	_, err := a.claim(ctx, t)
+	_, err := a.claim(ctx, t, adopt)
 	return err
 }
 
-func (a *Admin) claim(ctx context.Context, t Tenant) (claim, error) {
+// claimAction is what a claim does about one of the tenant's names.
+type claimAction int
+
+const (
+	keep     claimAction = iota // already this owner's
+	record                      // nothing by that name: record the intent to create it
+	takeOver                    // adopted: record it (or move its record) to this owner
+)
+
+func (a *Admin) claim(ctx context.Context, t Tenant, adopt *Adoption) (claim, error) {
 	if err := a.ensureSchema(ctx); err != nil {
 		return claim{}, err
 	}
+	// Names compare case-insensitively here (the column's collation), so a tenant cannot take
+	// MyApp next to myapp on a server with lower_case_table_names=1.
 	rows, err := a.queryOwnership(ctx, "(kind = ? AND name = ?) OR (kind = ? AND name = ?)",
 		KindDatabase, t.Database, KindUser, t.User)
 	if err != nil {
 		return claim{}, err
 	}
 	var c claim
-	held := map[string]bool{}
+	actions := map[string]claimAction{KindDatabase: record, KindUser: record}
+	recorded := map[string]bool{}
 	for _, r := range rows {
-		if r.uid != t.Owner.UID {
-			return claim{}, &ConflictError{Kind: r.kind, Name: r.name, Owner: &Owner{UID: r.uid, Namespace: r.namespace, Name: r.ownerName}}
+		recorded[r.kind] = true
+		if r.uid != t.Owner.UID || r.name != t.nameOf(r.kind) {
+			owner := Owner{UID: r.uid, Namespace: r.namespace, Name: r.ownerName}
+			if adopt == nil || r.name != t.nameOf(r.kind) || !adopt.OwnerGone(owner) {
+				return claim{}, &ConflictError{Kind: r.kind, Name: t.nameOf(r.kind), Existing: r.name, Owner: &owner}
+			}
+			actions[r.kind] = takeOver
+			continue
 		}
-		held[r.kind] = true
+		actions[r.kind] = keep
 		committed := r.state == stateCommitted
 		switch r.kind {
 		case KindDatabase:
@@ -164,32 +208,45 @@ func (a *Admin) claim(ctx context.Context, t Tenant) (claim, error) {
 		}
 		c.pending = c.pending || !committed
 	}
-	var missing []string
 	for _, kind := range []string{KindDatabase, KindUser} {
-		if held[kind] {
+		if actions[kind] == keep {
 			continue
 		}
 		name := t.nameOf(kind)
-		exists, err := a.exists(ctx, kind, name)
+		existing, err := a.existing(ctx, kind, name)
 		if err != nil {
 			return claim{}, err
 		}
-		if exists {
+		switch {
+		case existing == "":
+			continue
+		case existing != name:
+			return claim{}, &ConflictError{Kind: kind, Name: name, Existing: existing}
+		case adopt == nil:
 			return claim{}, &ConflictError{Kind: kind, Name: name}
 		}
-		missing = append(missing, kind)
+		actions[kind] = takeOver
+		if kind == KindUser {
+			if err := a.VerifyLogin(ctx, name, adopt.Password, ""); err != nil {
+				return claim{}, &AdoptionError{Reason: fmt.Sprintf("user %q exists but does not log in with the password in the application's Secret (%v); "+
+					"adopting it would change a password an application may use: put its password in the Secret, or choose another userName", name, errorText(err))}
+			}
+		}
 	}
-	if len(missing) == 0 {
+	if actions[KindDatabase] == keep && actions[KindUser] == keep {
 		return c, nil
 	}
-	if err := a.insertIntent(ctx, t, missing); err != nil {
+	if err := a.recordIntent(ctx, t, actions, recorded); err != nil {
 		if errorNumber(err) == erDuplicateKey {
 			// Another AppDatabase claimed the same name between our read and our write.
-			return a.claim(ctx, t)
+			return a.claim(ctx, t, adopt)
 		}
 		return claim{}, err
 	}
 	c.pending = true
+	if actions[KindDatabase] == takeOver {
+		c.databaseCommitted = false
+	}
 	return c, nil
 }
 
@@ -200,20 +257,31 @@ func (t Tenant) nameOf(kind string) string {
 	return t.User
 }
 
-// insertIntent writes the missing rows in one transaction, so a tenant never holds its database
-// without its user or the reverse.
-func (a *Admin) insertIntent(ctx context.Context, t Tenant, kinds []string) error {
+// recordIntent writes this owner's rows in one transaction, so a tenant never holds its database
+// without its user or the reverse: a new row for a name nobody recorded, a changed owner for a
+// record taken over.
+func (a *Admin) recordIntent(ctx context.Context, t Tenant, actions map[string]claimAction, recorded map[string]bool) error {
 	tx, err := a.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("recording ownership: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	for _, kind := range kinds {
-		_, err := tx.ExecContext(ctx, "INSERT INTO "+ownershipTable+
-			" (kind, name, owner_uid, owner_namespace, owner_name, state) VALUES (?, ?, ?, ?, ?, ?)",
-			kind, t.nameOf(kind), t.Owner.UID, t.Owner.Namespace, t.Owner.Name, statePending)
+	for _, kind := range []string{KindDatabase, KindUser} {
+		if actions[kind] == keep {
+			continue
+		}
+		name := t.nameOf(kind)
+		if recorded[kind] {
+			_, err = tx.ExecContext(ctx, "UPDATE "+ownershipTable+
+				" SET owner_uid = ?, owner_namespace = ?, owner_name = ?, state = ? WHERE kind = ? AND name = ?",
+				t.Owner.UID, t.Owner.Namespace, t.Owner.Name, statePending, kind, name)
+		} else {
+			_, err = tx.ExecContext(ctx, "INSERT INTO "+ownershipTable+
+				" (kind, name, owner_uid, owner_namespace, owner_name, state) VALUES (?, ?, ?, ?, ?, ?)",
+				kind, name, t.Owner.UID, t.Owner.Namespace, t.Owner.Name, statePending)
+		}
 		if err != nil {
-			return fmt.Errorf("recording ownership of %s %q: %w", kind, t.nameOf(kind), err)
+			return fmt.Errorf("recording ownership of %s %q: %w", kind, name, err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
@@ -232,24 +300,29 @@ func (a *Admin) commitClaim(ctx context.Context, owner Owner) error {
 	return nil
 }
 
-func (a *Admin) exists(ctx context.Context, kind, name string) (bool, error) {
+// existing returns the name under which a database or user of that name exists, or "". Database
+// names are matched without regard to case, and returned as the server spells them, so a caller
+// can refuse a name that differs from an existing one only in case.
+func (a *Admin) existing(ctx context.Context, kind, name string) (string, error) {
 	var query string
 	switch kind {
 	case KindDatabase:
-		query = "SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?"
+		// LOWER() on both sides: a plain SCHEMA_NAME = ? is answered from the file system,
+		// which is case-sensitive on Linux whatever the column's collation says.
+		query = "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE LOWER(SCHEMA_NAME) = LOWER(?) LIMIT 1"
 	case KindUser:
 		// Any host counts: a hand-made 'name'@'localhost' is somebody else's account too.
-		query = "SELECT 1 FROM mysql.user WHERE User = ? LIMIT 1"
+		query = "SELECT User FROM mysql.user WHERE User = ? LIMIT 1"
 	}
-	var one int
-	err := a.db.QueryRowContext(ctx, query, name).Scan(&one)
+	var found string
+	err := a.db.QueryRowContext(ctx, query, name).Scan(&found)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		return false, nil
+		return "", nil
 	case err != nil:
-		return false, fmt.Errorf("checking whether %s %q exists: %w", kind, name, err)
+		return "", fmt.Errorf("checking whether %s %q exists: %w", kind, name, err)
 	}
-	return true, nil
+	return found, nil
 }
 
 // owned lists what the ownership table attributes to an owner UID.

@@ -41,6 +41,12 @@ func grantAllOnDatabase(database, user string) statement {
 	return statement{query: "GRANT ALL PRIVILEGES ON " + grantPattern(database) + ".* TO " + quoteAccount(user, anyHost)}
 }
 
+// revokeAllOnPattern revokes a database-level grant whose pattern is the database name itself,
+// unescaped: the wildcard grant older tools (the seed's operator among them) made.
+func revokeAllOnPattern(database, user string) statement {
+	return statement{query: "REVOKE ALL PRIVILEGES ON " + quoteIdentifier(database) + ".* FROM " + quoteAccount(user, anyHost)}
+}
+
 func showGrants(user string) statement {
 	return statement{query: "SHOW GRANTS FOR " + quoteAccount(user, anyHost)}
 }
@@ -49,4 +55,11 @@ func showGrants(user string) statement {
 // MariaDB alike.
 func grantLinePrefix(database string) string {
 	return "GRANT ALL PRIVILEGES ON " + grantPattern(database) + ".* TO "
+}
+
+// wildcardGrantLinePrefix is how SHOW GRANTS prints the same grant made without escaping, which
+// also covers look-alike databases (my_app covers myXapp). It differs from grantLinePrefix only
+// for names with '_' or '%'.
+func wildcardGrantLinePrefix(database string) string {
+	return "GRANT ALL PRIVILEGES ON " + quoteIdentifier(database) + ".* TO "
 }

@@ -58,7 +58,7 @@ func (a *Admin) Provision(ctx context.Context, t Tenant, password string) (chang
 	if err := t.Validate(); err != nil {
 		return nil, err
 	}
-	c, err := a.claim(ctx, t)
+	c, err := a.claim(ctx, t, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -127,11 +127,11 @@ func (a *Admin) ensureDatabase(ctx context.Context, t Tenant, committed bool) (s
 // ensureUser creates the user, or brings its password to the given one, after a failed login
 // (loginErr). A login refused for the database only (the grant is missing) needs no change here.
 func (a *Admin) ensureUser(ctx context.Context, t Tenant, password string, loginErr error) (string, error) {
-	exists, err := a.exists(ctx, KindUser, t.User)
+	existing, err := a.existing(ctx, KindUser, t.User)
 	if err != nil {
 		return "", err
 	}
-	if !exists {
+	if existing == "" {
 		if err := a.exec(ctx, createUser(t.User, password)); err != nil {
 			return "", fmt.Errorf("creating user %q: %w", t.User, err)
 		}
@@ -157,8 +157,8 @@ func (a *Admin) ensureGrant(ctx context.Context, t Tenant) (bool, error) {
 		return false, fmt.Errorf("reading grants of user %q: %w", t.User, err)
 	}
 	// SHOW GRANTS output can carry the password hash: it is matched here and never logged.
-	want := grantLinePrefix(t.Database)
-	found := false
+	want, wildcard := grantLinePrefix(t.Database), wildcardGrantLinePrefix(t.Database)
+	found, widened := false, false
 	for rows.Next() {
 		var line string
 		if err := rows.Scan(&line); err != nil {
@@ -166,12 +166,19 @@ func (a *Admin) ensureGrant(ctx context.Context, t Tenant) (bool, error) {
 			return false, fmt.Errorf("reading grants of user %q: %w", t.User, err)
 		}
 		found = found || strings.HasPrefix(line, want)
+		widened = widened || want != wildcard && strings.HasPrefix(line, wildcard)
 	}
 	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
 		return false, fmt.Errorf("reading grants of user %q: %w", t.User, err)
 	}
+	if widened {
+		// An adopted user may hold the unescaped grant, which reaches look-alike databases.
+		if err := a.exec(ctx, revokeAllOnPattern(t.Database, t.User)); err != nil {
+			return false, fmt.Errorf("revoking the wildcard grant on %q from %q: %w", t.Database, t.User, err)
+		}
+	}
 	if found {
-		return false, nil
+		return widened, nil
 	}
 	if err := a.exec(ctx, grantAllOnDatabase(t.Database, t.User)); err != nil {
 		return false, fmt.Errorf("granting privileges on %q to %q: %w", t.Database, t.User, err)

@@ -135,6 +135,14 @@ func TestDeveloperAccess(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "only AppDatabases in the platform namespace db-concierge may set spec.appNamespace") {
 		t.Errorf("cross-namespace AppDatabase was not refused by the admission policy: %v", err)
 	}
+	adopting := &dbv1.AppDatabase{}
+	adopting.Namespace, adopting.Name = "team-a", "adopting"
+	adopting.Annotations = map[string]string{dbv1.AnnotationAdopt: "true"}
+	adopting.Spec = dbv1.AppDatabaseSpec{ClusterRef: dbv1.DefaultClusterName, DBName: "someone_elses"}
+	err = dev.Client.Create(ctx, adopting)
+	if err == nil || !strings.Contains(err.Error(), "annotation db.stillwaters.io/adopt is honoured only on AppDatabases in the platform namespace") {
+		t.Errorf("an adoption annotation outside the platform namespace was not refused by the admission policy: %v", err)
+	}
 }
 
 type errString string

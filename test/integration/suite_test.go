@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -336,4 +337,16 @@ func patchSpec(db *dbv1.AppDatabase, change func(*dbv1.AppDatabaseSpec)) error {
 	patch := client.MergeFrom(db.DeepCopy())
 	change(&db.Spec)
 	return k8s.Patch(context.Background(), db, patch)
+}
+
+func metaFor(namespace, name string, labels map[string]string) metav1.ObjectMeta {
+	return metav1.ObjectMeta{Namespace: namespace, Name: name, Labels: labels}
+}
+
+// kubectlRun runs kubectl as cluster-admin, as the docs tell a platform team to.
+func kubectlRun(args ...string) (string, error) {
+	cmd := exec.Command(kube.Kubectl, args...)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+kube.Kubeconfig)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
 }
