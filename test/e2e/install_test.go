@@ -114,7 +114,7 @@ func TestInstallImageBranches(t *testing.T) {
 		registry string
 		args     []string
 		image    string
-		want     []string // commands that must run, in this order
+		want     []string // the commands that must run
 	}{
 		{"ecr", []string{"--buildspec-file", "BUILDSPEC"}, "123456789012.dkr.ecr.eu-west-1.amazonaws.com/db-concierge-operator:latest", []string{
 			"aws ecr create-repository --repository-name db-concierge-operator --region eu-west-1",
