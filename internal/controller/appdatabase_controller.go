@@ -79,21 +79,12 @@ func (r *AppDatabaseReconciler) Reconcile(ctx context.Context, req reconcile.Req
 // failure that is retried.
 func (r *AppDatabaseReconciler) provision(ctx context.Context, db *dbv1.AppDatabase) (outcome, credentials.Connection, error) {
 	var conn credentials.Connection
-	appNamespace := db.EffectiveAppNamespace()
-	if appNamespace != db.Namespace && db.Namespace != r.PlatformNamespace {
-		return failed(dbv1.ReasonNamespaceNotAllowed, fmt.Sprintf(
-			"an AppDatabase in namespace %q can only provision into %q; only AppDatabases in the platform namespace %q may set appNamespace to another namespace",
-			db.Namespace, db.Namespace, r.PlatformNamespace)), conn, nil
+	if o, refused := refuseSpec(db, r.PlatformNamespace); refused {
+		return o, conn, nil
 	}
 	tenant := tenantOf(db)
-	if err := tenant.Validate(); err != nil {
-		return failed(dbv1.ReasonInvalidSpec, err.Error()), conn, nil
-	}
+	appNamespace := db.EffectiveAppNamespace()
 	adopting := db.Annotations[dbv1.AnnotationAdopt] == "true"
-	if _, set := db.Annotations[dbv1.AnnotationAdopt]; set && db.Namespace != r.PlatformNamespace {
-		return failed(dbv1.ReasonInvalidSpec, fmt.Sprintf("annotation %s is honoured only on AppDatabases in the platform namespace %q: adoption is the platform team's step",
-			dbv1.AnnotationAdopt, r.PlatformNamespace)), conn, nil
-	}
 
 	c, err := r.Clusters.Get(ctx, db.Spec.ClusterRef)
 	if err != nil {
@@ -154,6 +145,25 @@ func (r *AppDatabaseReconciler) provision(ctx context.Context, db *dbv1.AppDatab
 		return o, conn, err
 	}
 	return outcome{ready: true, changes: append(secretChanges, changes...)}, conn, nil
+}
+
+// refuseSpec returns the terminal failure for a spec the operator will not serve, whatever the
+// admission policy let through: another namespace targeted from outside the platform namespace,
+// names MySQL must not be given, adoption asked for outside the platform namespace.
+func refuseSpec(db *dbv1.AppDatabase, platformNamespace string) (outcome, bool) {
+	if db.EffectiveAppNamespace() != db.Namespace && db.Namespace != platformNamespace {
+		return failed(dbv1.ReasonNamespaceNotAllowed, fmt.Sprintf(
+			"an AppDatabase in namespace %q can only provision into %q; only AppDatabases in the platform namespace %q may set appNamespace to another namespace",
+			db.Namespace, db.Namespace, platformNamespace)), true
+	}
+	if err := tenantOf(db).Validate(); err != nil {
+		return failed(dbv1.ReasonInvalidSpec, err.Error()), true
+	}
+	if _, set := db.Annotations[dbv1.AnnotationAdopt]; set && db.Namespace != platformNamespace {
+		return failed(dbv1.ReasonInvalidSpec, fmt.Sprintf("annotation %s is honoured only on AppDatabases in the platform namespace %q: adoption is the platform team's step",
+			dbv1.AnnotationAdopt, platformNamespace)), true
+	}
+	return outcome{}, false
 }
 
 func tenantOf(db *dbv1.AppDatabase) mysql.Tenant {

@@ -86,3 +86,30 @@ func TestDesiredStatus(t *testing.T) {
 		}
 	})
 }
+
+func TestRefuseSpec(t *testing.T) {
+	cases := []struct {
+		name        string
+		namespace   string
+		spec        dbv1.AppDatabaseSpec
+		annotations map[string]string
+		reason      string // empty: served
+	}{
+		{"self-service", "team-a", dbv1.AppDatabaseSpec{DBName: "a"}, nil, ""},
+		{"self-service naming itself", "team-a", dbv1.AppDatabaseSpec{DBName: "a", AppNamespace: "team-a"}, nil, ""},
+		{"self-service naming another", "team-a", dbv1.AppDatabaseSpec{DBName: "a", AppNamespace: "team-b"}, nil, dbv1.ReasonNamespaceNotAllowed},
+		{"platform naming another", "db-concierge", dbv1.AppDatabaseSpec{DBName: "a", AppNamespace: "team-b"}, nil, ""},
+		{"reserved database", "team-a", dbv1.AppDatabaseSpec{DBName: "mysql"}, nil, dbv1.ReasonInvalidSpec},
+		{"reserved user", "team-a", dbv1.AppDatabaseSpec{DBName: "a", UserName: "root"}, nil, dbv1.ReasonInvalidSpec},
+		{"adoption outside the platform namespace", "team-a", dbv1.AppDatabaseSpec{DBName: "a"}, map[string]string{dbv1.AnnotationAdopt: "true"}, dbv1.ReasonInvalidSpec},
+		{"adoption annotation of any value outside", "team-a", dbv1.AppDatabaseSpec{DBName: "a"}, map[string]string{dbv1.AnnotationAdopt: "false"}, dbv1.ReasonInvalidSpec},
+		{"adoption in the platform namespace", "db-concierge", dbv1.AppDatabaseSpec{DBName: "a"}, map[string]string{dbv1.AnnotationAdopt: "true"}, ""},
+	}
+	for _, c := range cases {
+		db := &dbv1.AppDatabase{ObjectMeta: metav1.ObjectMeta{Namespace: c.namespace, Name: "x", UID: "u", Annotations: c.annotations}, Spec: c.spec}
+		o, refused := refuseSpec(db, "db-concierge")
+		if refused != (c.reason != "") || o.reason != c.reason {
+			t.Errorf("%s: refused=%v reason=%q, want reason %q", c.name, refused, o.reason, c.reason)
+		}
+	}
+}
