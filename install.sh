@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs DB Concierge into the cluster of the current kubectl context:
-#   1. the AppDatabase CRD
+#   1. the AppDatabase and MySQLCluster CRDs
 #   2. the db-concierge namespace, RBAC, the namespace admission policy and the metrics Service
 #   3. the MySQL admin Secret, from prompts (the password is read without echo)
 #   4. the operator image: built and pushed to ECR (EKS), Artifact Registry (GKE), loaded into
@@ -217,9 +217,9 @@ command -v "$KUBECTL" >/dev/null || die "kubectl not found (set KUBECTL to its p
 echo "DB Concierge installer — context: $("$KUBECTL" config current-context 2>/dev/null || echo '(none)')"
 $dry_run && echo "(dry run: nothing is changed)"
 
-step "1/6 Installing the AppDatabase CRD"
-run "$KUBECTL" apply -f "$here/crds/appdatabase-crd.yaml"
-run "$KUBECTL" wait --for=condition=Established --timeout=60s crd/appdatabases.db.stillwaters.io
+step "1/6 Installing the AppDatabase and MySQLCluster CRDs"
+run "$KUBECTL" apply -f "$here/crds/appdatabase-crd.yaml" -f "$here/crds/mysqlcluster-crd.yaml"
+run "$KUBECTL" wait --for=condition=Established --timeout=60s crd/appdatabases.db.stillwaters.io crd/mysqlclusters.db.stillwaters.io
 
 # --- 2. namespace, RBAC, admission policy, Service -----------------------------------------
 

@@ -140,9 +140,9 @@ else
 	echo "Application credential Secrets are kept (kubectl get secrets -A -l app.kubernetes.io/managed-by=db-concierge-operator)."
 fi
 
-step "CRD"
-if $crd_present && confirm delete_crd "Delete the AppDatabase CRD? This deletes every AppDatabase object (the databases stay in MySQL)."; then
-	run "$KUBECTL" delete crd "$crd" --ignore-not-found --wait=true
+step "CRDs"
+if $crd_present && confirm delete_crd "Delete the AppDatabase and MySQLCluster CRDs? This deletes every AppDatabase and MySQLCluster object (the databases stay in MySQL)."; then
+	run "$KUBECTL" delete crd "$crd" mysqlclusters.db.stillwaters.io --ignore-not-found --wait=true
 fi
 
 step "Namespace"

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
@@ -21,12 +22,14 @@ import (
 	dbv1 "github.com/stillwaters/db-concierge/api/v1"
 	"github.com/stillwaters/db-concierge/internal/cluster"
 	"github.com/stillwaters/db-concierge/internal/controller"
+	"github.com/stillwaters/db-concierge/internal/mysql"
 )
 
 func main() {
 	var (
 		metricsAddr, probeAddr string
 		leaderElect            bool
+		leaderElectionID       string
 		opts                   controller.Options
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address of the metrics endpoint (/metrics, also /healthz and /readyz); \"0\" disables it.")
@@ -39,22 +42,35 @@ func main() {
 	flag.IntVar(&opts.MaxConcurrentReconciles, "max-concurrent-reconciles", 4, "How many AppDatabases are worked on at once.")
 	flag.DurationVar(&opts.MaxBackoff, "max-backoff", 5*time.Minute, "Longest wait before an AppDatabase that failed is retried.")
 	flag.DurationVar(&opts.ResyncPeriod, "resync-period", 10*time.Minute, "Mean time between drift checks of a Ready AppDatabase (spread by ±20%).")
-	flag.IntVar(&opts.MaxConnsPerCluster, "max-conns-per-cluster", 4, "Most admin connections the operator opens to one MySQL cluster.")
+	flag.IntVar(&opts.MaxConnsPerCluster, "max-conns-per-cluster", 4, "Most admin connections the operator opens to one MySQL cluster (a MySQLCluster's spec.maxConnections overrides it).")
+	flag.DurationVar(&opts.ClusterCheckInterval, "cluster-check-interval", time.Minute, "How often each MySQLCluster is checked and its status refreshed.")
+	flag.Func("clusters", "Comma-separated clusters this instance serves (default: all). Instances that split the clusters between them need disjoint lists and distinct --leader-election-id values.",
+		func(v string) error {
+			for _, name := range strings.Split(v, ",") {
+				if name = strings.TrimSpace(name); name != "" {
+					opts.Clusters = append(opts.Clusters, name)
+				}
+			}
+			return nil
+		})
+	flag.StringVar(&leaderElectionID, "leader-election-id", "db-concierge-operator.db.stillwaters.io", "Name of the Lease for leader election; each operator instance needs its own.")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
+	driverLog := ctrl.Log.WithName("mysql-driver")
+	mysql.SetDriverLogger(func(msg string) { driverLog.V(1).Info(msg) })
 	log := ctrl.Log.WithName("setup")
 
-	if err := run(metricsAddr, probeAddr, leaderElect, opts); err != nil {
+	if err := run(metricsAddr, probeAddr, leaderElect, leaderElectionID, opts); err != nil {
 		log.Error(err, "Operator stopped")
 		os.Exit(1)
 	}
 }
 
-func run(metricsAddr, probeAddr string, leaderElect bool, opts controller.Options) error {
-	if opts.MaxBackoff <= 0 || opts.MaxConcurrentReconciles <= 0 || opts.MaxConnsPerCluster <= 0 {
-		return fmt.Errorf("--max-backoff, --max-concurrent-reconciles and --max-conns-per-cluster must be positive")
+func run(metricsAddr, probeAddr string, leaderElect bool, leaderElectionID string, opts controller.Options) error {
+	if opts.MaxBackoff <= 0 || opts.MaxConcurrentReconciles <= 0 || opts.MaxConnsPerCluster <= 0 || opts.ClusterCheckInterval <= 0 {
+		return fmt.Errorf("--max-backoff, --max-concurrent-reconciles, --max-conns-per-cluster and --cluster-check-interval must be positive")
 	}
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
@@ -66,7 +82,7 @@ func run(metricsAddr, probeAddr string, leaderElect bool, opts controller.Option
 		Metrics:                 metricsserver.Options{BindAddress: metricsAddr, ExtraHandlers: probes},
 		HealthProbeBindAddress:  probeAddr,
 		LeaderElection:          leaderElect,
-		LeaderElectionID:        "db-concierge-operator.db.stillwaters.io",
+		LeaderElectionID:        leaderElectionID,
 		LeaderElectionNamespace: opts.PlatformNamespace,
 		// Hand the lease over promptly when the process stops on purpose.
 		LeaderElectionReleaseOnCancel: true,

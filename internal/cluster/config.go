@@ -5,13 +5,13 @@ package cluster
 
 import (
 	"fmt"
-	"net"
 	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 
 	dbv1 "github.com/stillwaters/db-concierge/api/v1"
+	"github.com/stillwaters/db-concierge/internal/mysql"
 )
 
 // LegacySecretName is the seed's admin Secret in the platform namespace. It defines one cluster.
@@ -30,26 +30,25 @@ const (
 
 const defaultPort = 3306
 
-// Endpoint is a host and port.
-type Endpoint struct {
-	Host string
-	Port int
-}
-
-func (e Endpoint) String() string { return net.JoinHostPort(e.Host, strconv.Itoa(e.Port)) }
-
-// Config is everything the operator needs to serve one cluster. It is comparable, so a changed
-// configuration is detected with ==.
+// Config is everything the operator needs to serve one cluster.
 type Config struct {
 	// Name is what AppDatabases put in spec.clusterRef.
 	Name string
-	// Admin is where the operator connects as AdminUser.
-	Admin         Endpoint
+	// Source names where the configuration comes from, for messages.
+	Source string
+	// Admin are the endpoints the operator connects to as AdminUser, in order of preference.
+	Admin         []mysql.Endpoint
 	AdminUser     string
 	AdminPassword string
-	// App is the host and port written into application Secrets; it defaults to Admin, and
-	// differs when applications reach the cluster through another address than the operator.
-	App Endpoint
+	// App is the host and port written into application Secrets; it defaults to the first admin
+	// endpoint, and differs when applications reach the cluster through another address.
+	App mysql.Endpoint
+	// TLS secures the operator's connections; nil for plain connections.
+	TLS *mysql.TLS
+	// RequireTLSForApplications creates application users with REQUIRE SSL.
+	RequireTLSForApplications bool
+	// MaxConns caps the admin pool; 0 takes the operator's default.
+	MaxConns int
 }
 
 // ConfigFromLegacySecret reads the seed's admin Secret. Errors name the key at fault and never
@@ -60,20 +59,22 @@ func ConfigFromLegacySecret(secret *corev1.Secret) (Config, error) {
 
 	cfg := Config{
 		Name:          get(KeyClusterName),
+		Source:        where,
 		AdminUser:     get(KeyAdminUser),
 		AdminPassword: string(secret.Data[KeyAdminPassword]),
 	}
 	if cfg.Name == "" {
 		cfg.Name = dbv1.DefaultClusterName
 	}
-	var err error
-	if cfg.Admin, err = endpoint(get(KeyAdminHost), get(KeyAdminPort), KeyAdminHost, KeyAdminPort); err != nil {
+	admin, err := endpoint(get(KeyAdminHost), get(KeyAdminPort), KeyAdminHost, KeyAdminPort)
+	if err != nil {
 		return Config{}, fmt.Errorf("%s: %w", where, err)
 	}
+	cfg.Admin = []mysql.Endpoint{admin}
 	if cfg.AdminUser == "" {
 		return Config{}, fmt.Errorf("%s: key %s is missing or empty", where, KeyAdminUser)
 	}
-	cfg.App = cfg.Admin
+	cfg.App = admin
 	if host := get(KeyAppHost); host != "" {
 		cfg.App.Host = host
 	}
@@ -85,15 +86,15 @@ func ConfigFromLegacySecret(secret *corev1.Secret) (Config, error) {
 	return cfg, nil
 }
 
-func endpoint(host, port, hostKey, portKey string) (Endpoint, error) {
+func endpoint(host, port, hostKey, portKey string) (mysql.Endpoint, error) {
 	if host == "" {
-		return Endpoint{}, fmt.Errorf("key %s is missing or empty", hostKey)
+		return mysql.Endpoint{}, fmt.Errorf("key %s is missing or empty", hostKey)
 	}
-	e := Endpoint{Host: host, Port: defaultPort}
+	e := mysql.Endpoint{Host: host, Port: defaultPort}
 	if port != "" {
 		p, err := parsePort(port, portKey)
 		if err != nil {
-			return Endpoint{}, err
+			return mysql.Endpoint{}, err
 		}
 		e.Port = p
 	}
@@ -106,4 +107,79 @@ func parsePort(value, key string) (int, error) {
 		return 0, fmt.Errorf("key %s is not a port number between 1 and 65535", key)
 	}
 	return p, nil
+}
+
+// Keys of a kubernetes.io/tls Secret and of a CA Secret.
+const (
+	keyTLSCert = "tls.crt"
+	keyTLSKey  = "tls.key"
+	keyCA      = "ca.crt"
+)
+
+// ConfigFromCluster reads a MySQLCluster, with secret fetching the Secrets it names from the
+// platform namespace. Errors name the object and key at fault and never carry a value.
+func ConfigFromCluster(c *dbv1.MySQLCluster, secret func(name string) (*corev1.Secret, error)) (Config, error) {
+	where := "MySQLCluster " + c.Name
+	cfg := Config{Name: c.Name, Source: where, RequireTLSForApplications: c.Spec.RequireTLSForApplications, MaxConns: int(c.Spec.MaxConnections)}
+	for _, e := range c.Spec.AdminEndpoints {
+		cfg.Admin = append(cfg.Admin, mysql.Endpoint{Host: e.Host, Port: portOrDefault(e.Port)})
+	}
+	if len(cfg.Admin) == 0 {
+		return Config{}, fmt.Errorf("%s: spec.adminEndpoints is empty", where)
+	}
+	cfg.App = cfg.Admin[0]
+	if e := c.Spec.ApplicationEndpoint; e != nil {
+		cfg.App = mysql.Endpoint{Host: e.Host, Port: portOrDefault(e.Port)}
+	}
+
+	creds := c.Spec.AdminCredentials
+	s, err := secret(creds.SecretName)
+	if err != nil {
+		return Config{}, fmt.Errorf("%s: admin credentials: %w", where, err)
+	}
+	userKey, passwordKey := orDefault(creds.UsernameKey, KeyAdminUser), orDefault(creds.PasswordKey, KeyAdminPassword)
+	cfg.AdminUser = strings.TrimSpace(string(s.Data[userKey]))
+	cfg.AdminPassword = string(s.Data[passwordKey])
+	if cfg.AdminUser == "" {
+		return Config{}, fmt.Errorf("%s: Secret %s has no key %s", where, creds.SecretName, userKey)
+	}
+	if _, ok := s.Data[passwordKey]; !ok {
+		return Config{}, fmt.Errorf("%s: Secret %s has no key %s", where, creds.SecretName, passwordKey)
+	}
+
+	if t := c.Spec.TLS; t != nil && t.Mode != dbv1.TLSDisabled {
+		cfg.TLS = &mysql.TLS{Mode: mysql.TLSMode(orDefault(string(t.Mode), string(dbv1.TLSVerifyFull))), ServerName: t.ServerName}
+		if t.CA != nil {
+			ca, err := secret(t.CA.Name)
+			if err != nil {
+				return Config{}, fmt.Errorf("%s: tls.ca: %w", where, err)
+			}
+			key := orDefault(t.CA.Key, keyCA)
+			if cfg.TLS.CA = ca.Data[key]; len(cfg.TLS.CA) == 0 {
+				return Config{}, fmt.Errorf("%s: tls.ca: Secret %s has no key %s", where, t.CA.Name, key)
+			}
+		}
+		if t.ClientCertificateSecret != "" {
+			pair, err := secret(t.ClientCertificateSecret)
+			if err != nil {
+				return Config{}, fmt.Errorf("%s: tls.clientCertificateSecret: %w", where, err)
+			}
+			cfg.TLS.ClientCert, cfg.TLS.ClientKey = pair.Data[keyTLSCert], pair.Data[keyTLSKey]
+		}
+	}
+	return cfg, nil
+}
+
+func portOrDefault(p int32) int {
+	if p == 0 {
+		return defaultPort
+	}
+	return int(p)
+}
+
+func orDefault(v, fallback string) string {
+	if v == "" {
+		return fallback
+	}
+	return v
 }

@@ -1,17 +1,21 @@
 package cluster
 
 import (
+	"errors"
+	"reflect"
 	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	dbv1 "github.com/stillwaters/db-concierge/api/v1"
+	"github.com/stillwaters/db-concierge/internal/mysql"
 )
 
 func TestConfigFromLegacySecret(t *testing.T) {
-	base := map[string]string{
-		KeyAdminHost: "cluster1-haproxy.default.svc.cluster.local", KeyAdminUser: "root", KeyAdminPassword: "s3cret",
-	}
+	const host = "cluster1-haproxy.default.svc.cluster.local"
+	base := map[string]string{KeyAdminHost: host, KeyAdminUser: "root", KeyAdminPassword: "s3cret"}
 	with := func(extra map[string]string) map[string]string {
 		m := map[string]string{}
 		for k, v := range base {
@@ -34,13 +38,13 @@ func TestConfigFromLegacySecret(t *testing.T) {
 	}{
 		{"seed's keys, defaults", base, Config{
 			Name: "cluster1-haproxy", AdminUser: "root", AdminPassword: "s3cret",
-			Admin: Endpoint{"cluster1-haproxy.default.svc.cluster.local", 3306}, App: Endpoint{"cluster1-haproxy.default.svc.cluster.local", 3306},
+			Admin: []mysql.Endpoint{{Host: host, Port: 3306}}, App: mysql.Endpoint{Host: host, Port: 3306},
 		}, ""},
 		{"named cluster, app endpoint", with(map[string]string{KeyClusterName: "prod", KeyAdminPort: "3307", KeyAppHost: "prod.example", KeyAppPort: "6033"}), Config{
-			Name: "prod", AdminUser: "root", AdminPassword: "s3cret", Admin: Endpoint{"cluster1-haproxy.default.svc.cluster.local", 3307}, App: Endpoint{"prod.example", 6033},
+			Name: "prod", AdminUser: "root", AdminPassword: "s3cret", Admin: []mysql.Endpoint{{Host: host, Port: 3307}}, App: mysql.Endpoint{Host: "prod.example", Port: 6033},
 		}, ""},
 		{"app host only keeps the admin port", with(map[string]string{KeyAppHost: "app.example"}), Config{
-			Name: "cluster1-haproxy", AdminUser: "root", AdminPassword: "s3cret", Admin: Endpoint{"cluster1-haproxy.default.svc.cluster.local", 3306}, App: Endpoint{"app.example", 3306},
+			Name: "cluster1-haproxy", AdminUser: "root", AdminPassword: "s3cret", Admin: []mysql.Endpoint{{Host: host, Port: 3306}}, App: mysql.Endpoint{Host: "app.example", Port: 3306},
 		}, ""},
 		{"missing host", with(map[string]string{KeyAdminHost: ""}), Config{}, KeyAdminHost},
 		{"missing user", with(map[string]string{KeyAdminUser: ""}), Config{}, KeyAdminUser},
@@ -63,9 +67,72 @@ func TestConfigFromLegacySecret(t *testing.T) {
 				}
 				return
 			}
-			if err != nil || got != c.want {
+			c.want.Source = "Secret db-concierge/" + LegacySecretName
+			if err != nil || !reflect.DeepEqual(got, c.want) {
 				t.Fatalf("got %+v, %v\nwant %+v", got, err, c.want)
 			}
 		})
+	}
+}
+
+func TestConfigFromCluster(t *testing.T) {
+	secrets := map[string]*corev1.Secret{
+		"admin":  {Data: map[string][]byte{KeyAdminUser: []byte("root"), KeyAdminPassword: []byte("s3cret"), "user": []byte("ops"), "pass": []byte("p")}},
+		"ca":     {Data: map[string][]byte{"ca.crt": []byte("PEM")}},
+		"client": {Data: map[string][]byte{"tls.crt": []byte("CERT"), "tls.key": []byte("KEY")}},
+	}
+	get := func(name string) (*corev1.Secret, error) {
+		if s, ok := secrets[name]; ok {
+			return s, nil
+		}
+		return nil, errors.New("Secret " + name + " not found")
+	}
+	cluster := func(change func(*dbv1.MySQLClusterSpec)) *dbv1.MySQLCluster {
+		c := &dbv1.MySQLCluster{ObjectMeta: metav1.ObjectMeta{Name: "prod"}, Spec: dbv1.MySQLClusterSpec{
+			AdminEndpoints:   []dbv1.Endpoint{{Host: "n1", Port: 3306}, {Host: "n2"}},
+			AdminCredentials: dbv1.AdminCredentials{SecretName: "admin"},
+		}}
+		change(&c.Spec)
+		return c
+	}
+	cases := []struct {
+		name    string
+		cluster *dbv1.MySQLCluster
+		check   func(Config) bool
+		wantErr string
+	}{
+		{"endpoints in order, default port, app endpoint = first admin", cluster(func(*dbv1.MySQLClusterSpec) {}), func(c Config) bool {
+			return reflect.DeepEqual(c.Admin, []mysql.Endpoint{{Host: "n1", Port: 3306}, {Host: "n2", Port: 3306}}) && c.App == c.Admin[0] &&
+				c.AdminUser == "root" && c.AdminPassword == "s3cret" && c.TLS == nil
+		}, ""},
+		{"custom keys, application endpoint", cluster(func(s *dbv1.MySQLClusterSpec) {
+			s.AdminCredentials.UsernameKey, s.AdminCredentials.PasswordKey = "user", "pass"
+			s.ApplicationEndpoint = &dbv1.Endpoint{Host: "prod-haproxy", Port: 6033}
+		}), func(c Config) bool {
+			return c.AdminUser == "ops" && c.AdminPassword == "p" && c.App == mysql.Endpoint{Host: "prod-haproxy", Port: 6033}
+		}, ""},
+		{"TLS with CA and client certificate", cluster(func(s *dbv1.MySQLClusterSpec) {
+			s.TLS = &dbv1.TLSSpec{CA: &dbv1.SecretKeyRef{Name: "ca"}, ClientCertificateSecret: "client"}
+			s.RequireTLSForApplications = true
+		}), func(c Config) bool {
+			return c.TLS != nil && c.TLS.Mode == mysql.TLSVerifyFull && string(c.TLS.CA) == "PEM" && string(c.TLS.ClientKey) == "KEY" && c.RequireTLSForApplications
+		}, ""},
+		{"TLS disabled", cluster(func(s *dbv1.MySQLClusterSpec) { s.TLS = &dbv1.TLSSpec{Mode: dbv1.TLSDisabled} }), func(c Config) bool { return c.TLS == nil }, ""},
+		{"missing admin Secret", cluster(func(s *dbv1.MySQLClusterSpec) { s.AdminCredentials.SecretName = "nope" }), nil, "admin credentials"},
+		{"missing key", cluster(func(s *dbv1.MySQLClusterSpec) { s.AdminCredentials.PasswordKey = "absent" }), nil, "has no key absent"},
+		{"CA without the key", cluster(func(s *dbv1.MySQLClusterSpec) {
+			s.TLS = &dbv1.TLSSpec{CA: &dbv1.SecretKeyRef{Name: "ca", Key: "other"}}
+		}), nil, "has no key other"},
+	}
+	for _, c := range cases {
+		got, err := ConfigFromCluster(c.cluster, get)
+		switch {
+		case c.wantErr != "":
+			if err == nil || !strings.Contains(err.Error(), c.wantErr) || strings.Contains(err.Error(), "s3cret") {
+				t.Errorf("%s: error %v, want one mentioning %q", c.name, err, c.wantErr)
+			}
+		case err != nil || !c.check(got):
+			t.Errorf("%s: %+v, %v", c.name, got, err)
+		}
 	}
 }

@@ -4,7 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
+	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
+	dbv1 "github.com/stillwaters/db-concierge/api/v1"
 	"github.com/stillwaters/db-concierge/internal/mysql"
 )
 
@@ -22,13 +24,13 @@ import (
 type UnknownClusterError struct {
 	Name  string
 	Known []string
-	// Secret is the admin Secret ("namespace/name") that configures the legacy cluster.
+	// Secret is the legacy admin Secret ("namespace/name"), one way to configure a cluster.
 	Secret string
 }
 
 func (e *UnknownClusterError) Error() string {
 	if len(e.Known) == 0 {
-		return fmt.Sprintf("cluster %q is not configured, and no cluster is: the platform team creates Secret %s "+
+		return fmt.Sprintf("cluster %q is not configured, and no cluster is: the platform team creates a MySQLCluster, or Secret %s "+
 			"with the cluster's admin credentials", e.Name, e.Secret)
 	}
 	return fmt.Sprintf("cluster %q is not configured; known clusters: %s", e.Name, strings.Join(e.Known, ", "))
@@ -52,7 +54,10 @@ type Options struct {
 	Namespace string
 	// SecretName is the legacy admin Secret's name; LegacySecretName when empty.
 	SecretName string
-	// MaxOpenConns caps each cluster's admin pool.
+	// Only, when not empty, limits this operator instance to these clusters; others are not
+	// its business (another instance serves them).
+	Only []string
+	// MaxOpenConns caps each cluster's admin pool unless its configuration says otherwise.
 	MaxOpenConns int
 	// ConnectTimeout bounds each connection attempt.
 	ConnectTimeout time.Duration
@@ -63,75 +68,133 @@ type Options struct {
 	OnReachable func(name string)
 }
 
-// Registry resolves cluster names to pools. Pools are opened on first use, reused across
-// reconciles, and replaced (the old one closed) when the cluster's configuration changes.
+// Registry resolves cluster names to pools. A cluster is configured by a MySQLCluster object or,
+// for the seed's single cluster, by the legacy admin Secret; a MySQLCluster of the same name takes
+// precedence. Pools are opened on first use, reused across reconciles, and replaced (the old one
+// closed) when the cluster's configuration changes.
 type Registry struct {
-	reader client.Reader
-	opts   Options
+	clusters client.Reader // MySQLClusters
+	secrets  client.Reader // Secrets of the platform namespace
+	opts     Options
 
 	mu          sync.Mutex
 	pools       map[string]*Cluster
 	unreachable map[string]bool
 }
 
-// NewRegistry returns a Registry reading cluster configuration through reader, which must see the
-// Secrets of opts.Namespace.
-func NewRegistry(reader client.Reader, opts Options) *Registry {
+// NewRegistry returns a Registry reading MySQLClusters through clusters and the platform
+// namespace's Secrets through secrets.
+func NewRegistry(clusters, secrets client.Reader, opts Options) *Registry {
 	if opts.SecretName == "" {
 		opts.SecretName = LegacySecretName
 	}
 	if opts.ProbeInterval <= 0 {
 		opts.ProbeInterval = 10 * time.Second
 	}
-	return &Registry{reader: reader, opts: opts, pools: map[string]*Cluster{}, unreachable: map[string]bool{}}
+	return &Registry{clusters: clusters, secrets: secrets, opts: opts, pools: map[string]*Cluster{}, unreachable: map[string]bool{}}
 }
 
-// configs reads every configured cluster. Today that is the legacy admin Secret alone.
-func (r *Registry) configs(ctx context.Context) (map[string]Config, error) {
-	var secret corev1.Secret
-	err := r.reader.Get(ctx, types.NamespacedName{Namespace: r.opts.Namespace, Name: r.opts.SecretName}, &secret)
+// Serves reports whether this operator instance serves the named cluster.
+func (r *Registry) Serves(name string) bool {
+	return len(r.opts.Only) == 0 || slices.Contains(r.opts.Only, name)
+}
+
+// config reads the named cluster's configuration; found is false when nothing configures it.
+func (r *Registry) config(ctx context.Context, name string) (cfg Config, found bool, err error) {
+	var mc dbv1.MySQLCluster
+	err = r.clusters.Get(ctx, types.NamespacedName{Name: name}, &mc)
 	switch {
-	case apierrors.IsNotFound(err):
-		return map[string]Config{}, nil
-	case err != nil:
-		return nil, fmt.Errorf("reading Secret %s: %w", r.adminSecret(), err)
+	case err == nil:
+		cfg, err = ConfigFromCluster(&mc, func(secret string) (*corev1.Secret, error) { return r.secret(ctx, secret) })
+		return cfg, true, err
+	case !apierrors.IsNotFound(err):
+		return Config{}, false, fmt.Errorf("reading MySQLCluster %s: %w", name, err)
 	}
-	cfg, err := ConfigFromLegacySecret(&secret)
+	legacy, err := r.legacyConfig(ctx)
+	if err != nil || legacy == nil || legacy.Name != name {
+		return Config{}, false, err
+	}
+	return *legacy, true, nil
+}
+
+// legacyConfig reads the legacy admin Secret; nil when there is none.
+func (r *Registry) legacyConfig(ctx context.Context) (*Config, error) {
+	s, err := r.secret(ctx, r.opts.SecretName)
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := ConfigFromLegacySecret(s)
 	if err != nil {
 		return nil, &ConfigError{Err: err}
 	}
-	return map[string]Config{cfg.Name: cfg}, nil
+	return &cfg, nil
+}
+
+func (r *Registry) secret(ctx context.Context, name string) (*corev1.Secret, error) {
+	var s corev1.Secret
+	if err := r.secrets.Get(ctx, types.NamespacedName{Namespace: r.opts.Namespace, Name: name}, &s); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, fmt.Errorf("Secret %s/%s not found: %w", r.opts.Namespace, name, err)
+		}
+		return nil, fmt.Errorf("reading Secret %s/%s: %w", r.opts.Namespace, name, err)
+	}
+	return &s, nil
+}
+
+// Names lists the clusters this instance serves.
+func (r *Registry) Names(ctx context.Context) ([]string, error) {
+	var list dbv1.MySQLClusterList
+	if err := r.clusters.List(ctx, &list); err != nil {
+		return nil, fmt.Errorf("listing MySQLClusters: %w", err)
+	}
+	var names []string
+	for _, mc := range list.Items {
+		names = append(names, mc.Name)
+	}
+	if legacy, err := r.legacyConfig(ctx); err == nil && legacy != nil {
+		names = append(names, legacy.Name)
+	}
+	names = slices.DeleteFunc(names, func(n string) bool { return !r.Serves(n) })
+	slices.Sort(names)
+	return slices.Compact(names), nil
 }
 
 // Get returns the named cluster with a pool matching its current configuration.
 func (r *Registry) Get(ctx context.Context, name string) (*Cluster, error) {
-	cfgs, err := r.configs(ctx)
+	cfg, found, err := r.config(ctx, name)
 	if err != nil {
+		var ce *ConfigError
+		if !errors.As(err, &ce) {
+			err = &ConfigError{Err: err}
+		}
 		return nil, err
 	}
-	cfg, ok := cfgs[name]
-	if !ok {
-		known := make([]string, 0, len(cfgs))
-		for n := range cfgs {
-			known = append(known, n)
-		}
-		sort.Strings(known)
-		return nil, &UnknownClusterError{Name: name, Known: known, Secret: r.adminSecret()}
+	if !found || !r.Serves(name) {
+		known, _ := r.Names(ctx)
+		return nil, &UnknownClusterError{Name: name, Known: known, Secret: r.opts.Namespace + "/" + r.opts.SecretName}
 	}
 
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if c := r.pools[name]; c != nil {
-		if c.Config == cfg {
+		if reflect.DeepEqual(c.Config, cfg) {
 			return c, nil
 		}
 		logf.FromContext(ctx).Info("Cluster configuration changed, replacing its connection pool", "cluster", name)
 		_ = c.Admin.Close()
 		delete(r.pools, name)
 	}
+	maxConns := cfg.MaxConns
+	if maxConns == 0 {
+		maxConns = r.opts.MaxOpenConns
+	}
 	admin, err := mysql.Open(mysql.Options{
-		Host: cfg.Admin.Host, Port: cfg.Admin.Port, User: cfg.AdminUser, Password: cfg.AdminPassword,
-		MaxOpenConns: r.opts.MaxOpenConns, ConnectTimeout: r.opts.ConnectTimeout,
+		Endpoints: cfg.Admin, User: cfg.AdminUser, Password: cfg.AdminPassword, TLS: cfg.TLS,
+		RequireTLSForApplications: cfg.RequireTLSForApplications,
+		MaxOpenConns:              maxConns, ConnectTimeout: r.opts.ConnectTimeout,
 	})
 	if err != nil {
 		return nil, &ConfigError{Err: err}
@@ -141,11 +204,39 @@ func (r *Registry) Get(ctx context.Context, name string) (*Cluster, error) {
 	return c, nil
 }
 
-// adminSecret names the legacy admin Secret as namespace/name.
-func (r *Registry) adminSecret() string { return r.opts.Namespace + "/" + r.opts.SecretName }
+// IsAdminSecret reports whether a Secret of the platform namespace configures a cluster: the
+// legacy admin Secret, or one a MySQLCluster refers to.
+func (r *Registry) IsAdminSecret(ctx context.Context, name string) bool {
+	return name == r.opts.SecretName || len(r.ClustersUsingSecret(ctx, name)) > 0
+}
 
-// IsAdminSecret reports whether a Secret of the platform namespace configures a cluster.
-func (r *Registry) IsAdminSecret(name string) bool { return name == r.opts.SecretName }
+// ClustersUsingSecret lists the MySQLClusters that read the named Secret.
+func (r *Registry) ClustersUsingSecret(ctx context.Context, name string) []string {
+	var list dbv1.MySQLClusterList
+	if err := r.clusters.List(ctx, &list); err != nil {
+		return nil
+	}
+	var names []string
+	for _, mc := range list.Items {
+		if slices.Contains(secretsOf(&mc), name) {
+			names = append(names, mc.Name)
+		}
+	}
+	return names
+}
+
+func secretsOf(mc *dbv1.MySQLCluster) []string {
+	names := []string{mc.Spec.AdminCredentials.SecretName}
+	if t := mc.Spec.TLS; t != nil {
+		if t.CA != nil {
+			names = append(names, t.CA.Name)
+		}
+		if t.ClientCertificateSecret != "" {
+			names = append(names, t.ClientCertificateSecret)
+		}
+	}
+	return names
+}
 
 // MarkUnreachable records that a cluster did not answer; it is probed until it does.
 func (r *Registry) MarkUnreachable(name string) {

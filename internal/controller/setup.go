@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -39,6 +40,10 @@ type Options struct {
 	MaxBackoff time.Duration
 	// ResyncPeriod is the mean time between drift checks of Ready AppDatabases.
 	ResyncPeriod time.Duration
+	// ClusterCheckInterval is how often each MySQLCluster's status is refreshed.
+	ClusterCheckInterval time.Duration
+	// Clusters, when not empty, limits this operator instance to the named clusters.
+	Clusters []string
 	// MaxConnsPerCluster caps each cluster's admin connection pool.
 	MaxConnsPerCluster int
 }
@@ -54,8 +59,9 @@ const (
 	reachableEventsCap = 64
 )
 
-// SetupWithManager builds the cluster registry and the AppDatabase controller and registers both
-// with mgr. The manager's cache must hold only managed Secrets (see ManagedSecretsOnly).
+// SetupWithManager builds the cluster registry and the AppDatabase and MySQLCluster controllers,
+// and registers them with mgr. The manager's cache must hold only managed Secrets (see
+// ManagedSecretsOnly).
 func SetupWithManager(ctx context.Context, mgr manager.Manager, opts Options) error {
 	// The admin Secrets carry no label of ours, so they are read through a second cache limited to
 	// the platform namespace instead of widening the main one.
@@ -71,14 +77,19 @@ func SetupWithManager(ctx context.Context, mgr manager.Manager, opts Options) er
 		return err
 	}
 
-	reachable := make(chan event.GenericEvent, reachableEventsCap)
-	registry := cluster.NewRegistry(platform, cluster.Options{
+	// When an unreachable cluster answers again, its waiting tenants and its status are redone.
+	tenantsWaiting := make(chan event.GenericEvent, reachableEventsCap)
+	clusterBack := make(chan event.GenericEvent, reachableEventsCap)
+	registry := cluster.NewRegistry(mgr.GetClient(), platform, cluster.Options{
 		Namespace:     opts.PlatformNamespace,
 		SecretName:    opts.AdminSecretName,
+		Only:          opts.Clusters,
 		MaxOpenConns:  opts.MaxConnsPerCluster,
 		ProbeInterval: min(opts.MaxBackoff, 10*time.Second),
 		OnReachable: func(name string) {
-			reachable <- event.GenericEvent{Object: &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Name: name}}}
+			e := event.GenericEvent{Object: &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Name: name}}}
+			tenantsWaiting <- e
+			clusterBack <- e
 		},
 	})
 	if err := mgr.Add(registry); err != nil {
@@ -105,13 +116,12 @@ func SetupWithManager(ctx context.Context, mgr manager.Manager, opts Options) er
 		PlatformNamespace: opts.PlatformNamespace,
 		ResyncPeriod:      opts.ResyncPeriod,
 	}
-	rateLimiter := workqueue.NewTypedMaxOfRateLimiter(
-		workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](min(baseRetryDelay, opts.MaxBackoff), opts.MaxBackoff),
-		&workqueue.TypedBucketRateLimiter[reconcile.Request]{Limiter: rate.NewLimiter(overallRetryRate, overallRetryBurst)},
-	)
-	return builder.ControllerManagedBy(mgr).
+	served := predicate.NewPredicateFuncs(func(o client.Object) bool {
+		return registry.Serves(o.(*dbv1.AppDatabase).Spec.ClusterRef)
+	})
+	err = builder.ControllerManagedBy(mgr).
 		Named(controllerName).
-		For(&dbv1.AppDatabase{}, builder.WithPredicates(specOrMetadataChanged())).
+		For(&dbv1.AppDatabase{}, builder.WithPredicates(served, specOrMetadataChanged())).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(secretOwner),
 			builder.WithPredicates(predicate.Funcs{CreateFunc: func(event.CreateEvent) bool { return false }})).
 		WatchesMetadata(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.waitingForNamespace),
@@ -119,13 +129,47 @@ func SetupWithManager(ctx context.Context, mgr manager.Manager, opts Options) er
 				UpdateFunc: func(event.UpdateEvent) bool { return false },
 				DeleteFunc: func(event.DeleteEvent) bool { return false },
 			})).
+		Watches(&dbv1.MySQLCluster{}, handler.EnqueueRequestsFromMapFunc(r.ofCluster),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		WatchesRawSource(source.Kind(platform, &corev1.Secret{}, handler.TypedEnqueueRequestsFromMapFunc(r.usingAdminSecret))).
-		WatchesRawSource(source.Channel(reachable, handler.EnqueueRequestsFromMapFunc(r.waitingForCluster))).
+		WatchesRawSource(source.Channel(tenantsWaiting, handler.EnqueueRequestsFromMapFunc(r.waitingForCluster))).
 		WithOptions(controller.Options{
 			MaxConcurrentReconciles: opts.MaxConcurrentReconciles,
-			RateLimiter:             rateLimiter,
+			RateLimiter:             rateLimiter(opts.MaxBackoff),
 		}).
 		Complete(r)
+	if err != nil {
+		return err
+	}
+
+	cr := &MySQLClusterReconciler{Client: mgr.GetClient(), Clusters: registry, CheckInterval: opts.ClusterCheckInterval}
+	return builder.ControllerManagedBy(mgr).
+		Named("mysqlcluster").
+		For(&dbv1.MySQLCluster{}, builder.WithPredicates(
+			predicate.NewPredicateFuncs(func(o client.Object) bool { return registry.Serves(o.GetName()) }),
+			predicate.GenerationChangedPredicate{})).
+		WatchesRawSource(source.Kind(platform, &corev1.Secret{}, handler.TypedEnqueueRequestsFromMapFunc(
+			func(ctx context.Context, s *corev1.Secret) []reconcile.Request {
+				return namedRequests(registry.ClustersUsingSecret(ctx, s.Name))
+			}))).
+		WatchesRawSource(source.Channel(clusterBack, &handler.EnqueueRequestForObject{})).
+		WithOptions(controller.Options{RateLimiter: rateLimiter(opts.MaxBackoff)}).
+		Complete(cr)
+}
+
+func rateLimiter(maxBackoff time.Duration) workqueue.TypedRateLimiter[reconcile.Request] {
+	return workqueue.NewTypedMaxOfRateLimiter(
+		workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](min(baseRetryDelay, maxBackoff), maxBackoff),
+		&workqueue.TypedBucketRateLimiter[reconcile.Request]{Limiter: rate.NewLimiter(overallRetryRate, overallRetryBurst)},
+	)
+}
+
+func namedRequests(names []string) []reconcile.Request {
+	reqs := make([]reconcile.Request, 0, len(names))
+	for _, n := range names {
+		reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Name: n}})
+	}
+	return reqs
 }
 
 // ManagedSecretsOnly is the cache setting the manager needs: Secrets are cached only when they
@@ -158,25 +202,37 @@ func secretOwner(_ context.Context, o client.Object) []reconcile.Request {
 }
 
 func (r *AppDatabaseReconciler) waitingForNamespace(ctx context.Context, o client.Object) []reconcile.Request {
-	return r.requests(ctx, client.MatchingFields{indexAppNamespace: o.GetName()}, func(db *dbv1.AppDatabase) bool { return !isReady(db) })
+	return r.requests(ctx, client.MatchingFields{indexAppNamespace: o.GetName()}, func(db *dbv1.AppDatabase) bool {
+		return r.Clusters.Serves(db.Spec.ClusterRef) && !isReady(db)
+	})
 }
 
 func (r *AppDatabaseReconciler) waitingForCluster(ctx context.Context, o client.Object) []reconcile.Request {
 	return r.requests(ctx, client.MatchingFields{indexClusterRef: o.GetName()}, func(db *dbv1.AppDatabase) bool { return !isReady(db) })
 }
 
-// usingAdminSecret requeues, when the legacy admin Secret changes, the tenants of the cluster it
-// defines (their Secrets may need a new host or port) and every tenant not Ready (the change may
+// usingAdminSecret requeues, when a Secret configuring clusters changes, the tenants of those
+// clusters (their Secrets may need a new host or port) and every tenant not Ready (the change may
 // be the fix it waits for).
 func (r *AppDatabaseReconciler) usingAdminSecret(ctx context.Context, s *corev1.Secret) []reconcile.Request {
-	if !r.Clusters.IsAdminSecret(s.Name) {
+	if !r.Clusters.IsAdminSecret(ctx, s.Name) {
 		return nil
 	}
-	name := dbv1.DefaultClusterName
+	names := r.Clusters.ClustersUsingSecret(ctx, s.Name)
 	if cfg, err := cluster.ConfigFromLegacySecret(s); err == nil {
-		name = cfg.Name
+		names = append(names, cfg.Name)
 	}
-	return r.requests(ctx, nil, func(db *dbv1.AppDatabase) bool { return db.Spec.ClusterRef == name || !isReady(db) })
+	return r.requests(ctx, nil, func(db *dbv1.AppDatabase) bool {
+		return r.Clusters.Serves(db.Spec.ClusterRef) && (slices.Contains(names, db.Spec.ClusterRef) || !isReady(db))
+	})
+}
+
+// ofCluster requeues the tenants of a cluster whose MySQLCluster changed, and the tenants not
+// Ready (a new MySQLCluster may be the one they name).
+func (r *AppDatabaseReconciler) ofCluster(ctx context.Context, o client.Object) []reconcile.Request {
+	return r.requests(ctx, nil, func(db *dbv1.AppDatabase) bool {
+		return db.Spec.ClusterRef == o.GetName() || r.Clusters.Serves(db.Spec.ClusterRef) && !isReady(db)
+	})
 }
 
 func (r *AppDatabaseReconciler) requests(ctx context.Context, match client.ListOption, keep func(*dbv1.AppDatabase) bool) []reconcile.Request {

@@ -4,21 +4,23 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"net"
-	"strconv"
 	"sync"
 	"time"
 
 	gomysql "github.com/go-sql-driver/mysql"
 )
 
-// Options say how to reach a server as its administrator.
+// Options say how to reach a cluster as its administrator.
 type Options struct {
-	Host     string
-	Port     int
-	User     string
-	Password string
-	// MaxOpenConns caps the connections the operator holds to this server.
+	// Endpoints are tried in order; the one that answered is used until it fails.
+	Endpoints []Endpoint
+	User      string
+	Password  string
+	// TLS secures the connections; nil means plain connections.
+	TLS *TLS
+	// RequireTLSForApplications creates application users with REQUIRE SSL.
+	RequireTLSForApplications bool
+	// MaxOpenConns caps the connections the operator holds to this cluster.
 	MaxOpenConns int
 	// ConnectTimeout bounds each connection attempt, so an unreachable server fails a reconcile
 	// quickly instead of holding a worker.
@@ -32,27 +34,34 @@ const (
 	ioTimeout             = 30 * time.Second
 )
 
-// Admin is one server seen through the operator's admin account: a pool of connections shared by
+// Admin is one cluster seen through the operator's admin account: a pool of connections shared by
 // every reconcile of that cluster.
 type Admin struct {
-	opts Options
-	db   *sql.DB
+	opts      Options
+	db        *sql.DB
+	connector *failover
 
 	schemaMu    sync.Mutex
 	schemaReady bool
+
+	dialectMu sync.Mutex
+	dialect   *dialect
 }
 
 // Open prepares a pool; it does not connect until the first statement.
 func Open(opts Options) (*Admin, error) {
+	if len(opts.Endpoints) == 0 {
+		return nil, fmt.Errorf("no admin endpoint")
+	}
 	if opts.MaxOpenConns <= 0 {
 		opts.MaxOpenConns = DefaultMaxOpenConns
 	}
 	if opts.ConnectTimeout <= 0 {
 		opts.ConnectTimeout = DefaultConnectTimeout
 	}
-	connector, err := gomysql.NewConnector(driverConfig(opts, opts.User, opts.Password, ""))
+	connector, err := newFailover(opts, opts.User, opts.Password, "", true)
 	if err != nil {
-		return nil, fmt.Errorf("configuring connection to %s: %w", opts.address(), err)
+		return nil, err
 	}
 	db := sql.OpenDB(connector)
 	db.SetMaxOpenConns(opts.MaxOpenConns)
@@ -60,49 +69,42 @@ func Open(opts Options) (*Admin, error) {
 	// Recycle connections now and then, so a proxy or a failed-over node is left behind.
 	db.SetConnMaxLifetime(10 * time.Minute)
 	db.SetConnMaxIdleTime(2 * time.Minute)
-	return &Admin{opts: opts, db: db}, nil
-}
-
-func (o Options) address() string { return net.JoinHostPort(o.Host, strconv.Itoa(o.Port)) }
-
-func driverConfig(opts Options, user, password, database string) *gomysql.Config {
-	cfg := gomysql.NewConfig()
-	cfg.Net = "tcp"
-	cfg.Addr = opts.address()
-	cfg.User = user
-	cfg.Passwd = password
-	cfg.DBName = database
-	// Client-side interpolation escapes every placeholder value and lets statements that the
-	// server cannot prepare (CREATE USER … IDENTIFIED BY ?) take their password as a value.
-	cfg.InterpolateParams = true
-	cfg.Timeout = opts.ConnectTimeout
-	cfg.ReadTimeout = ioTimeout
-	cfg.WriteTimeout = ioTimeout
-	return cfg
+	return &Admin{opts: opts, db: db, connector: connector}, nil
 }
 
 // Close releases the pool. Statements already running finish first.
 func (a *Admin) Close() error { return a.db.Close() }
 
-// Address is the host:port the pool connects to.
-func (a *Admin) Address() string { return a.opts.address() }
+// Address is the endpoint the pool connects to now (the one that answered last).
+func (a *Admin) Address() string { return a.connector.current() }
 
-// Ping checks that the server answers the admin login.
+// Ping checks that the cluster answers the admin login.
 func (a *Admin) Ping(ctx context.Context) error {
 	if err := a.db.PingContext(ctx); err != nil {
-		return fmt.Errorf("connecting to %s as %q: %w", a.Address(), a.opts.User, err)
+		return fmt.Errorf("connecting as %q: %w", a.opts.User, err)
 	}
 	return nil
 }
 
 func (a *Admin) exec(ctx context.Context, st statement) error {
 	if _, err := a.db.ExecContext(ctx, st.query, st.args...); err != nil {
+		a.forgetIdleOnOutage(err)
 		if st.secret {
 			return withheld(err)
 		}
 		return err
 	}
 	return nil
+}
+
+// forgetIdleOnOutage closes the idle connections after an error that says their server stopped
+// serving (a Galera node that left the primary component answers every statement with an error
+// but keeps the connection open), so the next statement connects again, to a node that serves.
+func (a *Admin) forgetIdleOnOutage(err error) {
+	if Classify(err) == KindUnreachable {
+		a.db.SetMaxIdleConns(0)
+		a.db.SetMaxIdleConns(a.opts.MaxOpenConns)
+	}
 }
 
 // LoginError says the application user could not log in.
@@ -117,10 +119,11 @@ func (e *LoginError) Error() string {
 
 func (e *LoginError) Unwrap() error { return e.Err }
 
-// VerifyLogin logs in as user with password, with database as the current database, and logs out.
-// It succeeds only if the password is right and the user may use the database.
+// VerifyLogin logs in as user with password, with database as the current database (none when
+// empty), and logs out. It succeeds only if the password is right and the user may use the
+// database. It goes through the admin endpoints, with the cluster's TLS settings.
 func (a *Admin) VerifyLogin(ctx context.Context, user, password, database string) error {
-	connector, err := gomysql.NewConnector(driverConfig(a.opts, user, password, database))
+	connector, err := newFailover(a.opts, user, password, database, false)
 	if err != nil {
 		return fmt.Errorf("configuring login as %q: %w", user, err)
 	}
@@ -130,3 +133,13 @@ func (a *Admin) VerifyLogin(ctx context.Context, user, password, database string
 	}
 	return conn.Close()
 }
+
+// SetDriverLogger routes the driver's own messages (about connections it drops) to log, instead
+// of the process's standard error.
+func SetDriverLogger(log func(msg string)) {
+	_ = gomysql.SetLogger(driverLogger(log))
+}
+
+type driverLogger func(string)
+
+func (l driverLogger) Print(v ...any) { l(fmt.Sprint(v...)) }

@@ -25,14 +25,6 @@ func dropDatabase(name string) statement {
 	return statement{query: "DROP DATABASE IF EXISTS " + quoteIdentifier(name)}
 }
 
-func createUser(user, password string) statement {
-	return statement{query: "CREATE USER " + quoteAccount(user, anyHost) + " IDENTIFIED BY ?", args: []any{password}, secret: true}
-}
-
-func alterUserPassword(user, password string) statement {
-	return statement{query: "ALTER USER " + quoteAccount(user, anyHost) + " IDENTIFIED BY ?", args: []any{password}, secret: true}
-}
-
 func dropUser(user string) statement {
 	return statement{query: "DROP USER IF EXISTS " + quoteAccount(user, anyHost)}
 }

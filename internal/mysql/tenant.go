@@ -131,8 +131,12 @@ func (a *Admin) ensureUser(ctx context.Context, t Tenant, password string, login
 	if err != nil {
 		return "", err
 	}
+	d, err := a.dialectFor(ctx)
+	if err != nil {
+		return "", err
+	}
 	if existing == "" {
-		if err := a.exec(ctx, createUser(t.User, password)); err != nil {
+		if err := a.exec(ctx, d.createUser(t.User, password)); err != nil {
 			return "", fmt.Errorf("creating user %q: %w", t.User, err)
 		}
 		failpoint.Hit("after-create-user")
@@ -142,7 +146,7 @@ func (a *Admin) ensureUser(ctx context.Context, t Tenant, password string, login
 	case erDBAccessDenied:
 		return "", nil
 	case erAccessDenied:
-		if err := a.exec(ctx, alterUserPassword(t.User, password)); err != nil {
+		if err := a.exec(ctx, d.alterUserPassword(t.User, password)); err != nil {
 			return "", fmt.Errorf("setting the password of user %q: %w", t.User, err)
 		}
 		return "set the user's password to the Secret's", nil

@@ -246,6 +246,7 @@ func TestInstallAndUninstall(t *testing.T) {
 	}
 	for _, args := range [][]string{
 		{"get", "crd", "appdatabases.db.stillwaters.io"},
+		{"get", "crd", "mysqlclusters.db.stillwaters.io"},
 		{"get", "clusterrole", "db-concierge-operator"},
 		{"get", "clusterrolebinding", "db-concierge-operator"},
 		{"get", "role,rolebinding", "-n", platformNS, "db-concierge-operator"},
@@ -296,6 +297,7 @@ func TestInstallAndUninstall(t *testing.T) {
 	runScript(t, fresh.Kubeconfig, bin, nil, "uninstall.sh", "--yes")
 	for _, args := range [][]string{
 		{"get", "crd", "appdatabases.db.stillwaters.io"},
+		{"get", "crd", "mysqlclusters.db.stillwaters.io"},
 		{"get", "clusterrole", "db-concierge-operator"},
 		{"get", "clusterrole", "appdatabase-creator"},
 		{"get", "clusterrolebinding", "db-concierge-operator"},

@@ -152,11 +152,13 @@ func TestDeveloperRole(t *testing.T) {
 func TestOperatorClusterRoleIsLeast(t *testing.T) {
 	role := decode[rbacv1.ClusterRole](t, "deploy/clusterrole.yaml")
 	allowed := map[string][]string{
-		"db.stillwaters.io/appdatabases":        {"get", "list", "patch", "watch"},
-		"db.stillwaters.io/appdatabases/status": {"patch"},
-		"/secrets":                              {"create", "get", "list", "update", "watch"},
-		"/namespaces":                           {"get", "list", "watch"},
-		"events.k8s.io/events":                  {"create", "patch"},
+		"db.stillwaters.io/appdatabases":         {"get", "list", "patch", "watch"},
+		"db.stillwaters.io/appdatabases/status":  {"patch"},
+		"db.stillwaters.io/mysqlclusters":        {"get", "list", "watch"},
+		"db.stillwaters.io/mysqlclusters/status": {"patch"},
+		"/secrets":                               {"create", "get", "list", "update", "watch"},
+		"/namespaces":                            {"get", "list", "watch"},
+		"events.k8s.io/events":                   {"create", "patch"},
 	}
 	for _, r := range role.Rules {
 		for _, g := range r.APIGroups {
@@ -177,7 +179,7 @@ func TestOperatorClusterRoleIsLeast(t *testing.T) {
 
 func TestInstallScriptsUseTheSeedPaths(t *testing.T) {
 	install := string(read(t, "install.sh"))
-	for _, path := range []string{"crds/appdatabase-crd.yaml", "deploy/$f.yaml", "deploy/deployment.yaml", "deploy/dev-rbac.yaml"} {
+	for _, path := range []string{"crds/appdatabase-crd.yaml", "crds/mysqlcluster-crd.yaml", "deploy/$f.yaml", "deploy/deployment.yaml", "deploy/dev-rbac.yaml"} {
 		if !strings.Contains(install, path) {
 			t.Errorf("install.sh does not use %s", path)
 		}

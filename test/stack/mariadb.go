@@ -42,32 +42,66 @@ func StartMariaDB() (*MariaDB, error) {
 		return nil, err
 	}
 	m := &MariaDB{Port: port}
-	if m.Dir, err = os.MkdirTemp("", "db-concierge-mariadb-"); err != nil {
+	if m.Dir, m.cred, err = serverTempDir("db-concierge-mariadb-"); err != nil {
 		return nil, err
 	}
-	// mariadbd refuses to run as root; as root the server runs as the mysql user, which must be
-	// able to reach its directory (MkdirTemp makes it 0700).
-	if os.Geteuid() == 0 {
-		if m.cred, err = mysqlUser(); err != nil {
-			return nil, err
-		}
-		if err := os.Chmod(m.Dir, 0o755); err != nil {
-			return nil, err
-		}
-		if err := os.Chown(m.Dir, int(m.cred.Uid), int(m.cred.Gid)); err != nil {
-			return nil, err
-		}
-	}
-	cmd := exec.Command(install, "--no-defaults", "--datadir="+m.dataDir(),
-		"--auth-root-authentication-method=normal", "--skip-test-db")
-	cmd.SysProcAttr = dieWithParent(m.cred)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("mariadb-install-db: %w\n%s", err, out)
+	if err := installDB(install, m.dataDir(), m.cred); err != nil {
+		return nil, err
 	}
 	if err := m.Start(); err != nil {
 		return nil, err
 	}
 	return m, nil
+}
+
+// serverTempDir makes a temporary directory a server can use. mariadbd refuses to run as root; as
+// root the server runs as the mysql user (cred, nil otherwise), which must be able to reach and
+// own its directory (MkdirTemp makes it 0700 and root's).
+func serverTempDir(prefix string) (string, *syscall.Credential, error) {
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		return "", nil, err
+	}
+	if os.Geteuid() != 0 {
+		return dir, nil, nil
+	}
+	cred, err := mysqlUser()
+	if err == nil {
+		err = os.Chmod(dir, 0o755)
+	}
+	if err == nil {
+		err = chownTo(dir, cred)
+	}
+	if err != nil {
+		_ = os.RemoveAll(dir)
+		return "", nil, err
+	}
+	return dir, cred, nil
+}
+
+// chownTo gives path to the user the server runs as; without cred (not root) it changes nothing.
+func chownTo(path string, cred *syscall.Credential) error {
+	if cred == nil {
+		return nil
+	}
+	if err := os.Chown(path, int(cred.Uid), int(cred.Gid)); err != nil {
+		return fmt.Errorf("handing %s to the mysql user: %w", path, err)
+	}
+	return nil
+}
+
+// installDB initialises a data directory in which root logs in with an empty password (normal
+// authentication, so also over TCP rather than only through unix_socket as the system root).
+// extra flags go to the mariadbd it runs.
+func installDB(install, dataDir string, cred *syscall.Credential, extra ...string) error {
+	args := append([]string{"--no-defaults", "--datadir=" + dataDir,
+		"--auth-root-authentication-method=normal", "--skip-test-db"}, extra...)
+	cmd := exec.Command(install, args...)
+	cmd.SysProcAttr = dieWithParent(cred)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("mariadb-install-db: %w\n%s", err, out)
+	}
+	return nil
 }
 
 func mysqlUser() (*syscall.Credential, error) {
@@ -92,15 +126,7 @@ func (m *MariaDB) Start() error {
 	if err != nil {
 		return err
 	}
-	m.cmd = exec.Command(bin, "--no-defaults",
-		"--datadir="+m.dataDir(),
-		"--bind-address=127.0.0.1", "--port="+itoa(m.Port),
-		"--socket="+filepath.Join(m.Dir, "mysqld.sock"),
-		"--pid-file="+filepath.Join(m.Dir, "mysqld.pid"),
-		"--log-error="+filepath.Join(m.Dir, "error.log"),
-		"--skip-name-resolve", "--skip-log-bin",
-		"--innodb-buffer-pool-size=32M", "--innodb-log-file-size=8M",
-		"--max-connections=200")
+	m.cmd = exec.Command(bin, mariadbdArgs(m.Dir, m.dataDir(), m.Port)...)
 	m.cmd.Stdout, m.cmd.Stderr = log, log
 	m.cmd.SysProcAttr = dieWithParent(m.cred)
 	if err := m.cmd.Start(); err != nil {
@@ -133,11 +159,32 @@ func (m *MariaDB) Start() error {
 	return nil
 }
 
+// mariadbdArgs are the flags of a small server on 127.0.0.1:port whose socket, PID file and
+// error log (error.log) are in dir.
+func mariadbdArgs(dir, dataDir string, port int) []string {
+	return []string{"--no-defaults",
+		"--datadir=" + dataDir,
+		"--bind-address=127.0.0.1", "--port=" + itoa(port),
+		"--socket=" + filepath.Join(dir, "mysqld.sock"),
+		"--pid-file=" + filepath.Join(dir, "mysqld.pid"),
+		"--log-error=" + filepath.Join(dir, "error.log"),
+		"--skip-name-resolve", "--skip-log-bin",
+		"--innodb-buffer-pool-size=32M", "--innodb-log-file-size=8M",
+		"--max-connections=200"}
+}
+
 // ErrorLog returns the tail of the server's error log.
-func (m *MariaDB) ErrorLog() string {
-	b, _ := os.ReadFile(filepath.Join(m.Dir, "error.log"))
+func (m *MariaDB) ErrorLog() string { return logTail(filepath.Join(m.Dir, "error.log")) }
+
+// logTail returns the last few kilobytes of a log file: enough for the reason a server stopped.
+func logTail(path string) string {
+	b, _ := os.ReadFile(path)
 	if len(b) > 4000 {
 		b = b[len(b)-4000:]
+		// Start at a whole line.
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			b = b[i+1:]
+		}
 	}
 	return string(bytes.TrimSpace(b))
 }
@@ -156,9 +203,14 @@ func (m *MariaDB) Close() {
 
 // Config returns a driver configuration for user on this server.
 func (m *MariaDB) Config(user, password, database string) *gomysql.Config {
+	return tcpConfig(m.Port, user, password, database)
+}
+
+// tcpConfig returns a driver configuration for user on the server at 127.0.0.1:port.
+func tcpConfig(port int, user, password, database string) *gomysql.Config {
 	cfg := gomysql.NewConfig()
 	cfg.Net = "tcp"
-	cfg.Addr = "127.0.0.1:" + itoa(m.Port)
+	cfg.Addr = "127.0.0.1:" + itoa(port)
 	cfg.User, cfg.Passwd, cfg.DBName = user, password, database
 	cfg.Timeout = 5 * time.Second
 	cfg.InterpolateParams = true
@@ -167,7 +219,11 @@ func (m *MariaDB) Config(user, password, database string) *gomysql.Config {
 
 // Connect opens a pool for user.
 func (m *MariaDB) Connect(user, password, database string) (*sql.DB, error) {
-	connector, err := gomysql.NewConnector(m.Config(user, password, database))
+	return openDB(m.Config(user, password, database))
+}
+
+func openDB(cfg *gomysql.Config) (*sql.DB, error) {
+	connector, err := gomysql.NewConnector(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -185,6 +241,11 @@ func (m *MariaDB) CreateAdmin(ctx context.Context, user, password string) error 
 		return err
 	}
 	defer db.Close()
+	return createAdmin(ctx, db, user, password)
+}
+
+// createAdmin creates the admin account through db, a root connection.
+func createAdmin(ctx context.Context, db *sql.DB, user, password string) error {
 	if _, err := db.ExecContext(ctx, "CREATE USER IF NOT EXISTS `"+user+"`@'%' IDENTIFIED BY ?", password); err != nil {
 		return fmt.Errorf("creating admin account %q: %w", user, err)
 	}

@@ -1,0 +1,179 @@
+package v1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Endpoint is a MySQL server address.
+type Endpoint struct {
+	// host is a DNS name or IP address.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Host string `json:"host"`
+	// port defaults to 3306.
+	// +optional
+	// +kubebuilder:default=3306
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
+	Port int32 `json:"port,omitempty"`
+}
+
+// SecretKeyRef points at one key of a Secret in the platform namespace.
+type SecretKeyRef struct {
+	// name of the Secret, in the operator's platform namespace.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+	// key within the Secret.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	Key string `json:"key,omitempty"`
+}
+
+// AdminCredentials says where the operator's admin account is kept.
+type AdminCredentials struct {
+	// secretName is a Secret in the operator's platform namespace.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	SecretName string `json:"secretName"`
+	// usernameKey is the key holding the user name; default MYSQL_ADMIN_USER, so the seed's admin
+	// Secret can be reused as it is.
+	// +optional
+	// +kubebuilder:default=MYSQL_ADMIN_USER
+	UsernameKey string `json:"usernameKey,omitempty"`
+	// passwordKey is the key holding the password; default MYSQL_ADMIN_PASSWORD.
+	// +optional
+	// +kubebuilder:default=MYSQL_ADMIN_PASSWORD
+	PasswordKey string `json:"passwordKey,omitempty"`
+}
+
+// TLSMode says how the operator's connections to the cluster use TLS.
+// +kubebuilder:validation:Enum=Disabled;Required;VerifyCA;VerifyFull
+type TLSMode string
+
+const (
+	// TLSDisabled: plain connections.
+	TLSDisabled TLSMode = "Disabled"
+	// TLSRequired: encrypted, the server's certificate not checked.
+	TLSRequired TLSMode = "Required"
+	// TLSVerifyCA: encrypted, the certificate must be signed by the CA; its name is not checked.
+	TLSVerifyCA TLSMode = "VerifyCA"
+	// TLSVerifyFull: encrypted, signed by the CA, and issued for the host connected to.
+	TLSVerifyFull TLSMode = "VerifyFull"
+)
+
+// TLSSpec configures TLS to the cluster.
+type TLSSpec struct {
+	// mode defaults to VerifyFull.
+	// +optional
+	// +kubebuilder:default=VerifyFull
+	Mode TLSMode `json:"mode,omitempty"`
+	// ca is the CA certificate (PEM) that signs the servers' certificates; key defaults to ca.crt.
+	// Required for VerifyCA and VerifyFull.
+	// +optional
+	CA *SecretKeyRef `json:"ca,omitempty"`
+	// clientCertificateSecret names a kubernetes.io/tls Secret (tls.crt, tls.key) in the platform
+	// namespace, for servers that ask for a client certificate.
+	// +optional
+	ClientCertificateSecret string `json:"clientCertificateSecret,omitempty"`
+	// serverName is the name to verify the certificate against, when it differs from the host.
+	// +optional
+	ServerName string `json:"serverName,omitempty"`
+}
+
+// MySQLClusterSpec is how the operator reaches one MySQL cluster, and what it tells applications.
+//
+// +kubebuilder:validation:XValidation:rule="!has(self.tls) || self.tls.mode == 'Disabled' || self.tls.mode == 'Required' || has(self.tls.ca)",message="tls.ca is required for tls.mode VerifyCA and VerifyFull"
+// +kubebuilder:validation:XValidation:rule="!has(self.requireTLSForApplications) || !self.requireTLSForApplications || (has(self.tls) && self.tls.mode != 'Disabled')",message="requireTLSForApplications needs tls: applications cannot be required to use TLS the operator does not use itself"
+type MySQLClusterSpec struct {
+	// adminEndpoints are where the operator connects as the admin account, tried in order: the
+	// first that answers is used, and the next one when it fails (a Galera or PXC node, an
+	// HAProxy or ProxySQL in front of them).
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=16
+	AdminEndpoints []Endpoint `json:"adminEndpoints"`
+	// adminCredentials is the Secret with the admin account's user name and password.
+	AdminCredentials AdminCredentials `json:"adminCredentials"`
+	// applicationEndpoint is the host and port written into application Secrets, when
+	// applications reach the cluster through another address than the operator (a Service name).
+	// Defaults to the first admin endpoint.
+	// +optional
+	ApplicationEndpoint *Endpoint `json:"applicationEndpoint,omitempty"`
+	// tls configures TLS for the operator's connections.
+	// +optional
+	TLS *TLSSpec `json:"tls,omitempty"`
+	// requireTLSForApplications creates application users with REQUIRE SSL: they cannot log in
+	// without TLS.
+	// +optional
+	RequireTLSForApplications bool `json:"requireTLSForApplications,omitempty"`
+	// maxConnections caps the admin connections the operator opens to this cluster.
+	// +optional
+	// +kubebuilder:default=4
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=64
+	MaxConnections int32 `json:"maxConnections,omitempty"`
+}
+
+// MySQLClusterStatus is what the operator last found when it checked the cluster.
+type MySQLClusterStatus struct {
+	// reachable says whether the operator could log in as the admin account at the last check.
+	// +optional
+	Reachable bool `json:"reachable"`
+	// flavor is the server's kind: MySQL, PerconaServer, PerconaXtraDBCluster, MariaDB or
+	// MariaDBGalera.
+	// +optional
+	Flavor string `json:"flavor,omitempty"`
+	// version is the server's version, as it reports it.
+	// +optional
+	Version string `json:"version,omitempty"`
+	// endpoint is the admin endpoint that answered.
+	// +optional
+	Endpoint string `json:"endpoint,omitempty"`
+	// message explains the last check's outcome.
+	// +optional
+	Message string `json:"message,omitempty"`
+	// lastCheckTime is when the operator last checked the cluster.
+	// +optional
+	LastCheckTime *metav1.Time `json:"lastCheckTime,omitempty"`
+	// observedGeneration is the metadata.generation the status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// conditions hold Ready: the cluster answers the admin account.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// MySQLCluster is one MySQL cluster that AppDatabases can name in spec.clusterRef: its name is
+// the clusterRef. A MySQLCluster takes precedence over the legacy admin Secret for the same name.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:scope=Cluster,shortName=mysqlc
+// +kubebuilder:printcolumn:name="Reachable",type=boolean,JSONPath=`.status.reachable`
+// +kubebuilder:printcolumn:name="Flavor",type=string,JSONPath=`.status.flavor`
+// +kubebuilder:printcolumn:name="Version",type=string,JSONPath=`.status.version`
+// +kubebuilder:printcolumn:name="Checked",type=date,JSONPath=`.status.lastCheckTime`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type MySQLCluster struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// +required
+	Spec   MySQLClusterSpec   `json:"spec"`
+	Status MySQLClusterStatus `json:"status,omitempty"`
+}
+
+// MySQLClusterList is a list of MySQLClusters.
+//
+// +kubebuilder:object:root=true
+type MySQLClusterList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []MySQLCluster `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&MySQLCluster{}, &MySQLClusterList{})
+}
