@@ -2,6 +2,7 @@ package mysql
 
 import (
 	"context"
+	"crypto/tls"
 	"database/sql/driver"
 	"errors"
 	"fmt"
@@ -69,7 +70,14 @@ func Classify(err error) ErrorKind {
 		return KindOther
 	}
 	var netErr net.Error
+	var certErr *tls.CertificateVerificationError
+	var headerErr tls.RecordHeaderError
 	switch {
+	// A certificate that does not verify is the cluster's TLS configuration (or a server
+	// impersonating it): nothing is sent, and the check is repeated once the configuration changes.
+	case errors.As(err, &certErr), errors.As(err, &headerErr),
+		errors.Is(err, gomysql.ErrNoTLS):
+		return KindUnreachable
 	case errors.As(err, &netErr),
 		errors.Is(err, driver.ErrBadConn),
 		errors.Is(err, gomysql.ErrInvalidConn),

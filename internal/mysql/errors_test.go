@@ -2,6 +2,8 @@ package mysql
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"database/sql/driver"
 	"errors"
 	"fmt"
@@ -31,6 +33,8 @@ func TestClassify(t *testing.T) {
 		{"bad connection", fmt.Errorf("query: %w", driver.ErrBadConn), KindUnreachable},
 		{"invalid connection", gomysql.ErrInvalidConn, KindUnreachable},
 		{"timeout", context.DeadlineExceeded, KindUnreachable},
+		{"certificate not trusted", fmt.Errorf("connect: %w", &tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{}}), KindUnreachable},
+		{"server without TLS", gomysql.ErrNoTLS, KindUnreachable},
 		{"syntax error", serverErr(1064), KindOther},
 		{"plain", errors.New("boom"), KindOther},
 		{"nil", nil, KindOther},

@@ -5,6 +5,7 @@ package integration
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"testing"
@@ -129,9 +130,13 @@ func TestAdminPasswordRotation(t *testing.T) {
 	waitReady(t, second)
 }
 
-func killSessions(t *testing.T, user string) {
+func killSessions(t *testing.T, user string) { t.Helper(); killSessionsOn(t, root(t), user) }
+
+// killSessionsOn ends every session of user on a server, so pooled connections cannot hide a
+// stale password.
+func killSessionsOn(t *testing.T, db *sql.DB, user string) {
 	t.Helper()
-	rows, err := root(t).Query("SELECT ID FROM information_schema.PROCESSLIST WHERE USER = ?", user)
+	rows, err := db.Query("SELECT ID FROM information_schema.PROCESSLIST WHERE USER = ?", user)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +150,7 @@ func killSessions(t *testing.T, user string) {
 	}
 	rows.Close()
 	for _, id := range ids {
-		_, _ = root(t).Exec(fmt.Sprintf("KILL %d", id))
+		_, _ = db.Exec(fmt.Sprintf("KILL %d", id))
 	}
 }
 

@@ -117,18 +117,24 @@ func adminSecret(password string) *corev1.Secret {
 	}
 }
 
-// startOperator runs the operator binary against the test API server, with short backoffs and
-// debug logging (so that the password check covers every verbosity).
-func startOperator(env []string) (*stack.Operator, error) {
-	return stack.StartOperator(operatorBin, []string{
+// operatorArgs are the operator's flags in tests: short backoffs and checks, and debug logging
+// (so that the password check covers every verbosity).
+func operatorArgs(extra ...string) []string {
+	return append([]string{
 		"--kubeconfig=" + kube.Kubeconfig,
 		"--platform-namespace=" + platformNS,
 		"--metrics-bind-address=0",
 		"--health-probe-bind-address=0",
 		"--max-backoff=2s",
 		"--resync-period=1h",
+		"--cluster-check-interval=2s",
 		"--zap-log-level=debug",
-	}, env, operatorLog)
+	}, extra...)
+}
+
+// startOperator runs the operator binary against the test API server.
+func startOperator(env []string) (*stack.Operator, error) {
+	return stack.StartOperator(operatorBin, operatorArgs(), env, operatorLog)
 }
 
 // restartOperator replaces the running operator with a fresh process.

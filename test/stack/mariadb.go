@@ -22,14 +22,38 @@ type MariaDB struct {
 	// Dir holds the data directory, socket, PID file and error log; it is removed by Close.
 	Dir string
 
-	cred *syscall.Credential
-	cmd  *exec.Cmd
-	done chan struct{}
+	cred  *syscall.Credential
+	cmd   *exec.Cmd
+	done  chan struct{}
+	extra []string
+}
+
+// MariaDBOption changes how StartMariaDB sets up the server.
+type MariaDBOption func(m *MariaDB) error
+
+// WithTLS makes the server offer TLS with the given certificate and key (PEM), and trust client
+// certificates signed by caPEM.
+func WithTLS(certPEM, keyPEM, caPEM []byte) MariaDBOption {
+	return func(m *MariaDB) error {
+		files := map[string][]byte{"server.crt": certPEM, "server.key": keyPEM, "ca.crt": caPEM}
+		for name, content := range files {
+			path := filepath.Join(m.Dir, name)
+			if err := os.WriteFile(path, content, 0o600); err != nil {
+				return err
+			}
+			if err := chownTo(path, m.cred); err != nil {
+				return err
+			}
+		}
+		m.extra = append(m.extra, "--ssl-cert="+filepath.Join(m.Dir, "server.crt"),
+			"--ssl-key="+filepath.Join(m.Dir, "server.key"), "--ssl-ca="+filepath.Join(m.Dir, "ca.crt"))
+		return nil
+	}
 }
 
 // StartMariaDB initialises a data directory and starts mariadbd on a free port. root (password
 // empty) can log in over TCP from 127.0.0.1.
-func StartMariaDB() (*MariaDB, error) {
+func StartMariaDB(opts ...MariaDBOption) (*MariaDB, error) {
 	install, err := lookPath("mariadb-install-db")
 	if err != nil {
 		return nil, err
@@ -45,8 +69,22 @@ func StartMariaDB() (*MariaDB, error) {
 	if m.Dir, m.cred, err = serverTempDir("db-concierge-mariadb-"); err != nil {
 		return nil, err
 	}
-	if err := installDB(install, m.dataDir(), m.cred); err != nil {
+	// A private tmpdir: a starting mariadbd deletes every #sql* file in its tmpdir, which in the
+	// shared /tmp would include other servers' temporary tables.
+	if err := os.Mkdir(m.tmpDir(), 0o700); err != nil {
 		return nil, err
+	}
+	if err := chownTo(m.tmpDir(), m.cred); err != nil {
+		return nil, err
+	}
+	m.extra = append(m.extra, "--tmpdir="+m.tmpDir())
+	if err := installDB(install, m.dataDir(), m.cred, "--tmpdir="+m.tmpDir()); err != nil {
+		return nil, err
+	}
+	for _, o := range opts {
+		if err := o(m); err != nil {
+			return nil, err
+		}
 	}
 	if err := m.Start(); err != nil {
 		return nil, err
@@ -115,6 +153,7 @@ func mysqlUser() (*syscall.Credential, error) {
 }
 
 func (m *MariaDB) dataDir() string { return filepath.Join(m.Dir, "data") }
+func (m *MariaDB) tmpDir() string  { return filepath.Join(m.Dir, "tmp") }
 
 // Start starts the server on its data directory and port, and waits until root can log in.
 func (m *MariaDB) Start() error {
@@ -126,7 +165,7 @@ func (m *MariaDB) Start() error {
 	if err != nil {
 		return err
 	}
-	m.cmd = exec.Command(bin, mariadbdArgs(m.Dir, m.dataDir(), m.Port)...)
+	m.cmd = exec.Command(bin, append(mariadbdArgs(m.Dir, m.dataDir(), m.Port), m.extra...)...)
 	m.cmd.Stdout, m.cmd.Stderr = log, log
 	m.cmd.SysProcAttr = dieWithParent(m.cred)
 	if err := m.cmd.Start(); err != nil {
