@@ -193,6 +193,9 @@ func (n *GaleraNode) start(bin, cluster, address string, bootstrap bool) error {
 		// Galera replicates InnoDB row events only and needs interleaved auto-increment locks.
 		"--binlog-format=ROW", "--default-storage-engine=InnoDB", "--innodb-autoinc-lock-mode=2",
 		"--wsrep-on=ON", "--wsrep-provider="+galeraProvider,
+		// As strict as Percona XtraDB Cluster's pxc_strict_mode=ENFORCING: tables without a
+		// primary key, and statements that would not replicate, are refused.
+		"--wsrep-mode=REQUIRED_PRIMARY_KEY,STRICT_REPLICATION",
 		"--wsrep-cluster-name="+cluster, "--wsrep-cluster-address="+address,
 		"--wsrep-node-name="+n.Name,
 		"--wsrep-node-address=127.0.0.1:"+itoa(n.galeraPort),
