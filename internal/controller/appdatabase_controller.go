@@ -49,6 +49,11 @@ func (r *AppDatabaseReconciler) Reconcile(ctx context.Context, req reconcile.Req
 	if err := r.Client.Get(ctx, req.NamespacedName, &db); err != nil {
 		return reconcile.Result{}, client.IgnoreNotFound(err)
 	}
+	if !r.Clusters.Serves(db.Spec.ClusterRef) {
+		// Another operator instance serves that cluster (--clusters); whatever the event that
+		// queued this object, it is not ours to touch.
+		return reconcile.Result{}, nil
+	}
 	if !db.DeletionTimestamp.IsZero() {
 		return r.finalize(ctx, &db)
 	}

@@ -87,3 +87,10 @@ func readFile(t *testing.T, path string) []byte {
 	}
 	return b
 }
+
+// The MySQLCluster example names hosts that do not exist here, so it is only checked for being
+// accepted by the API server.
+func TestMySQLClusterExampleIsValid(t *testing.T) {
+	installBase(t)
+	mustKubectl(t, nil, "apply", "--dry-run=server", "-f", "examples/mysqlcluster.yaml")
+}

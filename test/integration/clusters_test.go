@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 
@@ -182,5 +183,44 @@ func TestClusterAdminRotation(t *testing.T) {
 	}
 	if sessions > 2 {
 		t.Errorf("the operator holds %d admin sessions, more than maxConnections 2", sessions)
+	}
+}
+
+// Two operator instances split the clusters between them (--clusters) with leases of their own:
+// each provisions only its clusters' AppDatabases, and both work at once.
+func TestInstancesSplitClusters(t *testing.T) {
+	ensureNamespace(t, "split")
+	secondCluster(t, "split-b", 2)
+	operator.Stop()
+	defer restartOperator(t)
+
+	logs := map[string]*stack.LogBuffer{}
+	for name, cluster := range map[string]string{"a": dbv1.DefaultClusterName, "b": "split-b"} {
+		logs[name] = &stack.LogBuffer{}
+		op, err := stack.StartOperator(operatorBin, operatorArgs("--clusters="+cluster, "--leader-elect",
+			"--leader-election-id=db-concierge-"+name), nil, io.MultiWriter(operatorLog, logs[name]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer op.Stop()
+	}
+	onA := newAppDB("split", "on-a", dbv1.AppDatabaseSpec{DBName: "split_a"})
+	onB := newAppDB("split", "on-b", dbv1.AppDatabaseSpec{DBName: "split_b", ClusterRef: "split-b"})
+	create(t, onA)
+	create(t, onB)
+	waitReady(t, onA)
+	waitReady(t, onB)
+	for instance, mine := range map[string]string{"a": "on-a", "b": "on-b"} {
+		other := map[string]string{"on-a": "on-b", "on-b": "on-a"}[mine]
+		out := logs[instance].String()
+		if !strings.Contains(out, `"name":"`+mine+`"`) || strings.Contains(out, `"name":"`+other+`"`) {
+			t.Errorf("instance %s did not keep to its cluster (handled %s: %v, %s: %v)", instance,
+				mine, strings.Contains(out, `"name":"`+mine+`"`), other, strings.Contains(out, `"name":"`+other+`"`))
+		}
+	}
+	for _, lease := range []string{"db-concierge-a", "db-concierge-b"} {
+		if out, err := kubectlRun("get", "lease", "-n", platformNS, lease); err != nil {
+			t.Errorf("no lease %s: %s", lease, out)
+		}
 	}
 }

@@ -4,6 +4,7 @@ package integration
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -99,4 +100,35 @@ func TestCharsetChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, clientKey(db), dbv1.PhaseFailed, dbv1.ReasonInvalidSpec)
+}
+
+func TestAPIRejectsInvalidMySQLClusters(t *testing.T) {
+	valid := func() dbv1.MySQLClusterSpec {
+		return dbv1.MySQLClusterSpec{
+			AdminEndpoints:   []dbv1.Endpoint{{Host: "db"}},
+			AdminCredentials: dbv1.AdminCredentials{SecretName: "admin"},
+		}
+	}
+	cases := []struct {
+		name   string
+		change func(*dbv1.MySQLClusterSpec)
+		want   string
+	}{
+		{"no endpoint", func(s *dbv1.MySQLClusterSpec) { s.AdminEndpoints = nil }, "adminEndpoints"},
+		{"port out of range", func(s *dbv1.MySQLClusterSpec) { s.AdminEndpoints[0].Port = 70000 }, "port"},
+		{"VerifyFull without a CA", func(s *dbv1.MySQLClusterSpec) { s.TLS = &dbv1.TLSSpec{Mode: dbv1.TLSVerifyFull} }, "tls.ca is required"},
+		{"unknown TLS mode", func(s *dbv1.MySQLClusterSpec) { s.TLS = &dbv1.TLSSpec{Mode: "Sometimes"} }, "spec.tls.mode"},
+		{"applications on TLS without TLS", func(s *dbv1.MySQLClusterSpec) { s.RequireTLSForApplications = true }, "requireTLSForApplications needs tls"},
+		{"too many connections", func(s *dbv1.MySQLClusterSpec) { s.MaxConnections = 1000 }, "maxConnections"},
+	}
+	for i, c := range cases {
+		spec := valid()
+		c.change(&spec)
+		mc := &dbv1.MySQLCluster{ObjectMeta: metaFor("", fmt.Sprintf("invalid-%d", i), nil), Spec: spec}
+		err := k8s.Create(context.Background(), mc)
+		if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: not rejected with %q: %v", c.name, c.want, err)
+			_ = k8s.Delete(context.Background(), mc)
+		}
+	}
 }
