@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/term"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -28,13 +29,15 @@ import (
 func main() {
 	var (
 		metricsAddr, probeAddr string
-		leaderElect            bool
-		leaderElectionID       string
+		election               leaderElection
 		opts                   controller.Options
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address of the metrics endpoint (/metrics, also /healthz and /readyz); \"0\" disables it.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address of the health probe endpoint (/healthz, /readyz).")
-	flag.BoolVar(&leaderElect, "leader-elect", false, "Elect a leader on a Lease, so that only one of several replicas works at a time.")
+	flag.BoolVar(&election.enabled, "leader-elect", false, "Elect a leader on a Lease, so that only one of several replicas works at a time.")
+	flag.DurationVar(&election.leaseDuration, "leader-election-lease-duration", 15*time.Second, "How long a standby waits, after the leader stops renewing, before taking over.")
+	flag.DurationVar(&election.renewDeadline, "leader-election-renew-deadline", 10*time.Second, "How long the leader keeps trying to renew before giving up leadership.")
+	flag.DurationVar(&election.retryPeriod, "leader-election-retry-period", 2*time.Second, "How often leader and standbys try to acquire or renew the Lease.")
 	flag.StringVar(&opts.PlatformNamespace, "platform-namespace", envOr("POD_NAMESPACE", "db-concierge"),
 		"Namespace holding the clusters' admin Secrets; its AppDatabases may target other namespaces.")
 	flag.StringVar(&opts.AdminSecretName, "admin-secret-name", cluster.LegacySecretName,
@@ -43,6 +46,8 @@ func main() {
 	flag.DurationVar(&opts.MaxBackoff, "max-backoff", 5*time.Minute, "Longest wait before an AppDatabase that failed is retried.")
 	flag.DurationVar(&opts.ResyncPeriod, "resync-period", 10*time.Minute, "Mean time between drift checks of a Ready AppDatabase (spread by ±20%).")
 	flag.IntVar(&opts.MaxConnsPerCluster, "max-conns-per-cluster", 4, "Most admin connections the operator opens to one MySQL cluster (a MySQLCluster's spec.maxConnections overrides it).")
+	flag.BoolVar(&opts.RecreateMissingDatabases, "recreate-missing-databases", false,
+		"Recreate, empty, the database of a deletionPolicy Delete AppDatabase that was dropped by hand (otherwise it fails with DatabaseMissing).")
 	flag.DurationVar(&opts.ClusterCheckInterval, "cluster-check-interval", time.Minute, "How often each MySQLCluster is checked and its status refreshed.")
 	flag.Func("clusters", "Comma-separated clusters this instance serves (default: all). Instances that split the clusters between them need disjoint lists and distinct --leader-election-id values.",
 		func(v string) error {
@@ -53,22 +58,37 @@ func main() {
 			}
 			return nil
 		})
-	flag.StringVar(&leaderElectionID, "leader-election-id", "db-concierge-operator.db.stillwaters.io", "Name of the Lease for leader election; each operator instance needs its own.")
+	flag.StringVar(&election.id, "leader-election-id", "db-concierge-operator.db.stillwaters.io", "Name of the Lease for leader election; each operator instance needs its own.")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
-	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
+	// JSON lines for log collectors; a readable console format when a person watches a terminal,
+	// unless --zap-encoder says otherwise.
+	encoderChosen := false
+	flag.Visit(func(f *flag.Flag) { encoderChosen = encoderChosen || f.Name == "zap-encoder" })
+	logOpts := []zap.Opts{zap.UseFlagOptions(&zapOpts)}
+	if !encoderChosen && term.IsTerminal(int(os.Stderr.Fd())) {
+		logOpts = append(logOpts, zap.ConsoleEncoder())
+	}
+	ctrl.SetLogger(zap.New(logOpts...))
 	driverLog := ctrl.Log.WithName("mysql-driver")
 	mysql.SetDriverLogger(func(msg string) { driverLog.V(1).Info(msg) })
 	log := ctrl.Log.WithName("setup")
 
-	if err := run(metricsAddr, probeAddr, leaderElect, leaderElectionID, opts); err != nil {
+	if err := run(metricsAddr, probeAddr, election, opts); err != nil {
 		log.Error(err, "Operator stopped")
 		os.Exit(1)
 	}
 }
 
-func run(metricsAddr, probeAddr string, leaderElect bool, leaderElectionID string, opts controller.Options) error {
+// leaderElection holds the leader-election flags.
+type leaderElection struct {
+	enabled                                   bool
+	id                                        string
+	leaseDuration, renewDeadline, retryPeriod time.Duration
+}
+
+func run(metricsAddr, probeAddr string, election leaderElection, opts controller.Options) error {
 	if opts.MaxBackoff <= 0 || opts.MaxConcurrentReconciles <= 0 || opts.MaxConnsPerCluster <= 0 || opts.ClusterCheckInterval <= 0 {
 		return fmt.Errorf("--max-backoff, --max-concurrent-reconciles, --max-conns-per-cluster and --cluster-check-interval must be positive")
 	}
@@ -76,13 +96,29 @@ func run(metricsAddr, probeAddr string, leaderElect bool, leaderElectionID strin
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(dbv1.AddToScheme(scheme))
 
-	probes := map[string]http.Handler{"/healthz": &healthz.Handler{Checks: map[string]healthz.Checker{"ping": healthz.Ping}}}
+	// The metrics port answers /healthz and /readyz too, so the seed's
+	// `kubectl port-forward svc/db-concierge-operator 8080:8080` + `curl /healthz` works.
+	var mgr ctrl.Manager
+	cachesSynced := func(req *http.Request) error {
+		if mgr == nil || !mgr.GetCache().WaitForCacheSync(req.Context()) {
+			return fmt.Errorf("caches not synced")
+		}
+		return nil
+	}
+	// healthz.Handler reads the path below its mount point as the name of one check.
+	probes := map[string]http.Handler{
+		"/healthz": http.StripPrefix("/healthz", &healthz.Handler{Checks: map[string]healthz.Checker{"ping": healthz.Ping}}),
+		"/readyz":  http.StripPrefix("/readyz", &healthz.Handler{Checks: map[string]healthz.Checker{"caches": cachesSynced}}),
+	}
 	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
 		Scheme:                  scheme,
 		Metrics:                 metricsserver.Options{BindAddress: metricsAddr, ExtraHandlers: probes},
 		HealthProbeBindAddress:  probeAddr,
-		LeaderElection:          leaderElect,
-		LeaderElectionID:        leaderElectionID,
+		LeaderElection:          election.enabled,
+		LeaderElectionID:        election.id,
+		LeaseDuration:           &election.leaseDuration,
+		RenewDeadline:           &election.renewDeadline,
+		RetryPeriod:             &election.retryPeriod,
 		LeaderElectionNamespace: opts.PlatformNamespace,
 		// Hand the lease over promptly when the process stops on purpose.
 		LeaderElectionReleaseOnCancel: true,
@@ -93,17 +129,14 @@ func run(metricsAddr, probeAddr string, leaderElect bool, leaderElectionID strin
 	}
 	ctx := ctrl.SetupSignalHandler()
 	if err := controller.SetupWithManager(ctx, mgr, opts); err != nil {
-		return fmt.Errorf("setting up the AppDatabase controller: %w", err)
+		return fmt.Errorf("setting up the controllers: %w", err)
 	}
+	// Ready means the caches are synced, on the leader and on a standby alike: a standby is ready
+	// to take over.
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return err
 	}
-	if err := mgr.AddReadyzCheck("caches", func(req *http.Request) error {
-		if !mgr.GetCache().WaitForCacheSync(req.Context()) {
-			return fmt.Errorf("caches not synced")
-		}
-		return nil
-	}); err != nil {
+	if err := mgr.AddReadyzCheck("caches", cachesSynced); err != nil {
 		return err
 	}
 	ctrl.Log.WithName("setup").Info("Starting operator", "platformNamespace", opts.PlatformNamespace)

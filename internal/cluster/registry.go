@@ -17,6 +17,7 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	dbv1 "github.com/stillwaters/db-concierge/api/v1"
+	"github.com/stillwaters/db-concierge/internal/metrics"
 	"github.com/stillwaters/db-concierge/internal/mysql"
 )
 
@@ -192,6 +193,7 @@ func (r *Registry) Get(ctx context.Context, name string) (*Cluster, error) {
 		maxConns = r.opts.MaxOpenConns
 	}
 	admin, err := mysql.Open(mysql.Options{
+		Cluster:   name,
 		Endpoints: cfg.Admin, User: cfg.AdminUser, Password: cfg.AdminPassword, TLS: cfg.TLS,
 		RequireTLSForApplications: cfg.RequireTLSForApplications,
 		MaxOpenConns:              maxConns, ConnectTimeout: r.opts.ConnectTimeout,
@@ -286,6 +288,7 @@ func (r *Registry) probe(ctx context.Context) {
 			continue
 		}
 		r.forget(name)
+		metrics.ClusterReachable.WithLabelValues(name).Set(1)
 		logf.FromContext(ctx).Info("Cluster is reachable again", "cluster", name)
 		if r.opts.OnReachable != nil {
 			r.opts.OnReachable(name)

@@ -25,6 +25,7 @@ import (
 	"github.com/stillwaters/db-concierge/internal/cluster"
 	"github.com/stillwaters/db-concierge/internal/credentials"
 	"github.com/stillwaters/db-concierge/internal/failpoint"
+	"github.com/stillwaters/db-concierge/internal/metrics"
 	"github.com/stillwaters/db-concierge/internal/mysql"
 )
 
@@ -41,7 +42,13 @@ type AppDatabaseReconciler struct {
 	PlatformNamespace string
 	// ResyncPeriod is the mean time between drift checks of a Ready AppDatabase.
 	ResyncPeriod time.Duration
+	// RecreateMissingDatabases lets a dropped database of a deletionPolicy Delete tenant be
+	// recreated empty; otherwise the AppDatabase fails with DatabaseMissing.
+	RecreateMissingDatabases bool
 }
+
+// ReasonDriftRepaired is the Event reason of a repair: something was changed by hand.
+const ReasonDriftRepaired = "DriftRepaired"
 
 // Reconcile brings MySQL, the Secret and the status in line with one AppDatabase.
 func (r *AppDatabaseReconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
@@ -58,8 +65,12 @@ func (r *AppDatabaseReconciler) Reconcile(ctx context.Context, req reconcile.Req
 		return r.finalize(ctx, &db)
 	}
 
+	start := time.Now()
+	wasReady := isReady(&db)
+	everReady := db.Status.ConnectionString != ""
 	o, conn, err := r.provision(ctx, &db)
-	if err != nil && isReady(&db) && (o.reason == dbv1.ReasonClusterUnreachable || o.reason == dbv1.ReasonAdminCredentialsInvalid) {
+	r.observe(&db, o, start, wasReady, everReady)
+	if err != nil && wasReady && (o.reason == dbv1.ReasonClusterUnreachable || o.reason == dbv1.ReasonAdminCredentialsInvalid) {
 		// A drift check during an outage: the tenant was Ready and nothing it asked for has
 		// changed, so its status is not rewritten; the cluster's trouble is retried quietly.
 		logf.FromContext(ctx).Info("Cluster unavailable during a drift check; status left as Ready", "reason", o.reason, "error", err.Error())
@@ -129,6 +140,7 @@ func (r *AppDatabaseReconciler) provision(ctx context.Context, db *dbv1.AppDatab
 	if adopting {
 		adoption = r.adoption(ctx, secret)
 	}
+	tenant.RecreateMissingDatabase = r.RecreateMissingDatabases && db.Spec.EffectiveDeletionPolicy() == dbv1.DeletionPolicyDelete
 	if err := c.Admin.Claim(ctx, tenant, adoption); err != nil {
 		o, err := r.failure(ctx, db, err)
 		return o, conn, err
@@ -143,7 +155,7 @@ func (r *AppDatabaseReconciler) provision(ctx context.Context, db *dbv1.AppDatab
 
 	changes, err := c.Admin.Provision(ctx, tenant, password)
 	for _, change := range changes {
-		logf.FromContext(ctx).Info("Changed MySQL", "cluster", c.Config.Name, "database", tenant.Database, "user", tenant.User, "change", change)
+		logf.FromContext(ctx).Info("Changed MySQL", "cluster", c.Config.Name, "database", tenant.Database, "user", tenant.User, "change", change.Detail)
 	}
 	if err != nil {
 		o, err := r.failure(ctx, db, err)
@@ -256,10 +268,38 @@ func (r *AppDatabaseReconciler) writeStatus(ctx context.Context, db *dbv1.AppDat
 			eventType = corev1.EventTypeNormal
 		}
 		r.Recorder.Eventf(db, nil, eventType, after.Reason, "Reconcile", "%s", after.Message)
-	} else if len(o.changes) > 0 {
-		r.Recorder.Eventf(db, nil, corev1.EventTypeNormal, after.Reason, "Reconcile", "Updated: %s", strings.Join(o.changes, "; "))
 	}
 	return nil
+}
+
+// observe records a pass in metrics and, when it repaired a Ready tenant (something was changed
+// by hand: no spec change asked for it), in an Event.
+func (r *AppDatabaseReconciler) observe(db *dbv1.AppDatabase, o outcome, start time.Time, wasReady, everReady bool) {
+	outcome := o.reason
+	if o.ready {
+		outcome = dbv1.ReasonProvisioned
+	}
+	metrics.Reconciles.WithLabelValues(outcome).Inc()
+	metrics.ReconcileDuration.WithLabelValues(outcome).Observe(time.Since(start).Seconds())
+	switch {
+	case o.ready:
+		metrics.ClusterReachable.WithLabelValues(db.Spec.ClusterRef).Set(1)
+	case o.reason == dbv1.ReasonClusterUnreachable:
+		metrics.ClusterReachable.WithLabelValues(db.Spec.ClusterRef).Set(0)
+	}
+	if o.ready && !everReady {
+		metrics.TimeToReady.Observe(time.Since(db.CreationTimestamp.Time).Seconds())
+	}
+	if !wasReady || len(o.changes) == 0 {
+		return
+	}
+	details := make([]string, 0, len(o.changes))
+	for _, c := range o.changes {
+		metrics.DriftRepairs.WithLabelValues(string(c.Kind)).Inc()
+		details = append(details, c.Detail)
+	}
+	r.Recorder.Eventf(db, nil, corev1.EventTypeWarning, ReasonDriftRepaired, "Repair",
+		"Changed outside DB Concierge and repaired: %s", strings.Join(details, "; "))
 }
 
 func readyCondition(s dbv1.AppDatabaseStatus) metav1.Condition {

@@ -14,6 +14,7 @@ import (
 
 	dbv1 "github.com/stillwaters/db-concierge/api/v1"
 	"github.com/stillwaters/db-concierge/internal/cluster"
+	"github.com/stillwaters/db-concierge/internal/metrics"
 	"github.com/stillwaters/db-concierge/internal/mysql"
 )
 
@@ -42,7 +43,13 @@ func (r *MySQLClusterReconciler) Reconcile(ctx context.Context, req reconcile.Re
 	if !r.Clusters.Serves(mc.Name) {
 		return reconcile.Result{}, nil
 	}
-	next := checkedStatus(mc.Status, r.check(ctx, mc.Name), mc.Generation, metav1.Now())
+	check := r.check(ctx, mc.Name)
+	reachable := 0.0
+	if check.reason == ReasonReachable {
+		reachable = 1
+	}
+	metrics.ClusterReachable.WithLabelValues(mc.Name).Set(reachable)
+	next := checkedStatus(mc.Status, check, mc.Generation, metav1.Now())
 	if !equality.Semantic.DeepEqual(next, mc.Status) {
 		patch := client.MergeFrom(mc.DeepCopy())
 		mc.Status = next

@@ -16,6 +16,14 @@ import (
 
 	dbv1 "github.com/stillwaters/db-concierge/api/v1"
 	"github.com/stillwaters/db-concierge/internal/credentials"
+	"github.com/stillwaters/db-concierge/internal/mysql"
+)
+
+// Changes to the application's Secret, alongside those MySQL reports.
+const (
+	secretCreated       mysql.ChangeKind = "secret_created"
+	secretRestored      mysql.ChangeKind = "secret_restored"
+	passwordRegenerated mysql.ChangeKind = "password_regenerated"
 )
 
 // secretConflictError says a Secret of the wanted name exists and is not this AppDatabase's.
@@ -86,12 +94,12 @@ func (r *AppDatabaseReconciler) existingSecret(ctx context.Context, db *dbv1.App
 // password it holds. The Secret is the source of truth for the password: an existing one is kept;
 // a new one is generated only when there is no Secret (or no password in it), and it is written
 // here, before MySQL is told. existing is what existingSecret found. It returns what it changed.
-func (r *AppDatabaseReconciler) ensureSecret(ctx context.Context, db *dbv1.AppDatabase, conn credentials.Connection, existing *corev1.Secret, adopting bool) (string, []string, error) {
+func (r *AppDatabaseReconciler) ensureSecret(ctx context.Context, db *dbv1.AppDatabase, conn credentials.Connection, existing *corev1.Secret, adopting bool) (string, []mysql.Change, error) {
 	key := client.ObjectKey{Namespace: db.EffectiveAppNamespace(), Name: db.Spec.EffectiveSecretName()}
 	if existing == nil {
 		created, password, err := r.createSecret(ctx, db, conn, key)
 		if err != nil || created {
-			return password, []string{"created Secret"}, err
+			return password, []mysql.Change{{Kind: secretCreated, Detail: "created Secret " + key.String()}}, err
 		}
 		// Created by someone else since we looked: check it again.
 		if existing, err = r.existingSecret(ctx, db, adopting); err != nil || existing == nil {
@@ -99,14 +107,14 @@ func (r *AppDatabaseReconciler) ensureSecret(ctx context.Context, db *dbv1.AppDa
 		}
 	}
 
-	var changes []string
+	var changes []mysql.Change
 	var err error
 	conn.Password = string(existing.Data[credentials.KeyPassword])
 	if conn.Password == "" {
 		if conn.Password, err = credentials.NewPassword(); err != nil {
 			return "", nil, err
 		}
-		changes = append(changes, "generated a new password: the Secret had none")
+		changes = append(changes, mysql.Change{Kind: passwordRegenerated, Detail: "generated a new password: the Secret had none"})
 		r.Recorder.Eventf(db, nil, corev1.EventTypeWarning, "PasswordRegenerated", "Reconcile",
 			"Secret %s had no password; a new one was generated and the MySQL user is being set to it", key)
 	}
@@ -126,7 +134,7 @@ func (r *AppDatabaseReconciler) ensureSecret(ctx context.Context, db *dbv1.AppDa
 		return "", nil, fmt.Errorf("updating Secret %s: %w", key, err)
 	}
 	logf.FromContext(ctx).Info("Updated Secret", "secret", key.String())
-	return conn.Password, append(changes, "updated Secret"), nil
+	return conn.Password, append(changes, mysql.Change{Kind: secretRestored, Detail: "restored the connection details in Secret " + key.String()}), nil
 }
 
 // createSecret creates the Secret with a fresh password. created is false when a Secret of that

@@ -20,12 +20,14 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	dbv1 "github.com/stillwaters/db-concierge/api/v1"
 	"github.com/stillwaters/db-concierge/internal/cluster"
+	"github.com/stillwaters/db-concierge/internal/metrics"
 )
 
 // Options configure the AppDatabase controller.
@@ -44,6 +46,9 @@ type Options struct {
 	ClusterCheckInterval time.Duration
 	// Clusters, when not empty, limits this operator instance to the named clusters.
 	Clusters []string
+	// RecreateMissingDatabases lets a dropped database of a deletionPolicy Delete tenant be
+	// recreated empty.
+	RecreateMissingDatabases bool
 	// MaxConnsPerCluster caps each cluster's admin connection pool.
 	MaxConnsPerCluster int
 }
@@ -109,13 +114,16 @@ func SetupWithManager(ctx context.Context, mgr manager.Manager, opts Options) er
 	}
 
 	r := &AppDatabaseReconciler{
-		Client:            mgr.GetClient(),
-		APIReader:         mgr.GetAPIReader(),
-		Recorder:          mgr.GetEventRecorder(eventRecorderName),
-		Clusters:          registry,
-		PlatformNamespace: opts.PlatformNamespace,
-		ResyncPeriod:      opts.ResyncPeriod,
+		Client:                   mgr.GetClient(),
+		APIReader:                mgr.GetAPIReader(),
+		Recorder:                 mgr.GetEventRecorder(eventRecorderName),
+		Clusters:                 registry,
+		PlatformNamespace:        opts.PlatformNamespace,
+		ResyncPeriod:             opts.ResyncPeriod,
+		RecreateMissingDatabases: opts.RecreateMissingDatabases,
 	}
+	metrics.Register(ctrlmetrics.Registry)
+	ctrlmetrics.Registry.MustRegister(&appDatabasesCollector{reader: mgr.GetClient()})
 	served := predicate.NewPredicateFuncs(func(o client.Object) bool {
 		return registry.Serves(o.(*dbv1.AppDatabase).Spec.ClusterRef)
 	})

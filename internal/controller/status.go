@@ -6,6 +6,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	dbv1 "github.com/stillwaters/db-concierge/api/v1"
+	"github.com/stillwaters/db-concierge/internal/mysql"
 )
 
 // outcome is what one reconcile pass found: ready, or a failure reason with a message; plus what
@@ -14,7 +15,7 @@ type outcome struct {
 	ready   bool
 	reason  string
 	message string
-	changes []string
+	changes []mysql.Change
 }
 
 func failed(reason, message string) outcome { return outcome{reason: reason, message: message} }

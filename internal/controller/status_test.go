@@ -7,6 +7,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	dbv1 "github.com/stillwaters/db-concierge/api/v1"
+	"github.com/stillwaters/db-concierge/internal/mysql"
 )
 
 func TestDesiredStatus(t *testing.T) {
@@ -43,7 +44,7 @@ func TestDesiredStatus(t *testing.T) {
 		}
 	})
 	t.Run("a change in MySQL moves lastReconcileTime", func(t *testing.T) {
-		s := desiredStatus(ready(), outcome{ready: true, changes: []string{"created user"}}, url, now)
+		s := desiredStatus(ready(), outcome{ready: true, changes: []mysql.Change{{Kind: mysql.CreatedUser, Detail: "created user"}}}, url, now)
 		if !s.LastReconcileTime.Equal(&now) {
 			t.Error("lastReconcileTime did not move")
 		}

@@ -8,10 +8,14 @@ import (
 	"time"
 
 	gomysql "github.com/go-sql-driver/mysql"
+
+	"github.com/stillwaters/db-concierge/internal/metrics"
 )
 
 // Options say how to reach a cluster as its administrator.
 type Options struct {
+	// Cluster names the cluster in metrics.
+	Cluster string
 	// Endpoints are tried in order; the one that answered is used until it fails.
 	Endpoints []Endpoint
 	User      string
@@ -87,14 +91,25 @@ func (a *Admin) Ping(ctx context.Context) error {
 }
 
 func (a *Admin) exec(ctx context.Context, st statement) error {
-	if _, err := a.db.ExecContext(ctx, st.query, st.args...); err != nil {
-		a.forgetIdleOnOutage(err)
-		if st.secret {
-			return withheld(err)
-		}
-		return err
+	_, err := a.db.ExecContext(ctx, st.query, st.args...)
+	a.observe(st.op, err)
+	if err != nil && st.secret {
+		return withheld(err)
 	}
-	return nil
+	return err
+}
+
+// observe counts a statement that changes the cluster (or a login), or an error of any statement
+// (reads count only when they fail), and lets go of idle connections after an outage.
+func (a *Admin) observe(op string, err error) {
+	if err == nil {
+		if op != opRead {
+			metrics.SQLOperations.WithLabelValues(a.opts.Cluster, op).Inc()
+		}
+		return
+	}
+	metrics.SQLErrors.WithLabelValues(a.opts.Cluster, op, Classify(err).String()).Inc()
+	a.forgetIdleOnOutage(err)
 }
 
 // forgetIdleOnOutage closes the idle connections after an error that says their server stopped
@@ -129,8 +144,11 @@ func (a *Admin) VerifyLogin(ctx context.Context, user, password, database string
 	}
 	conn, err := connector.Connect(ctx)
 	if err != nil {
+		// Not counted as an error: a refused login is how a missing user or a changed password
+		// is noticed.
 		return &LoginError{User: user, Database: database, Err: err}
 	}
+	metrics.SQLOperations.WithLabelValues(a.opts.Cluster, opLogin).Inc()
 	return conn.Close()
 }
 

@@ -50,7 +50,7 @@ func detectFlavor(version, comment string, wsrepOn bool) Flavor {
 func (a *Admin) Inspect(ctx context.Context) (ServerInfo, error) {
 	var version, comment string
 	if err := a.db.QueryRowContext(ctx, "SELECT VERSION(), @@version_comment").Scan(&version, &comment); err != nil {
-		a.forgetIdleOnOutage(err)
+		a.observe(opRead, err)
 		return ServerInfo{}, fmt.Errorf("asking the server's version: %w", err)
 	}
 	var name, value string
@@ -91,11 +91,11 @@ func (d dialect) createUser(user, password string) statement {
 	if d.requireTLS {
 		query += " REQUIRE SSL"
 	}
-	return statement{query: query, args: []any{password}, secret: true}
+	return statement{op: opCreateUser, query: query, args: []any{password}, secret: true}
 }
 
 func (d dialect) alterUserPassword(user, password string) statement {
-	return statement{query: "ALTER USER " + quoteAccount(user, anyHost) + d.identifiedBy(), args: []any{password}, secret: true}
+	return statement{op: opAlterUser, query: "ALTER USER " + quoteAccount(user, anyHost) + d.identifiedBy(), args: []any{password}, secret: true}
 }
 
 // dialectFor detects the flavor once per pool; the statements depend on it.

@@ -50,6 +50,19 @@ const (
 	erNonexistingGrant      = 1141
 )
 
+// String is the kind's label in metrics.
+func (k ErrorKind) String() string {
+	switch k {
+	case KindUnreachable:
+		return "unreachable"
+	case KindAccessDenied:
+		return "access_denied"
+	case KindInvalidInput:
+		return "invalid_input"
+	}
+	return "other"
+}
+
 // Classify tells what kind of failure err is.
 func Classify(err error) ErrorKind {
 	if err == nil {

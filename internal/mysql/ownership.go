@@ -22,9 +22,9 @@ import (
 const ownershipTable = "`" + OperatorSchema + "`.`ownership`"
 
 var ownershipDDL = []statement{
-	{query: "CREATE DATABASE IF NOT EXISTS " + quoteIdentifier(OperatorSchema) +
+	{op: opBootstrap, query: "CREATE DATABASE IF NOT EXISTS " + quoteIdentifier(OperatorSchema) +
 		" CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"},
-	{query: "CREATE TABLE IF NOT EXISTS " + ownershipTable + ` (
+	{op: opBootstrap, query: "CREATE TABLE IF NOT EXISTS " + ownershipTable + ` (
   kind            VARCHAR(16)  NOT NULL,
   name            VARCHAR(80)  NOT NULL COLLATE utf8mb4_general_ci,
   owner_uid       CHAR(36)     NOT NULL,
@@ -122,6 +122,7 @@ func (a *Admin) queryOwnership(ctx context.Context, condition string, args ...an
 	rows, err := a.db.QueryContext(ctx, "SELECT kind, name, owner_uid, owner_namespace, owner_name, state FROM "+
 		ownershipTable+" WHERE "+condition, args...)
 	if err != nil {
+		a.observe(opRead, err)
 		return nil, fmt.Errorf("reading the ownership table: %w", err)
 	}
 	defer rows.Close()
@@ -260,7 +261,8 @@ func (t Tenant) nameOf(kind string) string {
 // recordIntent writes this owner's rows in one transaction, so a tenant never holds its database
 // without its user or the reverse: a new row for a name nobody recorded, a changed owner for a
 // record taken over.
-func (a *Admin) recordIntent(ctx context.Context, t Tenant, actions map[string]claimAction, recorded map[string]bool) error {
+func (a *Admin) recordIntent(ctx context.Context, t Tenant, actions map[string]claimAction, recorded map[string]bool) (err error) {
+	defer func() { a.observe(opOwnership, err) }()
 	tx, err := a.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("recording ownership: %w", err)
@@ -284,7 +286,7 @@ func (a *Admin) recordIntent(ctx context.Context, t Tenant, actions map[string]c
 			return fmt.Errorf("recording ownership of %s %q: %w", kind, name, err)
 		}
 	}
-	if err := tx.Commit(); err != nil {
+	if err = tx.Commit(); err != nil {
 		return fmt.Errorf("recording ownership: %w", err)
 	}
 	failpoint.Hit("after-intent")
@@ -294,6 +296,7 @@ func (a *Admin) recordIntent(ctx context.Context, t Tenant, actions map[string]c
 func (a *Admin) commitClaim(ctx context.Context, owner Owner) error {
 	_, err := a.db.ExecContext(ctx, "UPDATE "+ownershipTable+" SET state = ? WHERE owner_uid = ? AND state = ?",
 		stateCommitted, owner.UID, statePending)
+	a.observe(opOwnership, err)
 	if err != nil {
 		return fmt.Errorf("committing ownership: %w", err)
 	}

@@ -17,6 +17,10 @@ type Tenant struct {
 	Charset   string
 	Collation string
 	Owner     Owner
+	// RecreateMissingDatabase allows creating the database again, empty, when it was provisioned
+	// and has since been dropped by hand. Without it that is an error: an empty database under an
+	// application that had data would hide the loss.
+	RecreateMissingDatabase bool
 }
 
 // Validate checks every name before any of it reaches SQL.
@@ -40,21 +44,43 @@ func (t Tenant) Validate() error {
 }
 
 // DatabaseMissingError says a database that was provisioned has since been dropped outside DB
-// Concierge. It is not recreated: an empty database under an application that had data would
-// hide the loss.
+// Concierge, and may not be recreated empty.
 type DatabaseMissingError struct{ Name string }
 
 func (e *DatabaseMissingError) Error() string {
 	return fmt.Sprintf("database %q was provisioned but no longer exists (dropped outside DB Concierge?); "+
-		"it is not recreated empty: restore it from a backup, or delete and recreate the AppDatabase", e.Name)
+		"it is not recreated empty: restore it from a backup, or delete and recreate the AppDatabase "+
+		"(with deletionPolicy Delete, the operator's --recreate-missing-databases recreates it empty)", e.Name)
 }
 
-// Provision brings the server to t: database, user logging in with password, the one grant, and
-// ownership committed. Each step reads before it writes; Provision returns what it changed, which
-// is nothing when the tenant is already complete. The caller claims t (Claim) and stores password
-// where the application reads it before calling Provision, so that a crash at any step leaves a
-// tenant whose next Provision converges on that password.
-func (a *Admin) Provision(ctx context.Context, t Tenant, password string) (changes []string, err error) {
+// ChangeKind names one kind of change Provision makes; the drift-repair metrics count them.
+type ChangeKind string
+
+// The changes Provision makes.
+const (
+	CreatedDatabase   ChangeKind = "database_created"
+	RecreatedDatabase ChangeKind = "database_recreated"
+	AlteredDatabase   ChangeKind = "database_altered"
+	CreatedUser       ChangeKind = "user_created"
+	ResetPassword     ChangeKind = "password_reset"
+	Granted           ChangeKind = "grant_restored"
+	Revoked           ChangeKind = "grant_revoked"
+)
+
+// Change is one thing Provision changed.
+type Change struct {
+	Kind   ChangeKind
+	Detail string
+}
+
+func (c Change) String() string { return c.Detail }
+
+// Provision brings the server to t: database, user logging in with password, the one grant and
+// nothing more, and ownership committed. Each step reads before it writes; Provision returns what
+// it changed, which is nothing when the tenant is already as it should be. The caller claims t
+// (Claim) and stores password where the application reads it before calling Provision, so that a
+// crash at any step leaves a tenant whose next Provision converges on that password.
+func (a *Admin) Provision(ctx context.Context, t Tenant, password string) (changes []Change, err error) {
 	if err := t.Validate(); err != nil {
 		return nil, err
 	}
@@ -62,26 +88,25 @@ func (a *Admin) Provision(ctx context.Context, t Tenant, password string) (chang
 	if err != nil {
 		return nil, err
 	}
-	if changed, err := a.ensureDatabase(ctx, t, c.databaseCommitted); err != nil {
-		return changes, err
-	} else if changed != "" {
-		changes = append(changes, changed)
+	add := func(change *Change, err error) error {
+		if change != nil {
+			changes = append(changes, *change)
+		}
+		return err
 	}
-
+	if err := add(a.ensureDatabase(ctx, t, c.databaseCommitted)); err != nil {
+		return changes, err
+	}
 	loginErr := a.VerifyLogin(ctx, t.User, password, t.Database)
 	if loginErr != nil {
-		changed, err := a.ensureUser(ctx, t, password, loginErr)
-		if err != nil {
+		if err := add(a.ensureUser(ctx, t, password, loginErr)); err != nil {
 			return changes, err
 		}
-		if changed != "" {
-			changes = append(changes, changed)
-		}
 	}
-	if granted, err := a.ensureGrant(ctx, t); err != nil {
+	grants, err := a.ensureGrants(ctx, t)
+	changes = append(changes, grants...)
+	if err != nil {
 		return changes, err
-	} else if granted {
-		changes = append(changes, "granted all privileges on the database")
 	}
 	if c.pending {
 		if err := a.commitClaim(ctx, t.Owner); err != nil {
@@ -97,98 +122,116 @@ func (a *Admin) Provision(ctx context.Context, t Tenant, password string) (chang
 	return changes, nil
 }
 
-func (a *Admin) ensureDatabase(ctx context.Context, t Tenant, committed bool) (string, error) {
+func (a *Admin) ensureDatabase(ctx context.Context, t Tenant, committed bool) (*Change, error) {
 	var charset, collation string
 	err := a.db.QueryRowContext(ctx,
 		"SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?",
 		t.Database).Scan(&charset, &collation)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
+		change := &Change{Kind: CreatedDatabase, Detail: "created database"}
 		if committed {
-			return "", &DatabaseMissingError{Name: t.Database}
+			if !t.RecreateMissingDatabase {
+				return nil, &DatabaseMissingError{Name: t.Database}
+			}
+			change = &Change{Kind: RecreatedDatabase, Detail: "recreated the database, empty, after it was dropped outside DB Concierge"}
 		}
 		if err := a.exec(ctx, createDatabase(t.Database, t.Charset, t.Collation)); err != nil {
-			return "", fmt.Errorf("creating database %q: %w", t.Database, err)
+			return nil, fmt.Errorf("creating database %q: %w", t.Database, err)
 		}
 		failpoint.Hit("after-create-database")
-		return "created database", nil
+		return change, nil
 	case err != nil:
-		return "", fmt.Errorf("reading database %q: %w", t.Database, err)
+		a.observe(opRead, err)
+		return nil, fmt.Errorf("reading database %q: %w", t.Database, err)
 	}
 	if strings.EqualFold(charset, t.Charset) && strings.EqualFold(collation, t.Collation) {
-		return "", nil
+		return nil, nil
 	}
 	if err := a.exec(ctx, alterDatabase(t.Database, t.Charset, t.Collation)); err != nil {
-		return "", fmt.Errorf("changing charset of database %q: %w", t.Database, err)
+		return nil, fmt.Errorf("changing charset of database %q: %w", t.Database, err)
 	}
-	return fmt.Sprintf("changed database charset/collation from %s/%s", charset, collation), nil
+	return &Change{Kind: AlteredDatabase, Detail: fmt.Sprintf("changed the database's charset/collation from %s/%s", charset, collation)}, nil
 }
 
 // ensureUser creates the user, or brings its password to the given one, after a failed login
 // (loginErr). A login refused for the database only (the grant is missing) needs no change here.
-func (a *Admin) ensureUser(ctx context.Context, t Tenant, password string, loginErr error) (string, error) {
+func (a *Admin) ensureUser(ctx context.Context, t Tenant, password string, loginErr error) (*Change, error) {
 	existing, err := a.existing(ctx, KindUser, t.User)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	d, err := a.dialectFor(ctx)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	if existing == "" {
 		if err := a.exec(ctx, d.createUser(t.User, password)); err != nil {
-			return "", fmt.Errorf("creating user %q: %w", t.User, err)
+			return nil, fmt.Errorf("creating user %q: %w", t.User, err)
 		}
 		failpoint.Hit("after-create-user")
-		return "created user", nil
+		return &Change{Kind: CreatedUser, Detail: "created user"}, nil
 	}
 	switch errorNumber(loginErr) {
 	case erDBAccessDenied:
-		return "", nil
+		return nil, nil
 	case erAccessDenied:
 		if err := a.exec(ctx, d.alterUserPassword(t.User, password)); err != nil {
-			return "", fmt.Errorf("setting the password of user %q: %w", t.User, err)
+			return nil, fmt.Errorf("setting the password of user %q: %w", t.User, err)
 		}
-		return "set the user's password to the Secret's", nil
+		return &Change{Kind: ResetPassword, Detail: "set the user's password to the Secret's"}, nil
 	}
-	return "", loginErr
+	return nil, loginErr
 }
 
-func (a *Admin) ensureGrant(ctx context.Context, t Tenant) (bool, error) {
-	st := showGrants(t.User)
+// ensureGrants brings the user's grants to exactly ALL PRIVILEGES on its database (planGrants).
+func (a *Admin) ensureGrants(ctx context.Context, t Tenant) ([]Change, error) {
+	lines, err := a.showGrants(ctx, t.User)
+	if err != nil {
+		return nil, err
+	}
+	// SHOW GRANTS output can carry the password hash: it is parsed here and never logged.
+	plan, err := planGrants(lines, t.Database, t.User)
+	if err != nil {
+		return nil, fmt.Errorf("reading grants of user %q: %w", t.User, err)
+	}
+	var changes []Change
+	for _, st := range plan.revokes {
+		if err := a.exec(ctx, st); err != nil {
+			return changes, fmt.Errorf("revoking a grant of %q the tenant must not hold: %w", t.User, err)
+		}
+		changes = append(changes, Change{Kind: Revoked, Detail: "revoked a grant beyond the database (" + strings.TrimPrefix(strings.SplitN(st.query, " FROM ", 2)[0], "REVOKE ") + ")"})
+	}
+	if plan.grant {
+		if err := a.exec(ctx, grantAllOnDatabase(t.Database, t.User)); err != nil {
+			return changes, fmt.Errorf("granting privileges on %q to %q: %w", t.Database, t.User, err)
+		}
+		failpoint.Hit("after-grant")
+		changes = append(changes, Change{Kind: Granted, Detail: "granted all privileges on the database"})
+	}
+	return changes, nil
+}
+
+func (a *Admin) showGrants(ctx context.Context, user string) ([]string, error) {
+	st := showGrants(user)
 	rows, err := a.db.QueryContext(ctx, st.query)
 	if err != nil {
-		return false, fmt.Errorf("reading grants of user %q: %w", t.User, err)
+		a.observe(opRead, err)
+		return nil, fmt.Errorf("reading grants of user %q: %w", user, err)
 	}
-	// SHOW GRANTS output can carry the password hash: it is matched here and never logged.
-	want, wildcard := grantLinePrefix(t.Database), wildcardGrantLinePrefix(t.Database)
-	found, widened := false, false
+	defer rows.Close()
+	var lines []string
 	for rows.Next() {
 		var line string
 		if err := rows.Scan(&line); err != nil {
-			rows.Close()
-			return false, fmt.Errorf("reading grants of user %q: %w", t.User, err)
+			return nil, fmt.Errorf("reading grants of user %q: %w", user, err)
 		}
-		found = found || strings.HasPrefix(line, want)
-		widened = widened || want != wildcard && strings.HasPrefix(line, wildcard)
+		lines = append(lines, line)
 	}
-	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-		return false, fmt.Errorf("reading grants of user %q: %w", t.User, err)
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reading grants of user %q: %w", user, err)
 	}
-	if widened {
-		// An adopted user may hold the unescaped grant, which reaches look-alike databases.
-		if err := a.exec(ctx, revokeAllOnPattern(t.Database, t.User)); err != nil {
-			return false, fmt.Errorf("revoking the wildcard grant on %q from %q: %w", t.Database, t.User, err)
-		}
-	}
-	if found {
-		return widened, nil
-	}
-	if err := a.exec(ctx, grantAllOnDatabase(t.Database, t.User)); err != nil {
-		return false, fmt.Errorf("granting privileges on %q to %q: %w", t.Database, t.User, err)
-	}
-	failpoint.Hit("after-grant")
-	return true, nil
+	return lines, nil
 }
 
 // DropOwned drops the databases and users that the ownership table attributes to owner uid — and
@@ -216,7 +259,9 @@ func (a *Admin) DropOwned(ctx context.Context, uid string) ([]string, error) {
 		dropped = append(dropped, fmt.Sprintf("%s %q", r.kind, r.name))
 	}
 	if len(rows) > 0 {
-		if _, err := a.db.ExecContext(ctx, "DELETE FROM "+ownershipTable+" WHERE owner_uid = ?", uid); err != nil {
+		_, err := a.db.ExecContext(ctx, "DELETE FROM "+ownershipTable+" WHERE owner_uid = ?", uid)
+		a.observe(opOwnership, err)
+		if err != nil {
 			return dropped, fmt.Errorf("removing ownership records: %w", err)
 		}
 	}

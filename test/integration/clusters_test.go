@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"testing"
 
@@ -198,7 +197,7 @@ func TestInstancesSplitClusters(t *testing.T) {
 	for name, cluster := range map[string]string{"a": dbv1.DefaultClusterName, "b": "split-b"} {
 		logs[name] = &stack.LogBuffer{}
 		op, err := stack.StartOperator(operatorBin, operatorArgs("--clusters="+cluster, "--leader-elect",
-			"--leader-election-id=db-concierge-"+name), nil, io.MultiWriter(operatorLog, logs[name]))
+			"--leader-election-id=db-concierge-"+name), nil, teeLog(logs[name]))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -10,6 +10,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -356,3 +357,6 @@ func kubectlRun(args ...string) (string, error) {
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }
+
+// teeLog sends an operator's output to the suite's log (searched for passwords) and to buf.
+func teeLog(buf *stack.LogBuffer) io.Writer { return io.MultiWriter(operatorLog, buf) }
