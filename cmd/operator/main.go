@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
@@ -29,11 +30,17 @@ import (
 func main() {
 	var (
 		metricsAddr, probeAddr string
+		pprofAddr              string
 		election               leaderElection
 		opts                   controller.Options
+		apiQPS                 float64
+		apiBurst               int
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address of the metrics endpoint (/metrics, also /healthz and /readyz); \"0\" disables it.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address of the health probe endpoint (/healthz, /readyz).")
+	flag.StringVar(&pprofAddr, "pprof-bind-address", "0", "Address of Go's profiling endpoints (/debug/pprof), for diagnosis; \"0\" disables them.")
+	flag.Float64Var(&apiQPS, "kube-api-qps", 50, "Requests per second the operator may send to the Kubernetes API server, sustained.")
+	flag.IntVar(&apiBurst, "kube-api-burst", 100, "Requests the operator may send to the Kubernetes API server in a burst.")
 	flag.BoolVar(&election.enabled, "leader-elect", false, "Elect a leader on a Lease, so that only one of several replicas works at a time.")
 	flag.DurationVar(&election.leaseDuration, "leader-election-lease-duration", 15*time.Second, "How long a standby waits, after the leader stops renewing, before taking over.")
 	flag.DurationVar(&election.renewDeadline, "leader-election-renew-deadline", 10*time.Second, "How long the leader keeps trying to renew before giving up leadership.")
@@ -75,7 +82,9 @@ func main() {
 	mysql.SetDriverLogger(func(msg string) { driverLog.V(1).Info(msg) })
 	log := ctrl.Log.WithName("setup")
 
-	if err := run(metricsAddr, probeAddr, election, opts); err != nil {
+	cfg := ctrl.GetConfigOrDie()
+	cfg.QPS, cfg.Burst = float32(apiQPS), apiBurst
+	if err := run(cfg, metricsAddr, probeAddr, pprofAddr, election, opts); err != nil {
 		log.Error(err, "Operator stopped")
 		os.Exit(1)
 	}
@@ -88,7 +97,7 @@ type leaderElection struct {
 	leaseDuration, renewDeadline, retryPeriod time.Duration
 }
 
-func run(metricsAddr, probeAddr string, election leaderElection, opts controller.Options) error {
+func run(cfg *rest.Config, metricsAddr, probeAddr, pprofAddr string, election leaderElection, opts controller.Options) error {
 	if opts.MaxBackoff <= 0 || opts.MaxConcurrentReconciles <= 0 || opts.MaxConnsPerCluster <= 0 || opts.ClusterCheckInterval <= 0 {
 		return fmt.Errorf("--max-backoff, --max-concurrent-reconciles, --max-conns-per-cluster and --cluster-check-interval must be positive")
 	}
@@ -110,10 +119,11 @@ func run(metricsAddr, probeAddr string, election leaderElection, opts controller
 		"/healthz": http.StripPrefix("/healthz", &healthz.Handler{Checks: map[string]healthz.Checker{"ping": healthz.Ping}}),
 		"/readyz":  http.StripPrefix("/readyz", &healthz.Handler{Checks: map[string]healthz.Checker{"caches": cachesSynced}}),
 	}
-	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                  scheme,
 		Metrics:                 metricsserver.Options{BindAddress: metricsAddr, ExtraHandlers: probes},
 		HealthProbeBindAddress:  probeAddr,
+		PprofBindAddress:        pprofAddr,
 		LeaderElection:          election.enabled,
 		LeaderElectionID:        election.id,
 		LeaseDuration:           &election.leaseDuration,

@@ -141,7 +141,8 @@ func (r *AppDatabaseReconciler) provision(ctx context.Context, db *dbv1.AppDatab
 		adoption = r.adoption(ctx, secret)
 	}
 	tenant.RecreateMissingDatabase = r.RecreateMissingDatabases && db.Spec.EffectiveDeletionPolicy() == dbv1.DeletionPolicyDelete
-	if err := c.Admin.Claim(ctx, tenant, adoption); err != nil {
+	claim, err := c.Admin.Claim(ctx, tenant, adoption)
+	if err != nil {
 		o, err := r.failure(ctx, db, err)
 		return o, conn, err
 	}
@@ -153,7 +154,7 @@ func (r *AppDatabaseReconciler) provision(ctx context.Context, db *dbv1.AppDatab
 	failpoint.Hit("after-secret")
 	conn.Password = password
 
-	changes, err := c.Admin.Provision(ctx, tenant, password)
+	changes, err := c.Admin.Provision(ctx, tenant, claim, password)
 	for _, change := range changes {
 		logf.FromContext(ctx).Info("Changed MySQL", "cluster", c.Config.Name, "database", tenant.Database, "user", tenant.User, "change", change.Detail)
 	}
@@ -262,9 +263,11 @@ func (r *AppDatabaseReconciler) writeStatus(ctx context.Context, db *dbv1.AppDat
 		return fmt.Errorf("writing status: %w", err)
 	}
 	after := readyCondition(db.Status)
-	if before.Status != after.Status || before.Reason != after.Reason {
+	// An Event for every change of the outcome. Starting to provision is not one: it is the
+	// outcome's absence, and an Event for it would double the Events of every new tenant.
+	if (before.Status != after.Status || before.Reason != after.Reason) && after.Reason != dbv1.ReasonProvisioning {
 		eventType := corev1.EventTypeWarning
-		if after.Status == metav1.ConditionTrue || after.Reason == dbv1.ReasonProvisioning {
+		if after.Status == metav1.ConditionTrue {
 			eventType = corev1.EventTypeNormal
 		}
 		r.Recorder.Eventf(db, nil, eventType, after.Reason, "Reconcile", "%s", after.Message)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/stillwaters/db-concierge/internal/failpoint"
 )
@@ -79,11 +80,15 @@ func (e *ConflictError) Error() string {
 	return fmt.Sprintf("%s %q belongs to another AppDatabase; it is left untouched: choose another name", e.Kind, e.Name)
 }
 
-// claim is the ownership state of one tenant, as read or written by Claim.
-type claim struct {
+// Claim is a tenant's ownership as Claim found or recorded it. Provision takes it, so that it
+// need not read it again, and need not look for what this claim has just seen does not exist.
+type Claim struct {
 	databaseCommitted bool
 	userCommitted     bool
 	pending           bool
+	// freshDatabase and freshUser: recorded by this claim for names under which nothing
+	// existed, so Provision creates them without looking first.
+	freshDatabase, freshUser bool
 }
 
 type ownershipRow struct {
@@ -158,12 +163,11 @@ func (e *AdoptionError) Error() string { return e.Reason }
 // either belongs to someone else. With adopt, what exists unrecorded or belongs to a vanished
 // owner is taken over instead (see Adoption). Claim writes only what is missing: claiming what
 // the owner already holds writes nothing.
-func (a *Admin) Claim(ctx context.Context, t Tenant, adopt *Adoption) error {
+func (a *Admin) Claim(ctx context.Context, t Tenant, adopt *Adoption) (Claim, error) {
 	if err := t.Validate(); err != nil {
-		return err
+		return Claim{}, err
 	}
-	_, err := a.claim(ctx, t, adopt)
-	return err
+	return a.claim(ctx, t, adopt)
 }
 
 // claimAction is what a claim does about one of the tenant's names.
@@ -175,18 +179,18 @@ const (
 	takeOver                    // adopted: record it (or move its record) to this owner
 )
 
-func (a *Admin) claim(ctx context.Context, t Tenant, adopt *Adoption) (claim, error) {
+func (a *Admin) claim(ctx context.Context, t Tenant, adopt *Adoption) (Claim, error) {
 	if err := a.ensureSchema(ctx); err != nil {
-		return claim{}, err
+		return Claim{}, err
 	}
 	// Names compare case-insensitively here (the column's collation), so a tenant cannot take
 	// MyApp next to myapp on a server with lower_case_table_names=1.
 	rows, err := a.queryOwnership(ctx, "(kind = ? AND name = ?) OR (kind = ? AND name = ?)",
 		KindDatabase, t.Database, KindUser, t.User)
 	if err != nil {
-		return claim{}, err
+		return Claim{}, err
 	}
-	var c claim
+	var c Claim
 	actions := map[string]claimAction{KindDatabase: record, KindUser: record}
 	recorded := map[string]bool{}
 	for _, r := range rows {
@@ -194,7 +198,7 @@ func (a *Admin) claim(ctx context.Context, t Tenant, adopt *Adoption) (claim, er
 		if r.uid != t.Owner.UID || r.name != t.nameOf(r.kind) {
 			owner := Owner{UID: r.uid, Namespace: r.namespace, Name: r.ownerName}
 			if adopt == nil || r.name != t.nameOf(r.kind) || !adopt.OwnerGone(owner) {
-				return claim{}, &ConflictError{Kind: r.kind, Name: t.nameOf(r.kind), Existing: r.name, Owner: &owner}
+				return Claim{}, &ConflictError{Kind: r.kind, Name: t.nameOf(r.kind), Existing: r.name, Owner: &owner}
 			}
 			actions[r.kind] = takeOver
 			continue
@@ -216,20 +220,25 @@ func (a *Admin) claim(ctx context.Context, t Tenant, adopt *Adoption) (claim, er
 		name := t.nameOf(kind)
 		existing, err := a.existing(ctx, kind, name)
 		if err != nil {
-			return claim{}, err
+			return Claim{}, err
 		}
 		switch {
 		case existing == "":
+			if kind == KindDatabase {
+				c.freshDatabase = true
+			} else {
+				c.freshUser = true
+			}
 			continue
 		case existing != name:
-			return claim{}, &ConflictError{Kind: kind, Name: name, Existing: existing}
+			return Claim{}, &ConflictError{Kind: kind, Name: name, Existing: existing}
 		case adopt == nil:
-			return claim{}, &ConflictError{Kind: kind, Name: name}
+			return Claim{}, &ConflictError{Kind: kind, Name: name}
 		}
 		actions[kind] = takeOver
 		if kind == KindUser {
 			if err := a.VerifyLogin(ctx, name, adopt.Password, ""); err != nil {
-				return claim{}, &AdoptionError{Reason: fmt.Sprintf("user %q exists but does not log in with the password in the application's Secret (%v); "+
+				return Claim{}, &AdoptionError{Reason: fmt.Sprintf("user %q exists but does not log in with the password in the application's Secret (%v); "+
 					"adopting it would change a password an application may use: put its password in the Secret, or choose another userName", name, errorText(err))}
 			}
 		}
@@ -242,7 +251,7 @@ func (a *Admin) claim(ctx context.Context, t Tenant, adopt *Adoption) (claim, er
 			// Another AppDatabase claimed the same name between our read and our write.
 			return a.claim(ctx, t, adopt)
 		}
-		return claim{}, err
+		return Claim{}, err
 	}
 	c.pending = true
 	if actions[KindDatabase] == takeOver {
@@ -268,6 +277,9 @@ func (a *Admin) recordIntent(ctx context.Context, t Tenant, actions map[string]c
 		return fmt.Errorf("recording ownership: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
+	// New rows go in one statement: a tenant's intent is one write.
+	var values []string
+	var args []any
 	for _, kind := range []string{KindDatabase, KindUser} {
 		if actions[kind] == keep {
 			continue
@@ -277,13 +289,19 @@ func (a *Admin) recordIntent(ctx context.Context, t Tenant, actions map[string]c
 			_, err = tx.ExecContext(ctx, "UPDATE "+ownershipTable+
 				" SET owner_uid = ?, owner_namespace = ?, owner_name = ?, state = ? WHERE kind = ? AND name = ?",
 				t.Owner.UID, t.Owner.Namespace, t.Owner.Name, statePending, kind, name)
-		} else {
-			_, err = tx.ExecContext(ctx, "INSERT INTO "+ownershipTable+
-				" (kind, name, owner_uid, owner_namespace, owner_name, state) VALUES (?, ?, ?, ?, ?, ?)",
-				kind, name, t.Owner.UID, t.Owner.Namespace, t.Owner.Name, statePending)
+			if err != nil {
+				return fmt.Errorf("recording ownership of %s %q: %w", kind, name, err)
+			}
+			continue
 		}
+		values = append(values, "(?, ?, ?, ?, ?, ?)")
+		args = append(args, kind, name, t.Owner.UID, t.Owner.Namespace, t.Owner.Name, statePending)
+	}
+	if len(values) > 0 {
+		_, err = tx.ExecContext(ctx, "INSERT INTO "+ownershipTable+
+			" (kind, name, owner_uid, owner_namespace, owner_name, state) VALUES "+strings.Join(values, ", "), args...)
 		if err != nil {
-			return fmt.Errorf("recording ownership of %s %q: %w", kind, name, err)
+			return fmt.Errorf("recording ownership of database %q and user %q: %w", t.Database, t.User, err)
 		}
 	}
 	if err = tx.Commit(); err != nil {
@@ -303,16 +321,18 @@ func (a *Admin) commitClaim(ctx context.Context, owner Owner) error {
 	return nil
 }
 
-// existing returns the name under which a database or user of that name exists, or "". Database
-// names are matched without regard to case, and returned as the server spells them, so a caller
-// can refuse a name that differs from an existing one only in case.
+// existing returns the name under which a database or user of that name exists, or "", spelled
+// as the server has it: on a server that folds database names to lower case
+// (lower_case_table_names), asking for MyApp finds myapp, and the caller refuses the difference.
+// Names that differ only in case among DB Concierge's own tenants are refused by the ownership
+// table, whose names compare without regard to case.
 func (a *Admin) existing(ctx context.Context, kind, name string) (string, error) {
 	var query string
 	switch kind {
 	case KindDatabase:
-		// LOWER() on both sides: a plain SCHEMA_NAME = ? is answered from the file system,
-		// which is case-sensitive on Linux whatever the column's collation says.
-		query = "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE LOWER(SCHEMA_NAME) = LOWER(?) LIMIT 1"
+		// An equality on SCHEMA_NAME is answered by looking up that one directory, not by
+		// scanning every schema: it stays fast with thousands of tenants.
+		query = "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ? LIMIT 1"
 	case KindUser:
 		// Any host counts: a hand-made 'name'@'localhost' is somebody else's account too.
 		query = "SELECT User FROM mysql.user WHERE User = ? LIMIT 1"

@@ -76,16 +76,13 @@ type Change struct {
 func (c Change) String() string { return c.Detail }
 
 // Provision brings the server to t: database, user logging in with password, the one grant and
-// nothing more, and ownership committed. Each step reads before it writes; Provision returns what
-// it changed, which is nothing when the tenant is already as it should be. The caller claims t
-// (Claim) and stores password where the application reads it before calling Provision, so that a
-// crash at any step leaves a tenant whose next Provision converges on that password.
-func (a *Admin) Provision(ctx context.Context, t Tenant, password string) (changes []Change, err error) {
+// nothing more, and ownership committed. Each step reads before it writes, except for what c says
+// this pass found missing; Provision returns what it changed, which is nothing when the tenant is
+// already as it should be. The caller claims t (Claim) and stores password where the application
+// reads it before calling Provision, so that a crash at any step leaves a tenant whose next pass
+// converges on that password.
+func (a *Admin) Provision(ctx context.Context, t Tenant, c Claim, password string) (changes []Change, err error) {
 	if err := t.Validate(); err != nil {
-		return nil, err
-	}
-	c, err := a.claim(ctx, t, nil)
-	if err != nil {
 		return nil, err
 	}
 	add := func(change *Change, err error) error {
@@ -94,16 +91,19 @@ func (a *Admin) Provision(ctx context.Context, t Tenant, password string) (chang
 		}
 		return err
 	}
-	if err := add(a.ensureDatabase(ctx, t, c.databaseCommitted)); err != nil {
+	if err := add(a.ensureDatabase(ctx, t, c)); err != nil {
 		return changes, err
 	}
-	loginErr := a.VerifyLogin(ctx, t.User, password, t.Database)
-	if loginErr != nil {
-		if err := add(a.ensureUser(ctx, t, password, loginErr)); err != nil {
-			return changes, err
-		}
+	var loginErr error
+	if c.freshUser {
+		err = add(a.createUser(ctx, t, password))
+	} else if loginErr = a.VerifyLogin(ctx, t.User, password, t.Database); loginErr != nil {
+		err = add(a.ensureUser(ctx, t, password, loginErr))
 	}
-	grants, err := a.ensureGrants(ctx, t)
+	if err != nil {
+		return changes, err
+	}
+	grants, err := a.ensureGrants(ctx, t, c.freshUser)
 	changes = append(changes, grants...)
 	if err != nil {
 		return changes, err
@@ -122,15 +122,18 @@ func (a *Admin) Provision(ctx context.Context, t Tenant, password string) (chang
 	return changes, nil
 }
 
-func (a *Admin) ensureDatabase(ctx context.Context, t Tenant, committed bool) (*Change, error) {
+func (a *Admin) ensureDatabase(ctx context.Context, t Tenant, c Claim) (*Change, error) {
 	var charset, collation string
-	err := a.db.QueryRowContext(ctx,
-		"SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?",
-		t.Database).Scan(&charset, &collation)
+	err := sql.ErrNoRows
+	if !c.freshDatabase {
+		err = a.db.QueryRowContext(ctx,
+			"SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?",
+			t.Database).Scan(&charset, &collation)
+	}
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		change := &Change{Kind: CreatedDatabase, Detail: "created database"}
-		if committed {
+		if c.databaseCommitted {
 			if !t.RecreateMissingDatabase {
 				return nil, &DatabaseMissingError{Name: t.Database}
 			}
@@ -161,16 +164,12 @@ func (a *Admin) ensureUser(ctx context.Context, t Tenant, password string, login
 	if err != nil {
 		return nil, err
 	}
+	if existing == "" {
+		return a.createUser(ctx, t, password)
+	}
 	d, err := a.dialectFor(ctx)
 	if err != nil {
 		return nil, err
-	}
-	if existing == "" {
-		if err := a.exec(ctx, d.createUser(t.User, password)); err != nil {
-			return nil, fmt.Errorf("creating user %q: %w", t.User, err)
-		}
-		failpoint.Hit("after-create-user")
-		return &Change{Kind: CreatedUser, Detail: "created user"}, nil
 	}
 	switch errorNumber(loginErr) {
 	case erDBAccessDenied:
@@ -184,11 +183,27 @@ func (a *Admin) ensureUser(ctx context.Context, t Tenant, password string, login
 	return nil, loginErr
 }
 
-// ensureGrants brings the user's grants to exactly ALL PRIVILEGES on its database (planGrants).
-func (a *Admin) ensureGrants(ctx context.Context, t Tenant) ([]Change, error) {
-	lines, err := a.showGrants(ctx, t.User)
+func (a *Admin) createUser(ctx context.Context, t Tenant, password string) (*Change, error) {
+	d, err := a.dialectFor(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if err := a.exec(ctx, d.createUser(t.User, password)); err != nil {
+		return nil, fmt.Errorf("creating user %q: %w", t.User, err)
+	}
+	failpoint.Hit("after-create-user")
+	return &Change{Kind: CreatedUser, Detail: "created user"}, nil
+}
+
+// ensureGrants brings the user's grants to exactly ALL PRIVILEGES on its database (planGrants). A
+// user this pass has just created has no grants to read.
+func (a *Admin) ensureGrants(ctx context.Context, t Tenant, newUser bool) ([]Change, error) {
+	var lines []string
+	if !newUser {
+		var err error
+		if lines, err = a.showGrants(ctx, t.User); err != nil {
+			return nil, err
+		}
 	}
 	// SHOW GRANTS output can carry the password hash: it is parsed here and never logged.
 	plan, err := planGrants(lines, t.Database, t.User)

@@ -97,3 +97,6 @@ func (b *LogBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// PID is the process's ID, for reading its CPU time and memory from /proc.
+func (o *Operator) PID() int { return o.cmd.Process.Pid }

@@ -1,0 +1,164 @@
+// Command bench measures DB Concierge on the local stack (API server, MariaDB, the operator as a
+// separate process) side by side with a raw-limit baseline doing only the unavoidable writes, and
+// writes a report: bench/report.md, bench/report.json and bench/time-to-ready.png.
+//
+//	go run ./test/bench -n 100,1000            # what make bench runs
+//	go run ./test/bench -n 10000 -quiet 1m     # the large run
+//
+// Budgets are printed as PASS or FAIL; they are goals, not tests.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+type options struct {
+	sizes       []int
+	concurrency int
+	single      int
+	cliRuns     int
+	quiet       time.Duration
+	resync      time.Duration
+	qps         float64
+	burst       int
+	out         string
+	scenarios   map[string]bool
+}
+
+func main() {
+	var o options
+	var sizes, scenarios string
+	flag.StringVar(&sizes, "n", "100,1000", "burst sizes, comma-separated (10000 for the large run)")
+	flag.IntVar(&o.concurrency, "concurrency", 4, "reconcile workers of the operator, and workers of the baseline")
+	flag.IntVar(&o.single, "single", 50, "AppDatabases created one at a time for the single-request latency")
+	flag.IntVar(&o.cliRuns, "cli-runs", 10, "runs of the CLI for its wall time")
+	flag.DurationVar(&o.quiet, "quiet", 5*time.Minute, "length of the steady-state quiet period")
+	flag.DurationVar(&o.resync, "resync", time.Minute, "the operator's --resync-period (drift checks) during the run")
+	flag.Float64Var(&o.qps, "qps", 500, "API client requests per second, for the operator and the baseline alike")
+	flag.IntVar(&o.burst, "burst", 1000, "API client burst, for the operator and the baseline alike")
+	flag.StringVar(&o.out, "out", "bench", "directory for the report")
+	flag.StringVar(&scenarios, "scenarios", "single,burst,baseline,steady,restart", "scenarios to run")
+	flag.Parse()
+	for _, s := range strings.Split(sizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n <= 0 {
+			fmt.Fprintf(os.Stderr, "bench: -n: %q is not a positive number\n", s)
+			os.Exit(2)
+		}
+		o.sizes = append(o.sizes, n)
+	}
+	o.scenarios = map[string]bool{}
+	for _, s := range strings.Split(scenarios, ",") {
+		o.scenarios[strings.TrimSpace(s)] = true
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	report, err := run(ctx, o)
+	if report != nil {
+		if werr := report.write(o.out); werr != nil {
+			fmt.Fprintln(os.Stderr, "bench: writing the report:", werr)
+		}
+		fmt.Print(report.markdown())
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, o options) (*Report, error) {
+	b, err := startBench(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	defer b.stop()
+	r := &Report{Started: time.Now().UTC(), Options: o.describe(), Machine: machine()}
+
+	if o.scenarios["single"] {
+		logf("single-request latency: %d AppDatabases one at a time, %d CLI runs", o.single, o.cliRuns)
+		s, err := b.single(ctx)
+		if err != nil {
+			return r, err
+		}
+		r.Single = s
+	}
+	for _, n := range o.sizes {
+		if o.scenarios["burst"] {
+			logf("burst of %d", n)
+			res, err := b.burstOperator(ctx, n)
+			if err != nil {
+				return r, err
+			}
+			r.Bursts = append(r.Bursts, res)
+		}
+		if o.scenarios["baseline"] {
+			logf("raw-limit baseline of %d", n)
+			res, err := b.baseline(ctx, n)
+			if err != nil {
+				return r, err
+			}
+			r.Baselines = append(r.Baselines, res)
+		}
+	}
+	if o.scenarios["steady"] {
+		logf("steady state: %s quiet with %d tenants", o.quiet, b.tenants)
+		s, err := b.steady(ctx)
+		if err != nil {
+			return r, err
+		}
+		r.Steady = s
+	}
+	if o.scenarios["restart"] {
+		logf("restart with %d tenants", b.tenants)
+		s, err := b.restart(ctx)
+		if err != nil {
+			return r, err
+		}
+		r.Restart = s
+	}
+	r.PeakRSS = b.peakRSS()
+	r.evaluate()
+	return r, nil
+}
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "%s  "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+}
+
+func (o options) describe() map[string]string {
+	var scenarios []string
+	for s := range o.scenarios {
+		scenarios = append(scenarios, s)
+	}
+	return map[string]string{
+		"sizes":       fmt.Sprint(o.sizes),
+		"concurrency": strconv.Itoa(o.concurrency),
+		"single":      strconv.Itoa(o.single),
+		"quiet":       o.quiet.String(),
+		"resync":      o.resync.String(),
+		"apiQPS":      fmt.Sprint(o.qps),
+		"apiBurst":    strconv.Itoa(o.burst),
+	}
+}
+
+func machine() string {
+	b, _ := os.ReadFile("/proc/cpuinfo")
+	cores := strings.Count(string(b), "processor\t:")
+	model := "unknown CPU"
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "model name\t: "); ok {
+			model = v
+			break
+		}
+	}
+	return fmt.Sprintf("%d × %s", cores, model)
+}

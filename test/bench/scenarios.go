@@ -1,0 +1,366 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os/exec"
+	"strings"
+	"sync"
+	"time"
+
+	gomysql "github.com/go-sql-driver/mysql"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	dbv1 "github.com/stillwaters/db-concierge/api/v1"
+	"github.com/stillwaters/db-concierge/internal/credentials"
+)
+
+// single creates AppDatabases one at a time on an idle system, and runs the CLI.
+func (b *bench) single(ctx context.Context) (*SingleResult, error) {
+	const ns = "single"
+	if err := b.ensureNamespace(ctx, ns); err != nil {
+		return nil, err
+	}
+	rw, err := b.watchReady(ctx, ns)
+	if err != nil {
+		return nil, err
+	}
+	defer rw.stop()
+	res := &SingleResult{N: b.o.single}
+	for i := range b.o.single {
+		db := appDatabase(ns, fmt.Sprintf("single-%03d", i))
+		start := time.Now()
+		if err := b.client.Create(ctx, db); err != nil {
+			return nil, err
+		}
+		if err := waitUntil(ctx, time.Minute, func() error {
+			if _, ok := rw.at(db.Name); !ok {
+				return fmt.Errorf("%s not Ready", db.Name)
+			}
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+		at, _ := rw.at(db.Name)
+		res.samples = append(res.samples, at.Sub(start))
+	}
+	b.tenants += b.o.single
+	res.summarize()
+
+	for i := range b.o.cliRuns {
+		start := time.Now()
+		out, err := exec.CommandContext(ctx, b.cliBin, "--kubeconfig", b.kube.Kubeconfig,
+			"--name", fmt.Sprintf("cli-%03d", i), "--namespace", ns).CombinedOutput()
+		if err != nil {
+			return nil, fmt.Errorf("the CLI failed: %v\n%s", err, out)
+		}
+		res.cli = append(res.cli, time.Since(start))
+	}
+	b.tenants += b.o.cliRuns
+	cli := sortedDurations(res.cli)
+	res.CLIP50, res.CLIMax = ms(percentile(cli, 50)), ms(cli[len(cli)-1])
+	return res, nil
+}
+
+// counters is a snapshot of everything a scenario measures as a difference.
+type counters struct {
+	at  time.Time
+	api map[string]float64
+	sql map[string]float64
+	cpu time.Duration
+}
+
+func (b *bench) snapshot(ctx context.Context) (counters, error) {
+	api, err := apiRequests(ctx, b.cfg)
+	if err != nil {
+		return counters{}, err
+	}
+	sqlc, err := sqlCounters(ctx, b.maria)
+	if err != nil {
+		return counters{}, err
+	}
+	return counters{at: time.Now(), api: api, sql: sqlc, cpu: b.operatorCPU()}, nil
+}
+
+// burstOperator creates n AppDatabases at once and measures the operator until all are Ready.
+func (b *bench) burstOperator(ctx context.Context, n int) (*BurstResult, error) {
+	ns := fmt.Sprintf("burst-%d", n)
+	if err := b.ensureNamespace(ctx, ns); err != nil {
+		return nil, err
+	}
+	dbs := make([]*dbv1.AppDatabase, n)
+	for i := range dbs {
+		dbs[i] = appDatabase(ns, fmt.Sprintf("b%d-%05d", n, i))
+	}
+	rw, err := b.watchReady(ctx, ns)
+	if err != nil {
+		return nil, err
+	}
+	defer rw.stop()
+	before, err := b.snapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	created, err := b.createAll(ctx, dbs)
+	if err != nil {
+		return nil, err
+	}
+	if err := waitUntil(ctx, time.Duration(n)*time.Second+2*time.Minute, func() error {
+		if got := rw.count(); got < n {
+			return fmt.Errorf("%d of %d Ready", got, n)
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	wall := time.Since(before.at)
+	after, err := b.snapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b.tenants += n
+	res := &BurstResult{N: n, WallSeconds: wall.Seconds(), PerSecond: float64(n) / wall.Seconds(),
+		OperatorCPUSeconds: (after.cpu - before.cpu).Seconds()}
+	for _, db := range dbs {
+		at, _ := rw.at(db.Name)
+		res.samples = append(res.samples, at.Sub(created[db.Name]))
+	}
+	res.summarize()
+	res.perTenant(delta(before.api, after.api), delta(before.sql, after.sql), n, n)
+	b.recordRSS()
+	res.PeakRSSMiB = float64(b.maxRSS) / (1 << 20)
+	return res, nil
+}
+
+// baseline does, for n new AppDatabases and with no controller, exactly the unavoidable work
+// (DESIGN.md): the ownership row, CREATE DATABASE, CREATE USER, GRANT, the ownership commit; the
+// Secret, status Creating, status Ready; one login as the new user. Same servers, same drivers,
+// same concurrency as the operator. The operator is stopped meanwhile.
+func (b *bench) baseline(ctx context.Context, n int) (*BurstResult, error) {
+	ns := fmt.Sprintf("baseline-%d", n)
+	if err := b.ensureNamespace(ctx, ns); err != nil {
+		return nil, err
+	}
+	b.stopOperator()
+	defer func() {
+		// The baseline's objects are not the operator's to keep: remove them before it returns.
+		_ = b.client.DeleteAllOf(ctx, &dbv1.AppDatabase{}, client.InNamespace(ns))
+		_ = b.startOperator(ctx)
+	}()
+
+	admin, err := openPool(b.maria.Config(adminUser, b.adminPassword, ""), b.o.concurrency)
+	if err != nil {
+		return nil, err
+	}
+	defer admin.Close()
+	dbs := make([]*dbv1.AppDatabase, n)
+	for i := range dbs {
+		dbs[i] = appDatabase(ns, fmt.Sprintf("r%d-%05d", n, i))
+	}
+	before, err := b.snapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	queue := make(chan *dbv1.AppDatabase, n)
+	created := map[string]time.Time{}
+	readyAt := map[string]time.Time{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	errs := make(chan error, b.o.concurrency)
+	for range b.o.concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for db := range queue {
+				if err := b.provisionRaw(ctx, admin, db); err != nil {
+					select {
+					case errs <- err:
+					default:
+					}
+					return
+				}
+				mu.Lock()
+				readyAt[db.Name] = time.Now()
+				mu.Unlock()
+			}
+		}()
+	}
+	// Creating feeds the workers as a watch would feed the operator.
+	go func() {
+		defer close(queue)
+		for _, db := range dbs {
+			start := time.Now()
+			if err := b.client.Create(ctx, db); err != nil {
+				errs <- err
+				return
+			}
+			mu.Lock()
+			created[db.Name] = start
+			mu.Unlock()
+			queue <- db
+		}
+	}()
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return nil, fmt.Errorf("baseline: %w", err)
+	default:
+	}
+	wall := time.Since(before.at)
+	after, err := b.snapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res := &BurstResult{N: n, WallSeconds: wall.Seconds(), PerSecond: float64(n) / wall.Seconds()}
+	for _, db := range dbs {
+		res.samples = append(res.samples, readyAt[db.Name].Sub(created[db.Name]))
+	}
+	res.summarize()
+	res.perTenant(delta(before.api, after.api), delta(before.sql, after.sql), n, n)
+	return res, nil
+}
+
+func openPool(cfg *gomysql.Config, size int) (*sql.DB, error) {
+	cfg.InterpolateParams = true
+	connector, err := gomysql.NewConnector(cfg)
+	if err != nil {
+		return nil, err
+	}
+	db := sql.OpenDB(connector)
+	db.SetMaxOpenConns(size)
+	db.SetMaxIdleConns(size)
+	return db, nil
+}
+
+func (b *bench) provisionRaw(ctx context.Context, admin *sql.DB, db *dbv1.AppDatabase) error {
+	user := db.Spec.EffectiveUserName()
+	password, err := credentials.NewPassword()
+	if err != nil {
+		return err
+	}
+	patch := client.MergeFrom(db.DeepCopy())
+	db.Status.Phase = dbv1.PhaseCreating
+	if err := b.client.Status().Patch(ctx, db, patch); err != nil {
+		return err
+	}
+	if _, err := admin.ExecContext(ctx, "INSERT INTO db_concierge.ownership (kind, name, owner_uid, owner_namespace, owner_name, state) VALUES (?, ?, ?, ?, ?, 'pending'), (?, ?, ?, ?, ?, 'pending')",
+		"database", db.Spec.DBName, string(db.UID), db.Namespace, db.Name, "user", user, string(db.UID), db.Namespace, db.Name); err != nil {
+		return err
+	}
+	conn := credentials.Connection{Host: "127.0.0.1", Port: b.maria.Port, User: user, Password: password, Database: db.Spec.DBName}
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: db.Namespace, Name: db.Spec.EffectiveSecretName()}, Data: conn.SecretData()}
+	if err := b.client.Create(ctx, secret); err != nil {
+		return err
+	}
+	for _, q := range []struct {
+		query string
+		args  []any
+	}{
+		{"CREATE DATABASE `" + db.Spec.DBName + "` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci", nil},
+		{"CREATE USER `" + user + "`@`%` IDENTIFIED BY ?", []any{password}},
+		{"GRANT ALL PRIVILEGES ON `" + strings.ReplaceAll(db.Spec.DBName, "_", `\_`) + "`.* TO `" + user + "`@`%`", nil},
+		{"UPDATE db_concierge.ownership SET state = 'committed' WHERE owner_uid = ?", []any{string(db.UID)}},
+	} {
+		if _, err := admin.ExecContext(ctx, q.query, q.args...); err != nil {
+			return err
+		}
+	}
+	login, err := openPool(b.maria.Config(user, password, db.Spec.DBName), 1)
+	if err != nil {
+		return err
+	}
+	err = login.PingContext(ctx)
+	login.Close()
+	if err != nil {
+		return err
+	}
+	patch = client.MergeFrom(db.DeepCopy())
+	db.Status.Phase = dbv1.PhaseReady
+	meta.SetStatusCondition(&db.Status.Conditions, metav1.Condition{Type: dbv1.ConditionReady, Status: metav1.ConditionTrue, Reason: dbv1.ReasonProvisioned, Message: "ready"})
+	return b.client.Status().Patch(ctx, db, patch)
+}
+
+// steady measures a quiet period with every tenant Ready: what the operator writes and spends.
+func (b *bench) steady(ctx context.Context) (*SteadyResult, error) {
+	before, err := b.snapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-time.After(b.o.quiet):
+	}
+	after, err := b.snapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	api, sqld := delta(before.api, after.api), delta(before.sql, after.sql)
+	minutes := after.at.Sub(before.at).Minutes()
+	return &SteadyResult{
+		Tenants:          b.tenants,
+		QuietSeconds:     after.at.Sub(before.at).Seconds(),
+		APIWrites:        apiWrites(api, func(r string) bool { return r != "leases" && r != "events" }),
+		LeaseWrites:      apiWrites(api, func(r string) bool { return r == "leases" }),
+		SQLWrites:        sumKeys(sqld, sqlWriteKinds),
+		OperatorCPUPct:   100 * (after.cpu - before.cpu).Seconds() / after.at.Sub(before.at).Seconds(),
+		DriftReadsPerMin: (sqld["com_select"] + sqld["com_show_grants"] + sqld["com_show_status"] + sqld["com_show_variables"]) / minutes,
+		LoginsPerMin:     sqld["connections"] / minutes,
+	}, nil
+}
+
+// restart kills the operator and measures the new one re-verifying every tenant.
+func (b *bench) restart(ctx context.Context) (*RestartResult, error) {
+	b.recordRSS()
+	b.op.Kill()
+	b.op = nil
+	start := time.Now()
+	peak := 0
+	stopSampling := make(chan struct{})
+	sampled := make(chan int)
+	go func() {
+		root, err := b.maria.RootDB()
+		if err != nil {
+			sampled <- -1
+			return
+		}
+		defer root.Close()
+		max := 0
+		for {
+			var n int
+			if err := root.QueryRow("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = ?", adminUser).Scan(&n); err == nil && n > max {
+				max = n
+			}
+			select {
+			case <-stopSampling:
+				sampled <- max
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	}()
+	if err := b.startOperator(ctx); err != nil {
+		return nil, err
+	}
+	err := waitUntil(ctx, time.Duration(b.tenants)*time.Second+2*time.Minute, func() error {
+		v, err := b.operatorMetric("db_concierge_appdatabase_reconciles_total", map[string]string{"outcome": dbv1.ReasonProvisioned})
+		if err != nil {
+			return err
+		}
+		if int(v) < b.tenants {
+			return fmt.Errorf("%v of %d re-verified", v, b.tenants)
+		}
+		return nil
+	})
+	took := time.Since(start)
+	close(stopSampling)
+	peak = <-sampled
+	if err != nil {
+		return nil, err
+	}
+	return &RestartResult{Tenants: b.tenants, Seconds: took.Seconds(), PeakAdminConnections: peak, ConnectionCap: 4}, nil
+}
