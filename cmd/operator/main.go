@@ -132,7 +132,12 @@ func run(cfg *rest.Config, metricsAddr, probeAddr, pprofAddr string, election le
 		LeaderElectionNamespace: opts.PlatformNamespace,
 		// Hand the lease over promptly when the process stops on purpose.
 		LeaderElectionReleaseOnCancel: true,
-		Cache:                         cache.Options{ByObject: controller.ManagedSecretsOnly()},
+		Cache: cache.Options{
+			ByObject: controller.ManagedSecretsOnly(),
+			// managedFields are the API server's bookkeeping, never read here: not keeping them
+			// saves memory per object, which counts at thousands of tenants.
+			DefaultTransform: cache.TransformStripManagedFields(),
+		},
 	})
 	if err != nil {
 		return fmt.Errorf("creating the manager: %w", err)

@@ -131,7 +131,17 @@ func (r *AppDatabaseReconciler) provision(ctx context.Context, db *dbv1.AppDatab
 		}
 	}
 
-	secret, err := r.existingSecret(ctx, db, adopting)
+	// A Secret in the way is refused before anything is recorded. Looking past the cache costs an
+	// API read, so a new or Ready tenant asks the cache of managed Secrets, and a Secret that is not
+	// DB Concierge's shows when creating ours fails (the claim is then taken back). An adoption
+	// needs the Secret's password, and a failed tenant is likely to meet that Secret again, so
+	// both read it from the API first.
+	var secret *corev1.Secret
+	if adopting || db.Status.Phase == dbv1.PhaseFailed {
+		secret, err = r.existingSecret(ctx, db, adopting)
+	} else {
+		secret, err = r.managedSecret(ctx, db)
+	}
 	if err != nil {
 		o, err := r.failure(ctx, db, err)
 		return o, conn, err
@@ -148,6 +158,12 @@ func (r *AppDatabaseReconciler) provision(ctx context.Context, db *dbv1.AppDatab
 	}
 	password, secretChanges, err := r.ensureSecret(ctx, db, conn, secret, adopting)
 	if err != nil {
+		var conflict *secretConflictError
+		if errors.As(err, &conflict) {
+			// Nothing was created: take back what this pass recorded, so the refused request
+			// leaves no trace.
+			err = errors.Join(err, c.Admin.Unclaim(ctx, tenant, claim))
+		}
 		o, err := r.failure(ctx, db, err)
 		return o, conn, err
 	}
@@ -257,9 +273,12 @@ func (r *AppDatabaseReconciler) writeStatus(ctx context.Context, db *dbv1.AppDat
 		return nil
 	}
 	before := readyCondition(db.Status)
-	patch := client.MergeFromWithOptions(db.DeepCopy(), client.MergeFromWithOptimisticLock{})
+	// A whole-status update: it carries the resourceVersion, so a concurrent change makes it fail
+	// and retry, and it costs one encoding, not the two and the diff of a merge patch.
+	previous := db.Status
 	db.Status = next
-	if err := r.Client.Status().Patch(ctx, db, patch); err != nil {
+	if err := r.Client.Status().Update(ctx, db); err != nil {
+		db.Status = previous
 		return fmt.Errorf("writing status: %w", err)
 	}
 	after := readyCondition(db.Status)

@@ -68,9 +68,8 @@ func checkSecretOwner(s *corev1.Secret, db *dbv1.AppDatabase, adopting bool) err
 }
 
 // existingSecret returns the application's Secret if there is one, or a *secretConflictError if
-// it is not this AppDatabase's. It runs before ownership is claimed, so a request that would
-// collide with someone's Secret records nothing. A Secret missing from the cache (which holds
-// only managed Secrets) is looked up in the API: it may be someone else's, or just created.
+// it is not this AppDatabase's. A Secret missing from the cache (which holds only managed Secrets)
+// is looked up in the API: it may be someone else's, or just created.
 func (r *AppDatabaseReconciler) existingSecret(ctx context.Context, db *dbv1.AppDatabase, adopting bool) (*corev1.Secret, error) {
 	key := client.ObjectKey{Namespace: db.EffectiveAppNamespace(), Name: db.Spec.EffectiveSecretName()}
 	var secret corev1.Secret
@@ -85,6 +84,24 @@ func (r *AppDatabaseReconciler) existingSecret(ctx context.Context, db *dbv1.App
 		return nil, fmt.Errorf("reading Secret %s: %w", key, err)
 	}
 	if err := checkSecretOwner(&secret, db, adopting); err != nil {
+		return nil, err
+	}
+	return &secret, nil
+}
+
+// managedSecret returns the application's Secret if the cache of managed Secrets holds it, or a
+// *secretConflictError if that one belongs to another AppDatabase. A Secret DB Concierge did not
+// create is not in the cache; creating ours finds it.
+func (r *AppDatabaseReconciler) managedSecret(ctx context.Context, db *dbv1.AppDatabase) (*corev1.Secret, error) {
+	var secret corev1.Secret
+	err := r.Client.Get(ctx, client.ObjectKey{Namespace: db.EffectiveAppNamespace(), Name: db.Spec.EffectiveSecretName()}, &secret)
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("reading Secret %s/%s: %w", db.EffectiveAppNamespace(), db.Spec.EffectiveSecretName(), err)
+	}
+	if err := checkSecretOwner(&secret, db, false); err != nil {
 		return nil, err
 	}
 	return &secret, nil

@@ -355,3 +355,30 @@ func (a *Admin) owned(ctx context.Context, uid string) ([]ownershipRow, error) {
 	}
 	return a.queryOwnership(ctx, "owner_uid = ?", uid)
 }
+
+// Unclaim takes back what claim c recorded for names nothing existed under, when the tenant
+// cannot go ahead after all (its Secret belongs to someone else): a refused request leaves no
+// record behind. Records the owner held before c are kept.
+func (a *Admin) Unclaim(ctx context.Context, t Tenant, c Claim) error {
+	var names []any
+	if c.freshDatabase {
+		names = append(names, KindDatabase, t.Database)
+	}
+	if c.freshUser {
+		names = append(names, KindUser, t.User)
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	condition := "(kind = ? AND name = ?)"
+	if len(names) == 4 {
+		condition += " OR (kind = ? AND name = ?)"
+	}
+	_, err := a.db.ExecContext(ctx, "DELETE FROM "+ownershipTable+" WHERE owner_uid = ? AND state = ? AND ("+condition+")",
+		append([]any{t.Owner.UID, statePending}, names...)...)
+	a.observe(opOwnership, err)
+	if err != nil {
+		return fmt.Errorf("taking back the ownership records of %q: %w", t.Database, err)
+	}
+	return nil
+}

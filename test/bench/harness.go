@@ -55,7 +55,7 @@ func startBench(ctx context.Context, o options) (*bench, error) {
 	b := &bench{o: o, adminPassword: randomHex()}
 	var err error
 	logf("starting kube-apiserver, etcd and MariaDB")
-	if b.kube, err = stack.StartKube(); err != nil {
+	if b.kube, err = stack.StartKube(stack.WithFastEtcd()); err != nil {
 		return nil, err
 	}
 	if b.maria, err = stack.StartMariaDB(); err != nil {
@@ -227,8 +227,8 @@ func appDatabase(namespace, name string) *dbv1.AppDatabase {
 }
 
 // createAll creates the objects from several goroutines at once, as a burst of users would, and
-// returns when each create call was made.
-func (b *bench) createAll(ctx context.Context, dbs []*dbv1.AppDatabase) (map[string]time.Time, error) {
+// returns when each create call was made. Each created object is also sent to created, if not nil.
+func (b *bench) createAll(ctx context.Context, dbs []*dbv1.AppDatabase, createdObjects chan<- *dbv1.AppDatabase) (map[string]time.Time, error) {
 	var mu sync.Mutex
 	created := map[string]time.Time{}
 	jobs := make(chan *dbv1.AppDatabase)
@@ -250,6 +250,9 @@ func (b *bench) createAll(ctx context.Context, dbs []*dbv1.AppDatabase) (map[str
 				mu.Lock()
 				created[db.Name] = start
 				mu.Unlock()
+				if createdObjects != nil {
+					createdObjects <- db
+				}
 			}
 		}()
 	}

@@ -105,7 +105,7 @@ func (b *bench) burstOperator(ctx context.Context, n int) (*BurstResult, error) 
 	if err != nil {
 		return nil, err
 	}
-	created, err := b.createAll(ctx, dbs)
+	created, err := b.createAll(ctx, dbs, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -161,14 +161,20 @@ func (b *bench) baseline(ctx context.Context, n int) (*BurstResult, error) {
 	for i := range dbs {
 		dbs[i] = appDatabase(ns, fmt.Sprintf("r%d-%05d", n, i))
 	}
+	// Readiness is observed as in the operator's burst, through a watch, so both runs carry the
+	// same watcher and are timed the same way.
+	rw, err := b.watchReady(ctx, ns)
+	if err != nil {
+		return nil, err
+	}
+	defer rw.stop()
 	before, err := b.snapshot(ctx)
 	if err != nil {
 		return nil, err
 	}
+	// The same burst of creates as the operator gets; the workers take the objects as they are
+	// created, as a watch would hand them to the operator.
 	queue := make(chan *dbv1.AppDatabase, n)
-	created := map[string]time.Time{}
-	readyAt := map[string]time.Time{}
-	var mu sync.Mutex
 	var wg sync.WaitGroup
 	errs := make(chan error, b.o.concurrency)
 	for range b.o.concurrency {
@@ -183,32 +189,27 @@ func (b *bench) baseline(ctx context.Context, n int) (*BurstResult, error) {
 					}
 					return
 				}
-				mu.Lock()
-				readyAt[db.Name] = time.Now()
-				mu.Unlock()
 			}
 		}()
 	}
-	// Creating feeds the workers as a watch would feed the operator.
-	go func() {
-		defer close(queue)
-		for _, db := range dbs {
-			start := time.Now()
-			if err := b.client.Create(ctx, db); err != nil {
-				errs <- err
-				return
-			}
-			mu.Lock()
-			created[db.Name] = start
-			mu.Unlock()
-			queue <- db
-		}
-	}()
+	created, err := b.createAll(ctx, dbs, queue)
+	close(queue)
+	if err != nil {
+		return nil, err
+	}
 	wg.Wait()
 	select {
 	case err := <-errs:
 		return nil, fmt.Errorf("baseline: %w", err)
 	default:
+	}
+	if err := waitUntil(ctx, time.Minute, func() error {
+		if got := rw.count(); got < n {
+			return fmt.Errorf("%d of %d seen Ready", got, n)
+		}
+		return nil
+	}); err != nil {
+		return nil, err
 	}
 	wall := time.Since(before.at)
 	after, err := b.snapshot(ctx)
@@ -217,7 +218,8 @@ func (b *bench) baseline(ctx context.Context, n int) (*BurstResult, error) {
 	}
 	res := &BurstResult{N: n, WallSeconds: wall.Seconds(), PerSecond: float64(n) / wall.Seconds()}
 	for _, db := range dbs {
-		res.samples = append(res.samples, readyAt[db.Name].Sub(created[db.Name]))
+		at, _ := rw.at(db.Name)
+		res.samples = append(res.samples, at.Sub(created[db.Name]))
 	}
 	res.summarize()
 	res.perTenant(delta(before.api, after.api), delta(before.sql, after.sql), n, n)
@@ -280,7 +282,9 @@ func (b *bench) provisionRaw(ctx context.Context, admin *sql.DB, db *dbv1.AppDat
 	}
 	patch = client.MergeFrom(db.DeepCopy())
 	db.Status.Phase = dbv1.PhaseReady
-	meta.SetStatusCondition(&db.Status.Conditions, metav1.Condition{Type: dbv1.ConditionReady, Status: metav1.ConditionTrue, Reason: dbv1.ReasonProvisioned, Message: "ready"})
+	db.Status.ObservedGeneration = db.Generation
+	meta.SetStatusCondition(&db.Status.Conditions, metav1.Condition{Type: dbv1.ConditionReady, Status: metav1.ConditionTrue,
+		Reason: dbv1.ReasonProvisioned, Message: "ready", ObservedGeneration: db.Generation})
 	return b.client.Status().Patch(ctx, db, patch)
 }
 
