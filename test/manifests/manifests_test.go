@@ -153,7 +153,7 @@ func TestOperatorClusterRoleIsLeast(t *testing.T) {
 	role := decode[rbacv1.ClusterRole](t, "deploy/clusterrole.yaml")
 	allowed := map[string][]string{
 		"db.stillwaters.io/appdatabases":         {"get", "list", "patch", "watch"},
-		"db.stillwaters.io/appdatabases/status":  {"patch"},
+		"db.stillwaters.io/appdatabases/status":  {"update"},
 		"db.stillwaters.io/mysqlclusters":        {"get", "list", "watch"},
 		"db.stillwaters.io/mysqlclusters/status": {"patch"},
 		"/secrets":                               {"create", "get", "list", "update", "watch"},
