@@ -4,16 +4,17 @@
 # the Kubernetes test binaries are built at the version of the client libraries.
 set -euo pipefail
 controller_gen=$1
-generated() { cat api/v1/zz_generated.deepcopy.go crds/*.yaml charts/db-concierge/crds/*.yaml go.mod go.sum 2>/dev/null; }
+generated() { cat api/v1/zz_generated.deepcopy.go crds/*.yaml charts/db-concierge/crds/*.yaml docs/api.md go.mod go.sum 2>/dev/null; }
 
 before=$(generated | sha256sum)
 "$controller_gen" object paths=./api/...
 hack/generate-crds.sh "$controller_gen"
+go run ./hack/gen-api-docs crds docs/api.md
 go mod tidy
 after=$(generated | sha256sum)
 if [[ "$before" != "$after" ]]; then
 	echo "Generated files or go.mod were stale; they have been regenerated. Review and commit:" >&2
-	git status --short -- api crds charts go.mod go.sum >&2 || true
+	git status --short -- api crds charts docs/api.md go.mod go.sum >&2 || true
 	exit 1
 fi
 
