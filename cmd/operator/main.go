@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -82,6 +83,13 @@ func main() {
 	mysql.SetDriverLogger(func(msg string) { driverLog.V(1).Info(msg) })
 	log := ctrl.Log.WithName("setup")
 
+	if os.Getenv("GOGC") == "" {
+		// The heap is mostly the caches of AppDatabases and Secrets, which grow with tenants; the
+		// default of 100 lets the heap reach twice that before collecting. At 50, a platform of
+		// 10,000 tenants peaks about a quarter lower (make bench: 128 MiB instead of 177 MiB) for
+		// a few percent more CPU in bursts. GOGC in the environment still decides.
+		debug.SetGCPercent(50)
+	}
 	cfg := ctrl.GetConfigOrDie()
 	cfg.QPS, cfg.Burst = float32(apiQPS), apiBurst
 	if err := run(cfg, metricsAddr, probeAddr, pprofAddr, election, opts); err != nil {

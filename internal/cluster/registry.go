@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -67,6 +68,9 @@ type Options struct {
 	// OnReachable is called with a cluster's name when it answers again after being marked
 	// unreachable, so that the tenants waiting for it can be retried at once.
 	OnReachable func(name string)
+	// Notified says the caller calls Invalidate on every change of a MySQLCluster or a platform
+	// Secret, so that a pool checked since the last change can be used without a new check.
+	Notified bool
 }
 
 // Registry resolves cluster names to pools. A cluster is configured by a MySQLCluster object or,
@@ -81,7 +85,17 @@ type Registry struct {
 	mu          sync.Mutex
 	pools       map[string]*Cluster
 	unreachable map[string]bool
+
+	// configVersion counts changes to MySQLClusters and platform Secrets (Invalidate). A pool
+	// found at the current version is returned without reading and comparing the configuration
+	// again: every reconcile asks, and the configuration rarely changes.
+	configVersion atomic.Uint64
+	checkedAt     map[string]uint64
 }
+
+// Invalidate says a MySQLCluster or a platform Secret changed: the next Get of every cluster
+// reads its configuration again.
+func (r *Registry) Invalidate() { r.configVersion.Add(1) }
 
 // NewRegistry returns a Registry reading MySQLClusters through clusters and the platform
 // namespace's Secrets through secrets.
@@ -92,7 +106,7 @@ func NewRegistry(clusters, secrets client.Reader, opts Options) *Registry {
 	if opts.ProbeInterval <= 0 {
 		opts.ProbeInterval = 10 * time.Second
 	}
-	return &Registry{clusters: clusters, secrets: secrets, opts: opts, pools: map[string]*Cluster{}, unreachable: map[string]bool{}}
+	return &Registry{clusters: clusters, secrets: secrets, opts: opts, pools: map[string]*Cluster{}, unreachable: map[string]bool{}, checkedAt: map[string]uint64{}}
 }
 
 // Serves reports whether this operator instance serves the named cluster.
@@ -165,6 +179,16 @@ func (r *Registry) Names(ctx context.Context) ([]string, error) {
 
 // Get returns the named cluster with a pool matching its current configuration.
 func (r *Registry) Get(ctx context.Context, name string) (*Cluster, error) {
+	// Read before the configuration: a change that lands while it is read moves the version on,
+	// so the pool is checked again next time.
+	version := r.configVersion.Load()
+	r.mu.Lock()
+	if c := r.pools[name]; c != nil && r.opts.Notified && r.checkedAt[name] == version+1 {
+		r.mu.Unlock()
+		return c, nil
+	}
+	r.mu.Unlock()
+
 	cfg, found, err := r.config(ctx, name)
 	if err != nil {
 		var ce *ConfigError
@@ -182,6 +206,7 @@ func (r *Registry) Get(ctx context.Context, name string) (*Cluster, error) {
 	defer r.mu.Unlock()
 	if c := r.pools[name]; c != nil {
 		if reflect.DeepEqual(c.Config, cfg) {
+			r.checkedAt[name] = version + 1
 			return c, nil
 		}
 		logf.FromContext(ctx).Info("Cluster configuration changed, replacing its connection pool", "cluster", name)
@@ -203,6 +228,7 @@ func (r *Registry) Get(ctx context.Context, name string) (*Cluster, error) {
 	}
 	c := &Cluster{Config: cfg, Admin: admin}
 	r.pools[name] = c
+	r.checkedAt[name] = version + 1
 	return c, nil
 }
 

@@ -76,6 +76,11 @@ func (r *AppDatabaseReconciler) Reconcile(ctx context.Context, req reconcile.Req
 		logf.FromContext(ctx).Info("Cluster unavailable during a drift check; status left as Ready", "reason", o.reason, "error", err.Error())
 		return reconcile.Result{RequeueAfter: r.jitteredResync()}, nil
 	}
+	if errors.Is(err, errStatusWrite) {
+		// The API server refused the status (most often a conflict): writing that refusal as the
+		// status would fail the same way, or record a transient error as the tenant's state.
+		return reconcile.Result{}, err
+	}
 	if statusErr := r.writeStatus(ctx, &db, o, conn); statusErr != nil {
 		return reconcile.Result{}, errors.Join(err, statusErr)
 	}
@@ -265,7 +270,9 @@ func (r *AppDatabaseReconciler) dropOwned(ctx context.Context, db *dbv1.AppDatab
 	return c.Admin.DropOwned(ctx, string(db.UID))
 }
 
-// writeStatus patches the status when it differs from what the object holds, and records an
+var errStatusWrite = errors.New("writing status")
+
+// writeStatus updates the status when it differs from what the object holds, and records an
 // Event when the Ready condition changes.
 func (r *AppDatabaseReconciler) writeStatus(ctx context.Context, db *dbv1.AppDatabase, o outcome, conn credentials.Connection) error {
 	next := desiredStatus(db, o, conn.URL(false), metav1.Now())
@@ -279,7 +286,7 @@ func (r *AppDatabaseReconciler) writeStatus(ctx context.Context, db *dbv1.AppDat
 	db.Status = next
 	if err := r.Client.Status().Update(ctx, db); err != nil {
 		db.Status = previous
-		return fmt.Errorf("writing status: %w", err)
+		return fmt.Errorf("%w: %w", errStatusWrite, err)
 	}
 	after := readyCondition(db.Status)
 	// An Event for every change of the outcome. Starting to provision is not one: it is the

@@ -1,13 +1,13 @@
 package controller
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -136,16 +136,17 @@ func (r *AppDatabaseReconciler) ensureSecret(ctx context.Context, db *dbv1.AppDa
 			"Secret %s had no password; a new one was generated and the MySQL user is being set to it", key)
 	}
 	labels, annotations := secretMeta(db)
+	data := conn.SecretData()
+	if secretHolds(existing, data, labels, annotations) {
+		return conn.Password, changes, nil
+	}
 	updated := existing.DeepCopy()
-	updated.Data = conn.SecretData()
+	updated.Data = data
 	for k, v := range labels {
 		metav1.SetMetaDataLabel(&updated.ObjectMeta, k, v)
 	}
 	for k, v := range annotations {
 		metav1.SetMetaDataAnnotation(&updated.ObjectMeta, k, v)
-	}
-	if equality.Semantic.DeepEqual(updated, existing) {
-		return conn.Password, changes, nil
 	}
 	if err := r.Client.Update(ctx, updated); err != nil {
 		return "", nil, fmt.Errorf("updating Secret %s: %w", key, err)
@@ -190,4 +191,28 @@ func managedSelector() labels.Selector {
 func splitOwner(owner string) (namespace, name string, ok bool) {
 	namespace, name, ok = strings.Cut(owner, "/")
 	return namespace, name, ok && namespace != "" && name != ""
+}
+
+// secretHolds reports whether s holds exactly data and carries labels and annotations. It is the
+// check every drift pass makes, so it compares in place rather than copying the Secret.
+func secretHolds(s *corev1.Secret, data map[string][]byte, wantLabels, wantAnnotations map[string]string) bool {
+	if len(s.Data) != len(data) || len(s.StringData) != 0 {
+		return false
+	}
+	for k, v := range data {
+		if have, ok := s.Data[k]; !ok || !bytes.Equal(have, v) {
+			return false
+		}
+	}
+	for k, v := range wantLabels {
+		if s.Labels[k] != v {
+			return false
+		}
+	}
+	for k, v := range wantAnnotations {
+		if s.Annotations[k] != v {
+			return false
+		}
+	}
+	return true
 }

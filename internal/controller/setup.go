@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -91,6 +92,7 @@ func SetupWithManager(ctx context.Context, mgr manager.Manager, opts Options) er
 		Only:          opts.Clusters,
 		MaxOpenConns:  opts.MaxConnsPerCluster,
 		ProbeInterval: min(opts.MaxBackoff, 10*time.Second),
+		Notified:      true,
 		OnReachable: func(name string) {
 			e := event.GenericEvent{Object: &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Name: name}}}
 			tenantsWaiting <- e
@@ -99,6 +101,24 @@ func SetupWithManager(ctx context.Context, mgr manager.Manager, opts Options) er
 	})
 	if err := mgr.Add(registry); err != nil {
 		return err
+	}
+	// Any change of a MySQLCluster or a platform Secret makes the registry check its pools again.
+	invalidate := toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    func(any) { registry.Invalidate() },
+		UpdateFunc: func(any, any) { registry.Invalidate() },
+		DeleteFunc: func(any) { registry.Invalidate() },
+	}
+	for _, source := range []struct {
+		cache  cache.Cache
+		object client.Object
+	}{{platform, &corev1.Secret{}}, {mgr.GetCache(), &dbv1.MySQLCluster{}}} {
+		informer, err := source.cache.GetInformer(ctx, source.object)
+		if err != nil {
+			return fmt.Errorf("watching cluster configuration: %w", err)
+		}
+		if _, err := informer.AddEventHandler(invalidate); err != nil {
+			return fmt.Errorf("watching cluster configuration: %w", err)
+		}
 	}
 
 	indexer := mgr.GetFieldIndexer()

@@ -108,6 +108,12 @@ type SteadyResult struct {
 	OperatorCPUPct   float64 `json:"operatorCPUPercentOfOneCore"`
 	DriftReadsPerMin float64 `json:"driftReadsPerMinute"`
 	LoginsPerMin     float64 `json:"loginsPerMinute"`
+	// DriftChecksPerMin counts drift checks (one SHOW GRANTS each) in the window; right after a
+	// burst it is above the long-run rate, tenants ÷ resync period, because the burst's tenants
+	// come due together.
+	DriftChecksPerMin   float64 `json:"driftChecksPerMinute"`
+	LongRunChecksPerMin float64 `json:"longRunChecksPerMinute"`
+	CPUMsPerCheck       float64 `json:"operatorCPUMillisecondsPerCheck,omitempty"`
 }
 
 // RestartResult is the operator re-verifying every tenant after a kill.
@@ -229,6 +235,11 @@ func (r *Report) markdown() string {
 	if s := r.Steady; s != nil {
 		fmt.Fprintf(&b, "\n## Steady state (%d tenants, %.0f s quiet)\n\nAPI writes %.0f (Lease renewals %.0f), SQL writes %.0f, operator CPU %.2f%% of one core; "+
 			"drift checks: %.0f reads and %.0f logins per minute.\n", s.Tenants, s.QuietSeconds, s.APIWrites, s.LeaseWrites, s.SQLWrites, s.OperatorCPUPct, s.DriftReadsPerMin, s.LoginsPerMin)
+		if s.CPUMsPerCheck > 0 {
+			fmt.Fprintf(&b, "\nDrift checks in the window: %.0f per minute (long-run rate at this resync period: %.0f per minute); "+
+				"operator CPU per check (all of the window's CPU divided by its checks): %.2f ms, so %.2f%% of one core at the long-run rate.\n",
+				s.DriftChecksPerMin, s.LongRunChecksPerMin, s.CPUMsPerCheck, s.CPUMsPerCheck*s.LongRunChecksPerMin/600)
+		}
 	}
 	if s := r.Restart; s != nil {
 		fmt.Fprintf(&b, "\n## Restart\n\nAfter SIGKILL, a new operator re-verified %d tenants in %.1f s, with at most %d admin connections (cap %d).\n",

@@ -305,15 +305,24 @@ func (b *bench) steady(ctx context.Context) (*SteadyResult, error) {
 	}
 	api, sqld := delta(before.api, after.api), delta(before.sql, after.sql)
 	minutes := after.at.Sub(before.at).Minutes()
+	cpu := (after.cpu - before.cpu).Seconds()
+	var msPerCheck float64
+	if checks := sqld["com_show_grants"]; checks > 0 {
+		msPerCheck = 1000 * cpu / checks
+	}
 	return &SteadyResult{
 		Tenants:          b.tenants,
 		QuietSeconds:     after.at.Sub(before.at).Seconds(),
 		APIWrites:        apiWrites(api, func(r string) bool { return r != "leases" && r != "events" }),
 		LeaseWrites:      apiWrites(api, func(r string) bool { return r == "leases" }),
 		SQLWrites:        sumKeys(sqld, sqlWriteKinds),
-		OperatorCPUPct:   100 * (after.cpu - before.cpu).Seconds() / after.at.Sub(before.at).Seconds(),
+		OperatorCPUPct:   100 * cpu / after.at.Sub(before.at).Seconds(),
 		DriftReadsPerMin: (sqld["com_select"] + sqld["com_show_grants"] + sqld["com_show_status"] + sqld["com_show_variables"]) / minutes,
 		LoginsPerMin:     sqld["connections"] / minutes,
+
+		DriftChecksPerMin:   sqld["com_show_grants"] / minutes,
+		LongRunChecksPerMin: float64(b.tenants) / b.o.resync.Minutes(),
+		CPUMsPerCheck:       msPerCheck,
 	}, nil
 }
 
