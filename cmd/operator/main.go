@@ -86,7 +86,7 @@ func main() {
 	if os.Getenv("GOGC") == "" {
 		// The heap is mostly the caches of AppDatabases and Secrets, which grow with tenants; the
 		// default of 100 lets the heap reach twice that before collecting. At 50, a platform of
-		// 10,000 tenants peaks about a quarter lower (make bench: 128 MiB instead of 177 MiB) for
+		// 10,000 tenants peaks about a quarter lower (make bench: 136 MiB instead of 177 MiB) for
 		// a few percent more CPU in bursts. GOGC in the environment still decides.
 		debug.SetGCPercent(50)
 	}

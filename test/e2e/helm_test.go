@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"bytes"
 	"os/exec"
 	"reflect"
 	"slices"
@@ -17,12 +18,19 @@ import (
 	"github.com/stillwaters/db-concierge/test/manifests"
 )
 
-// helm runs the helm that hack/helm.sh builds (once per machine) from the Go module proxy.
+// helm runs the helm that hack/helm.sh builds (once per machine) from the Go module proxy, and
+// returns what it printed on standard output. Standard error, where the first run also reports
+// the build, is added only to an error.
 func helm(args ...string) (string, error) {
 	cmd := exec.Command("hack/helm.sh", args...)
 	cmd.Dir = root
-	out, err := cmd.CombinedOutput()
-	return string(out), err
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return string(out) + stderr.String(), err
+	}
+	return string(out), nil
 }
 
 func TestHelmChart(t *testing.T) {
