@@ -6,8 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"strings"
 	"sync"
@@ -136,7 +134,7 @@ func (b *bench) startOperator(ctx context.Context) error {
 	}
 	b.opPID = b.op.PID()
 	return waitUntil(ctx, time.Minute, func() error {
-		_, err := httpGet("http://" + b.metricsAddr + "/readyz")
+		_, err := stack.HTTPGet("http://" + b.metricsAddr + "/readyz")
 		return err
 	})
 }
@@ -279,7 +277,7 @@ func (b *bench) ensureNamespace(ctx context.Context, name string) error {
 
 // operatorMetric reads one of the operator's own metrics, summed over the given labels.
 func (b *bench) operatorMetric(name string, labels map[string]string) (float64, error) {
-	body, err := httpGet("http://" + b.metricsAddr + "/metrics")
+	body, err := stack.HTTPGet("http://" + b.metricsAddr + "/metrics")
 	if err != nil {
 		return 0, err
 	}
@@ -307,19 +305,6 @@ func (b *bench) operatorMetric(name string, labels map[string]string) (float64, 
 		}
 	}
 	return total, nil
-}
-
-func httpGet(url string) (string, error) {
-	resp, err := http.Get(url)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("%s: %s", url, resp.Status)
-	}
-	return string(body), err
 }
 
 func waitUntil(ctx context.Context, timeout time.Duration, check func() error) error {

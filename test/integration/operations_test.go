@@ -6,8 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -42,27 +40,14 @@ func observedOperator(t *testing.T, extra ...string) (metricsAddr, probeAddr str
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { restartOperator(t) })
-	eventually(t, "the operator's endpoints to answer", func() error { _, err := get("http://" + metricsAddr + "/readyz"); return err })
+	eventually(t, "the operator's endpoints to answer", func() error { _, err := stack.HTTPGet("http://" + metricsAddr + "/readyz"); return err })
 	return metricsAddr, probeAddr
-}
-
-func get(url string) (string, error) {
-	resp, err := http.Get(url)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		return string(b), fmt.Errorf("%s: %s", url, resp.Status)
-	}
-	return string(b), err
 }
 
 // scrape reads /metrics and returns the value of the sample with the given name and labels.
 func scrape(t *testing.T, addr, name string, labels map[string]string) float64 {
 	t.Helper()
-	body, err := get("http://" + addr + "/metrics")
+	body, err := stack.HTTPGet("http://" + addr + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,7 +214,7 @@ func TestMetricsAndProbes(t *testing.T) {
 	metricsAddr, probeAddr := observedOperator(t)
 	for _, url := range []string{"http://" + metricsAddr + "/healthz", "http://" + metricsAddr + "/readyz",
 		"http://" + probeAddr + "/healthz", "http://" + probeAddr + "/readyz"} {
-		if _, err := get(url); err != nil {
+		if _, err := stack.HTTPGet(url); err != nil {
 			t.Errorf("%s: %v", url, err)
 		}
 	}

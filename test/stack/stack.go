@@ -6,7 +6,9 @@ package stack
 
 import (
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -83,3 +85,17 @@ func dieWithParent(cred *syscall.Credential) *syscall.SysProcAttr {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// HTTPGet fetches url and returns its body; a status other than 200 is an error, with the body.
+func HTTPGet(url string) (string, error) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return string(body), fmt.Errorf("%s: %s", url, resp.Status)
+	}
+	return string(body), err
+}
