@@ -28,6 +28,14 @@ const (
 	// AnnotationOwner names the AppDatabase ("namespace/name") a Secret was created for; a Secret
 	// carrying another owner is never taken over.
 	AnnotationOwner = "db.stillwaters.io/appdatabase"
+	// AnnotationOwnerUID records the UID of the AppDatabase a Secret was created for. A name can
+	// be reused after a Retain delete: the UID tells the new AppDatabase from the one whose
+	// password the Secret holds.
+	AnnotationOwnerUID = "db.stillwaters.io/appdatabase-uid"
+	// AnnotationAcceptAppNamespaceUID, set on an AppDatabase in the platform namespace to the UID
+	// of its target namespace, confirms that a namespace deleted and created again may receive the
+	// credentials (reason NamespaceReplaced). The platform team's step; ignored elsewhere.
+	AnnotationAcceptAppNamespaceUID = "db.stillwaters.io/accept-app-namespace-uid"
 	// AnnotationReconcile is the seed's force-reconcile annotation: any new value makes the operator
 	// run a full reconcile and record it in status.lastReconcileTime.
 	AnnotationReconcile = "reconcile"

@@ -33,7 +33,7 @@ func TestEffectiveNames(t *testing.T) {
 }
 
 func TestReasonsAreTerminalOrRetrying(t *testing.T) {
-	terminal := []string{ReasonInvalidSpec, ReasonNamespaceNotAllowed, ReasonOwnershipConflict, ReasonSecretConflict, ReasonUnknownCluster, ReasonDatabaseMissing}
+	terminal := []string{ReasonInvalidSpec, ReasonNamespaceNotAllowed, ReasonOwnershipConflict, ReasonSecretConflict, ReasonUnknownCluster, ReasonDatabaseMissing, ReasonPasswordRejected, ReasonNamespaceReplaced}
 	retrying := []string{ReasonClusterUnreachable, ReasonAdminCredentialsInvalid, ReasonNamespaceNotFound, ReasonProvisioningError}
 	for _, r := range terminal {
 		if !IsTerminalReason(r) {

@@ -128,6 +128,15 @@ type AppDatabaseStatus struct {
 	// +optional
 	AppNamespace string `json:"appNamespace,omitempty"`
 
+	// appNamespaceUID is the UID of appNamespace when the operator first found it, recorded for
+	// AppDatabases that target another namespace. A namespace of the same name with another UID
+	// was deleted and created again, perhaps by someone else: the operator writes no credentials
+	// into it (reason NamespaceReplaced) until the platform team confirms the new UID with the
+	// annotation db.stillwaters.io/accept-app-namespace-uid.
+	// +optional
+	// +kubebuilder:validation:MaxLength=128
+	AppNamespaceUID string `json:"appNamespaceUID,omitempty"`
+
 	// connectionString is the URL the application connects to, without the password
 	// (mysql://user@host:port/database).
 	// +optional

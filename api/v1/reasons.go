@@ -29,9 +29,17 @@ const (
 	ReasonSecretConflict = "SecretConflict"
 	// ReasonUnknownCluster: clusterRef names no configured cluster.
 	ReasonUnknownCluster = "UnknownCluster"
+	// ReasonNamespaceReplaced: the target namespace was deleted and created again (it has another
+	// UID than the one recorded in status.appNamespaceUID). Whoever created it may not be the
+	// application the database belongs to, so no credentials are written into it until the
+	// platform team confirms the new namespace.
+	ReasonNamespaceReplaced = "NamespaceReplaced"
 	// ReasonDatabaseMissing: the database was provisioned, then dropped outside DB Concierge. The
 	// operator does not silently recreate an empty database under an application that had data.
 	ReasonDatabaseMissing = "DatabaseMissing"
+	// ReasonPasswordRejected: the password in the Secret is outside the characters DB Concierge
+	// accepts, or the server's password policy refused it.
+	ReasonPasswordRejected = "PasswordRejected"
 
 	// ReasonClusterUnreachable: the operator cannot connect to the cluster's admin endpoint.
 	ReasonClusterUnreachable = "ClusterUnreachable"
@@ -51,6 +59,8 @@ var terminalReasons = map[string]bool{
 	ReasonSecretConflict:      true,
 	ReasonUnknownCluster:      true,
 	ReasonDatabaseMissing:     true,
+	ReasonNamespaceReplaced:   true,
+	ReasonPasswordRejected:    true,
 }
 
 // IsTerminalReason reports whether a failure with this reason needs a person to act; every other

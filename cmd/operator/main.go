@@ -57,6 +57,8 @@ func main() {
 	flag.BoolVar(&opts.RecreateMissingDatabases, "recreate-missing-databases", false,
 		"Recreate, empty, the database of a deletionPolicy Delete AppDatabase that was dropped by hand (otherwise it fails with DatabaseMissing).")
 	flag.DurationVar(&opts.ClusterCheckInterval, "cluster-check-interval", time.Minute, "How often each MySQLCluster is checked and its status refreshed.")
+	flag.DurationVar(&opts.ConflictRecheckPeriod, "conflict-recheck-period", time.Minute,
+		"How often an AppDatabase that failed on something in its way (SecretConflict, OwnershipConflict, DatabaseMissing, PasswordRejected) is tried again.")
 	flag.Func("clusters", "Comma-separated clusters this instance serves (default: all). Instances that split the clusters between them need disjoint lists and distinct --leader-election-id values.",
 		func(v string) error {
 			for _, name := range strings.Split(v, ",") {
@@ -90,6 +92,18 @@ func main() {
 		// a few percent more CPU in bursts. GOGC in the environment still decides.
 		debug.SetGCPercent(50)
 	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// Without a soft limit the collector lets the heap grow to GOGC's target even past the
+		// container's limit, where the kernel kills the process; with one it collects harder as
+		// the limit nears. GOMEMLIMIT in the environment still decides.
+		switch limit, err := containerMemoryLimit(os.ReadFile); {
+		case err != nil:
+			log.Error(err, "Reading the container's memory limit; Go's memory limit is left unset")
+		case limit > 0:
+			debug.SetMemoryLimit(goMemoryLimit(limit))
+			log.Info("Set Go's memory limit from the container's", "containerLimitBytes", limit, "goMemoryLimitBytes", goMemoryLimit(limit))
+		}
+	}
 	cfg := ctrl.GetConfigOrDie()
 	cfg.QPS, cfg.Burst = float32(apiQPS), apiBurst
 	if err := run(cfg, metricsAddr, probeAddr, pprofAddr, election, opts); err != nil {
@@ -106,8 +120,8 @@ type leaderElection struct {
 }
 
 func run(cfg *rest.Config, metricsAddr, probeAddr, pprofAddr string, election leaderElection, opts controller.Options) error {
-	if opts.MaxBackoff <= 0 || opts.MaxConcurrentReconciles <= 0 || opts.MaxConnsPerCluster <= 0 || opts.ClusterCheckInterval <= 0 {
-		return fmt.Errorf("--max-backoff, --max-concurrent-reconciles, --max-conns-per-cluster and --cluster-check-interval must be positive")
+	if opts.MaxBackoff <= 0 || opts.MaxConcurrentReconciles <= 0 || opts.MaxConnsPerCluster <= 0 || opts.ClusterCheckInterval <= 0 || opts.ConflictRecheckPeriod <= 0 {
+		return fmt.Errorf("--max-backoff, --max-concurrent-reconciles, --max-conns-per-cluster, --cluster-check-interval and --conflict-recheck-period must be positive")
 	}
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
@@ -141,7 +155,8 @@ func run(cfg *rest.Config, metricsAddr, probeAddr, pprofAddr string, election le
 		// Hand the lease over promptly when the process stops on purpose.
 		LeaderElectionReleaseOnCancel: true,
 		Cache: cache.Options{
-			ByObject: controller.ManagedSecretsOnly(),
+			// Secrets and AppDatabases are trimmed to what the operator reads (see CachedObjects).
+			ByObject: controller.CachedObjects(),
 			// managedFields are the API server's bookkeeping, never read here: not keeping them
 			// saves memory per object, which counts at thousands of tenants.
 			DefaultTransform: cache.TransformStripManagedFields(),

@@ -136,3 +136,17 @@ func TestConfigFromCluster(t *testing.T) {
 		}
 	}
 }
+
+// A tenant who names a cluster that does not exist learns what to do, not which clusters exist.
+func TestUnknownClusterErrorNamesNoOtherCluster(t *testing.T) {
+	err := &UnknownClusterError{Name: "nowhere", Known: []string{"prod-eu", "payments"}, Secret: "db-concierge/db-concierge-mysql-admin"}
+	msg := err.Error()
+	for _, other := range err.Known {
+		if strings.Contains(msg, other) {
+			t.Errorf("the message names cluster %s: %s", other, msg)
+		}
+	}
+	if !strings.Contains(msg, `"nowhere"`) || !strings.Contains(msg, "spec.clusterRef") || !strings.Contains(msg, "platform team") {
+		t.Errorf("the message does not say what to do: %s", msg)
+	}
+}

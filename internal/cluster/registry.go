@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,7 +21,9 @@ import (
 	"github.com/stillwaters/db-concierge/internal/mysql"
 )
 
-// UnknownClusterError says clusterRef names no configured cluster.
+// UnknownClusterError says clusterRef names no configured cluster. Its message is the tenant's:
+// it names no other cluster, since which clusters exist, and who may use them, is the platform
+// team's to say; Known is for the operator's log.
 type UnknownClusterError struct {
 	Name  string
 	Known []string
@@ -35,7 +36,7 @@ func (e *UnknownClusterError) Error() string {
 		return fmt.Sprintf("cluster %q is not configured, and no cluster is: the platform team creates a MySQLCluster, or Secret %s "+
 			"with the cluster's admin credentials", e.Name, e.Secret)
 	}
-	return fmt.Sprintf("cluster %q is not configured; known clusters: %s", e.Name, strings.Join(e.Known, ", "))
+	return fmt.Sprintf("cluster %q is not configured; check spec.clusterRef, or ask the platform team which clusters you may use", e.Name)
 }
 
 // ConfigError says a cluster's configuration cannot be used as it is.
@@ -230,6 +231,17 @@ func (r *Registry) Get(ctx context.Context, name string) (*Cluster, error) {
 	r.pools[name] = c
 	r.checkedAt[name] = version + 1
 	return c, nil
+}
+
+// Current returns the configuration of the named cluster's pool in use, without reading or
+// connecting; found is false when no pool is open for it (it is not configured, or not used yet).
+func (r *Registry) Current(name string) (cfg Config, found bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if c := r.pools[name]; c != nil {
+		return c.Config, true
+	}
+	return Config{}, false
 }
 
 // IsAdminSecret reports whether a Secret of the platform namespace configures a cluster: the

@@ -17,7 +17,7 @@ import (
 // the existing user must log in with is the one in the application's Secret (created by the
 // seed's operator, or by DB Concierge for an earlier owner), if there is one.
 func (r *AppDatabaseReconciler) adoption(ctx context.Context, secret *corev1.Secret) *mysql.Adoption {
-	a := &mysql.Adoption{OwnerGone: func(o mysql.Owner) bool { return r.ownerGone(ctx, o) }}
+	a := &mysql.Adoption{}
 	if secret != nil {
 		a.Password = string(secret.Data[credentials.KeyPassword])
 	}

@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
@@ -45,6 +46,30 @@ type AppDatabaseReconciler struct {
 	// RecreateMissingDatabases lets a dropped database of a deletionPolicy Delete tenant be
 	// recreated empty; otherwise the AppDatabase fails with DatabaseMissing.
 	RecreateMissingDatabases bool
+	// ConflictRecheckPeriod is how often a tenant failed on something in its way that is not
+	// watched (see recheckedReasons) is tried again; 0 never.
+	ConflictRecheckPeriod time.Duration
+}
+
+// recheckedReasons are the terminal failures whose cause lies outside the AppDatabase, in objects
+// no watch reports: a Secret DB Concierge did not create (only managed Secrets are watched), a
+// database or user recorded for someone else or released by hand in MySQL, a database restored
+// from a backup, a password policy changed on the server. Removing what is in the way is all it
+// takes: the tenant is tried again every ConflictRecheckPeriod.
+var recheckedReasons = map[string]bool{
+	dbv1.ReasonSecretConflict:    true,
+	dbv1.ReasonOwnershipConflict: true,
+	dbv1.ReasonDatabaseMissing:   true,
+	dbv1.ReasonPasswordRejected:  true,
+}
+
+// recheckAfter is when a tenant that failed for reason is tried again without a watch event: 0,
+// never, unless its cause is out of the watches' sight.
+func (r *AppDatabaseReconciler) recheckAfter(reason string) time.Duration {
+	if !recheckedReasons[reason] {
+		return 0
+	}
+	return r.ConflictRecheckPeriod
 }
 
 // ReasonDriftRepaired is the Event reason of a repair: something was changed by hand.
@@ -55,6 +80,15 @@ func (r *AppDatabaseReconciler) Reconcile(ctx context.Context, req reconcile.Req
 	var db dbv1.AppDatabase
 	if err := r.Client.Get(ctx, req.NamespacedName, &db); err != nil {
 		return reconcile.Result{}, client.IgnoreNotFound(err)
+	}
+	if isTrimmed(&db) {
+		// The cache holds this one in part (see transformAppDatabase): a finalizer patch needs
+		// the whole list of finalizers.
+		db = dbv1.AppDatabase{}
+		if err := r.APIReader.Get(ctx, req.NamespacedName, &db); err != nil {
+			return reconcile.Result{}, client.IgnoreNotFound(err)
+		}
+		trimAppDatabaseMetadata(&db)
 	}
 	if !r.Clusters.Serves(db.Spec.ClusterRef) {
 		// Another operator instance serves that cluster (--clusters); whatever the event that
@@ -90,16 +124,16 @@ func (r *AppDatabaseReconciler) Reconcile(ctx context.Context, req reconcile.Req
 		// --max-backoff) and logs the error, which never carries a password.
 		return reconcile.Result{}, err
 	case !o.ready:
-		// Terminal: nothing changes until the spec or a watched object does.
-		return reconcile.Result{}, nil
+		// Terminal: nothing changes until the spec or a watched object does, or, for an object in
+		// the way that is not watched, until the next recheck.
+		return reconcile.Result{RequeueAfter: r.recheckAfter(o.reason)}, nil
 	}
 	return reconcile.Result{RequeueAfter: r.jitteredResync()}, nil
 }
 
 // provision runs the steps of one pass. It returns the outcome for status; err is non-nil for a
 // failure that is retried.
-func (r *AppDatabaseReconciler) provision(ctx context.Context, db *dbv1.AppDatabase) (outcome, credentials.Connection, error) {
-	var conn credentials.Connection
+func (r *AppDatabaseReconciler) provision(ctx context.Context, db *dbv1.AppDatabase) (o outcome, conn credentials.Connection, err error) {
 	if o, refused := refuseSpec(db, r.PlatformNamespace); refused {
 		return o, conn, nil
 	}
@@ -109,11 +143,16 @@ func (r *AppDatabaseReconciler) provision(ctx context.Context, db *dbv1.AppDatab
 
 	c, err := r.Clusters.Get(ctx, db.Spec.ClusterRef)
 	if err != nil {
+		var unknown *cluster.UnknownClusterError
+		if errors.As(err, &unknown) {
+			// The tenant is not told which clusters exist; the platform team is.
+			logf.FromContext(ctx).Info("AppDatabase names a cluster that is not configured", "clusterRef", unknown.Name, "knownClusters", unknown.Known)
+		}
 		o, err := r.failure(ctx, db, err)
 		return o, conn, err
 	}
 	if strings.EqualFold(tenant.User, c.Config.AdminUser) {
-		return failed(dbv1.ReasonInvalidSpec, fmt.Sprintf("user name %q is the cluster's admin account and cannot be given to an application", tenant.User)), conn, nil
+		return failed(dbv1.ReasonInvalidSpec, "spec.userName names the operator's admin account on this cluster, which cannot be given to an application: choose another user name"), conn, nil
 	}
 	conn = credentials.Connection{Host: c.Config.App.Host, Port: c.Config.App.Port, User: tenant.User, Database: tenant.Database}
 
@@ -126,12 +165,22 @@ func (r *AppDatabaseReconciler) provision(ctx context.Context, db *dbv1.AppDatab
 		}
 		return failed(dbv1.ReasonProvisioningError, "reading namespace: "+err.Error()), conn, err
 	}
+	nsUID, refusal := checkAppNamespace(db, ns.UID, r.PlatformNamespace)
+	if refusal != nil {
+		return *refusal, conn, nil
+	}
+	if recorded := db.Status.AppNamespaceUID; recorded != "" && recorded != nsUID && nsUID != "" {
+		logf.FromContext(ctx).Info("Target namespace replaced; the platform team confirmed it", "namespace", appNamespace, "recordedUID", recorded, "uid", nsUID)
+	}
+	// Every outcome from here on records the namespace's UID, so that a namespace replaced before
+	// the tenant was first Ready is noticed too.
+	defer func() { o.appNamespaceUID = nsUID }()
 
 	if err := r.syncFinalizer(ctx, db); err != nil {
 		return failed(dbv1.ReasonProvisioningError, err.Error()), conn, err
 	}
 	if db.Status.Phase == "" || db.Status.Phase == dbv1.PhasePending {
-		if err := r.writeStatus(ctx, db, outcome{reason: dbv1.ReasonProvisioning, message: "Provisioning database " + tenant.Database}, conn); err != nil {
+		if err := r.writeStatus(ctx, db, outcome{reason: dbv1.ReasonProvisioning, message: "Provisioning database " + tenant.Database, appNamespaceUID: nsUID}, conn); err != nil {
 			return failed(dbv1.ReasonProvisioningError, err.Error()), conn, err
 		}
 	}
@@ -156,19 +205,16 @@ func (r *AppDatabaseReconciler) provision(ctx context.Context, db *dbv1.AppDatab
 		adoption = r.adoption(ctx, secret)
 	}
 	tenant.RecreateMissingDatabase = r.RecreateMissingDatabases && db.Spec.EffectiveDeletionPolicy() == dbv1.DeletionPolicyDelete
-	claim, err := c.Admin.Claim(ctx, tenant, adoption)
+	claim, err := c.Admin.Claim(ctx, tenant, adoption, func(o mysql.Owner) bool { return r.ownerGone(ctx, o) })
 	if err != nil {
 		o, err := r.failure(ctx, db, err)
 		return o, conn, err
 	}
 	password, secretChanges, err := r.ensureSecret(ctx, db, conn, secret, adopting)
 	if err != nil {
-		var conflict *secretConflictError
-		if errors.As(err, &conflict) {
-			// Nothing was created: take back what this pass recorded, so the refused request
-			// leaves no trace.
-			err = errors.Join(err, c.Admin.Unclaim(ctx, tenant, claim))
-		}
+		// Nothing was created in MySQL: take back what is recorded for names nothing exists
+		// under, so that a refused or failed request does not hold them.
+		err = errors.Join(err, c.Admin.Release(ctx, tenant.Owner.UID))
 		o, err := r.failure(ctx, db, err)
 		return o, conn, err
 	}
@@ -203,6 +249,28 @@ func refuseSpec(db *dbv1.AppDatabase, platformNamespace string) (outcome, bool) 
 			dbv1.AnnotationAdopt, platformNamespace)), true
 	}
 	return outcome{}, false
+}
+
+// checkAppNamespace decides whether the target namespace, found with UID found, may receive the
+// credentials, and returns the UID to record. A namespace can be deleted and created again by
+// someone else; an AppDatabase of the platform namespace that targets it would hand that person
+// the database. The UID recorded when the namespace was first found tells the two apart, and only
+// the platform team's annotation moves it on. A self-service AppDatabase needs none of this: it is
+// deleted with its namespace.
+func checkAppNamespace(db *dbv1.AppDatabase, found types.UID, platformNamespace string) (string, *outcome) {
+	if db.EffectiveAppNamespace() == db.Namespace {
+		return "", nil
+	}
+	recorded := db.Status.AppNamespaceUID
+	confirmed := db.Namespace == platformNamespace && db.Annotations[dbv1.AnnotationAcceptAppNamespaceUID] == string(found)
+	if recorded == "" || recorded == string(found) || confirmed {
+		return string(found), nil
+	}
+	o := failed(dbv1.ReasonNamespaceReplaced, fmt.Sprintf("namespace %q was deleted and created again (its UID is %s, recorded %s): "+
+		"whoever created it may not be the application this database belongs to, so no credentials are written into it. "+
+		"The platform team confirms the new namespace with annotation %s=%s on this AppDatabase",
+		db.EffectiveAppNamespace(), found, recorded, dbv1.AnnotationAcceptAppNamespaceUID, found))
+	return "", &o
 }
 
 func tenantOf(db *dbv1.AppDatabase) mysql.Tenant {
@@ -275,9 +343,16 @@ var errStatusWrite = errors.New("writing status")
 // writeStatus updates the status when it differs from what the object holds, and records an
 // Event when the Ready condition changes.
 func (r *AppDatabaseReconciler) writeStatus(ctx context.Context, db *dbv1.AppDatabase, o outcome, conn credentials.Connection) error {
+	full := o.message
+	o.message = r.tenantMessage(db, full)
 	next := desiredStatus(db, o, conn.URL(false), metav1.Now())
 	if equality.Semantic.DeepEqual(next, db.Status) {
 		return nil
+	}
+	if o.message != full {
+		// The tenant reads the message without the cluster's admin details; the platform team
+		// reads it whole here.
+		logf.FromContext(ctx).Info("Status message written without the cluster's admin details", "reason", o.reason, "message", full)
 	}
 	before := readyCondition(db.Status)
 	// A whole-status update: it carries the resourceVersion, so a concurrent change makes it fail
@@ -310,11 +385,15 @@ func (r *AppDatabaseReconciler) observe(db *dbv1.AppDatabase, o outcome, start t
 	}
 	metrics.Reconciles.WithLabelValues(outcome).Inc()
 	metrics.ReconcileDuration.WithLabelValues(outcome).Observe(time.Since(start).Seconds())
-	switch {
-	case o.ready:
-		metrics.ClusterReachable.WithLabelValues(db.Spec.ClusterRef).Set(1)
-	case o.reason == dbv1.ReasonClusterUnreachable:
-		metrics.ClusterReachable.WithLabelValues(db.Spec.ClusterRef).Set(0)
+	// clusterRef is the tenant's to choose: only a configured cluster (one with a pool) gets a
+	// series, so made-up names cannot add any.
+	if _, configured := r.Clusters.Current(db.Spec.ClusterRef); configured {
+		switch {
+		case o.ready:
+			metrics.ClusterReachable.WithLabelValues(db.Spec.ClusterRef).Set(1)
+		case o.reason == dbv1.ReasonClusterUnreachable:
+			metrics.ClusterReachable.WithLabelValues(db.Spec.ClusterRef).Set(0)
+		}
 	}
 	if o.ready && !everReady {
 		metrics.TimeToReady.Observe(time.Since(db.CreationTimestamp.Time).Seconds())

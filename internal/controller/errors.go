@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	dbv1 "github.com/stillwaters/db-concierge/api/v1"
 	"github.com/stillwaters/db-concierge/internal/cluster"
@@ -29,16 +30,37 @@ func (r *AppDatabaseReconciler) classify(ctx context.Context, db *dbv1.AppDataba
 
 func (r *AppDatabaseReconciler) classifyMySQL(ctx context.Context, db *dbv1.AppDatabase, err error) outcome {
 	var conflict *mysql.ConflictError
+	var foreignGrant *mysql.ForeignGrantError
 	var adoption *mysql.AdoptionError
 	var missing *mysql.DatabaseMissingError
 	var login *mysql.LoginError
+	var badPassword *mysql.PasswordError
+	var policy *mysql.PasswordPolicyError
+	var revoke *mysql.RevokeError
+	var statement *mysql.StatementError
+	secret := db.EffectiveAppNamespace() + "/" + db.Spec.EffectiveSecretName()
 	switch {
 	case errors.As(err, &conflict):
 		return failed(dbv1.ReasonOwnershipConflict, r.explainConflict(ctx, db, conflict))
+	case errors.As(err, &foreignGrant):
+		return failed(dbv1.ReasonOwnershipConflict, foreignGrant.Error())
 	case errors.As(err, &adoption):
 		return failed(dbv1.ReasonOwnershipConflict, "cannot adopt: "+err.Error())
 	case errors.As(err, &missing):
 		return failed(dbv1.ReasonDatabaseMissing, err.Error())
+	case errors.As(err, &badPassword):
+		return failed(dbv1.ReasonPasswordRejected, fmt.Sprintf("%s in Secret %s; MySQL is left as it was: set a valid password in the Secret, "+
+			"or remove its password key to have a new one generated", badPassword.Error(), secret))
+	case errors.As(err, &policy):
+		return failed(dbv1.ReasonPasswordRejected, fmt.Sprintf("the server's password policy refused the password in Secret %s (%s); "+
+			"what this pass created in MySQL was taken back; the platform team relaxes the policy for DB Concierge's passwords, "+
+			"and the operator tries again by itself", secret, policy.Reason()))
+	case errors.As(err, &revoke):
+		// The tenant holds more than its database: never reported as Ready, and not a problem of
+		// the cluster's credentials even when the server says "access denied".
+		return failed(dbv1.ReasonProvisioningError, revoke.Error())
+	case errors.As(err, &statement):
+		return failed(dbv1.ReasonProvisioningError, statement.Error())
 	case errors.As(err, &login):
 		if mysql.Classify(err) == mysql.KindUnreachable {
 			break

@@ -2,12 +2,14 @@ package controller
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	dbv1 "github.com/stillwaters/db-concierge/api/v1"
+	"github.com/stillwaters/db-concierge/internal/metrics"
 )
 
 var appDatabasesDesc = prometheus.NewDesc("db_concierge_appdatabases",
@@ -16,7 +18,14 @@ var appDatabasesDesc = prometheus.NewDesc("db_concierge_appdatabases",
 // appDatabasesCollector counts AppDatabases by phase and cluster when /metrics is scraped, from
 // the informer cache: always true, and nothing to keep in step as objects come and go.
 type appDatabasesCollector struct {
-	reader client.Reader
+	reader   client.Reader
+	clusters clusterNames
+}
+
+// clusterNames is what the collector asks the cluster registry.
+type clusterNames interface {
+	Names(ctx context.Context) ([]string, error)
+	Serves(name string) bool
 }
 
 func (c *appDatabasesCollector) Describe(ch chan<- *prometheus.Desc) { ch <- appDatabasesDesc }
@@ -28,16 +37,34 @@ func (c *appDatabasesCollector) Collect(ch chan<- prometheus.Metric) {
 	if err := c.reader.List(ctx, &list); err != nil {
 		return
 	}
-	type key struct{ phase, cluster string }
-	counts := map[key]int{}
-	for _, db := range list.Items {
+	configured, err := c.clusters.Names(ctx)
+	if err != nil {
+		return
+	}
+	for k, n := range countAppDatabases(list.Items, configured, c.clusters.Serves) {
+		ch <- prometheus.MustNewConstMetric(appDatabasesDesc, prometheus.GaugeValue, float64(n), k.phase, k.cluster)
+	}
+}
+
+type phaseAndCluster struct{ phase, cluster string }
+
+// countAppDatabases counts the AppDatabases this instance serves by phase and cluster. A clusterRef
+// that names no configured cluster counts as metrics.UnknownCluster: tenants choose clusterRef, and
+// a series per made-up name would let them grow the metrics without bound. AppDatabases of
+// clusters another instance serves (--clusters) are that instance's to count.
+func countAppDatabases(items []dbv1.AppDatabase, configured []string, serves func(string) bool) map[phaseAndCluster]int {
+	counts := map[phaseAndCluster]int{}
+	for i := range items {
+		db := &items[i]
+		if !serves(db.Spec.ClusterRef) {
+			continue
+		}
 		phase := string(db.Status.Phase)
 		if phase == "" {
 			phase = string(dbv1.PhasePending)
 		}
-		counts[key{phase, db.Spec.ClusterRef}]++
+		cluster := metrics.ClusterLabel(db.Spec.ClusterRef, slices.Contains(configured, db.Spec.ClusterRef))
+		counts[phaseAndCluster{phase, cluster}]++
 	}
-	for k, n := range counts {
-		ch <- prometheus.MustNewConstMetric(appDatabasesDesc, prometheus.GaugeValue, float64(n), k.phase, k.cluster)
-	}
+	return counts
 }

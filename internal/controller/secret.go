@@ -29,11 +29,16 @@ const (
 // secretConflictError says a Secret of the wanted name exists and is not this AppDatabase's.
 type secretConflictError struct {
 	namespace, name, why string
+	// remedy says what can be done; by default, clear the name or choose another.
+	remedy string
 }
 
 func (e *secretConflictError) Error() string {
-	return fmt.Sprintf("Secret %s/%s already exists and %s; it is left untouched: delete or rename it, or choose another spec.secretName",
-		e.namespace, e.name, e.why)
+	remedy := e.remedy
+	if remedy == "" {
+		remedy = "delete or rename it, or choose another spec.secretName"
+	}
+	return fmt.Sprintf("Secret %s/%s already exists and %s; it is left untouched: %s", e.namespace, e.name, e.why, remedy)
 }
 
 func ownerOf(db *dbv1.AppDatabase) string { return db.Namespace + "/" + db.Name }
@@ -45,26 +50,83 @@ func secretMeta(db *dbv1.AppDatabase) (labels, annotations map[string]string) {
 			dbv1.LabelAppDatabaseName:      db.Name,
 			dbv1.LabelAppDatabaseNamespace: db.Namespace,
 		}, map[string]string{
-			dbv1.AnnotationOwner: ownerOf(db),
+			dbv1.AnnotationOwner:    ownerOf(db),
+			dbv1.AnnotationOwnerUID: string(db.UID),
 		}
 }
 
 // checkSecretOwner refuses a Secret that is not this AppDatabase's: not created by DB Concierge,
-// or created for another AppDatabase. When adopting, a Secret the seed's operator made (labelled
-// as managed, with no owner recorded) is accepted.
-func checkSecretOwner(s *corev1.Secret, db *dbv1.AppDatabase, adopting bool) error {
+// created for another AppDatabase, or created for an earlier AppDatabase of the same name (one
+// deleted with deletionPolicy Retain), whose password must not become another user's. Names are
+// reused; the UID recorded on the Secret tells the owners apart.
+//
+// A Secret of this AppDatabase's name that records no UID was written by an earlier version of
+// DB Concierge; it is taken as this AppDatabase's only if this one has been Ready (its connection
+// string is set), that is, only if it had a Secret, this one.
+//
+// Adopting is the platform team's step: it takes a Secret the seed's operator made (labelled, no
+// owner recorded) and one whose recorded owner no longer exists; ownerGone answers for the latter.
+func checkSecretOwner(s *corev1.Secret, db *dbv1.AppDatabase, adopting bool, ownerGone func(mysql.Owner) bool) error {
 	if s.Labels[dbv1.LabelManagedBy] != dbv1.ManagedByValue {
-		return &secretConflictError{s.Namespace, s.Name, "was not created by DB Concierge"}
+		return &secretConflictError{namespace: s.Namespace, name: s.Name, why: "was not created by DB Concierge"}
 	}
+	adopt := fmt.Sprintf("annotation %s=true on an AppDatabase in the platform namespace", dbv1.AnnotationAdopt)
 	owner, recorded := s.Annotations[dbv1.AnnotationOwner]
-	switch {
-	case owner == ownerOf(db) || adopting && !recorded:
-		return nil
-	case !recorded:
-		return &secretConflictError{s.Namespace, s.Name, fmt.Sprintf("was made by an earlier operator (it records no owner); "+
-			"the platform team takes such tenants over with annotation %s=true on their AppDatabases in the platform namespace", dbv1.AnnotationAdopt)}
+	uid := s.Annotations[dbv1.AnnotationOwnerUID]
+	if !recorded {
+		if adopting {
+			return nil
+		}
+		return &secretConflictError{namespace: s.Namespace, name: s.Name, why: "was made by an earlier operator (it records no owner); " +
+			"the platform team takes such tenants over with " + adopt}
 	}
-	return &secretConflictError{s.Namespace, s.Name, "belongs to another AppDatabase"}
+	if owner != ownerOf(db) {
+		namespace, name, _ := splitOwner(owner)
+		if adopting && ownerGone(mysql.Owner{UID: uid, Namespace: namespace, Name: name}) {
+			return nil
+		}
+		return &secretConflictError{namespace: s.Namespace, name: s.Name, why: "belongs to another AppDatabase"}
+	}
+	switch {
+	case uid == string(db.UID):
+		return nil
+	case adopting:
+		// The recorded owner had this name and another UID: it is gone.
+		return nil
+	case uid == "" && db.Status.ConnectionString != "":
+		return nil
+	}
+	earlier := "belongs to an earlier AppDatabase of the same name (deleted with deletionPolicy Retain), whose password is not given to another user"
+	if uid == "" {
+		earlier = "records no AppDatabase UID (an earlier version of DB Concierge wrote it) and this AppDatabase has never been Ready, " +
+			"so it may belong to an earlier AppDatabase of the same name, whose password is not given to another user"
+	}
+	return &secretConflictError{namespace: s.Namespace, name: s.Name, why: earlier,
+		remedy: "delete it, or the platform team adopts it with " + adopt}
+}
+
+// secretOwnerGone reports whether the AppDatabase recorded on a Secret no longer exists. A Secret
+// written before UIDs were recorded names its owner only by namespace and name: that owner is
+// gone only if no AppDatabase has that name.
+func (r *AppDatabaseReconciler) secretOwnerGone(ctx context.Context) func(mysql.Owner) bool {
+	return func(o mysql.Owner) bool {
+		if o.UID != "" {
+			return r.ownerGone(ctx, o)
+		}
+		var current dbv1.AppDatabase
+		return apierrors.IsNotFound(r.APIReader.Get(ctx, client.ObjectKey{Namespace: o.Namespace, Name: o.Name}, &current))
+	}
+}
+
+// readSecret reads a Secret through the cache; one the cache holds only in part, being larger than
+// any Secret DB Concierge writes (see transformSecret), is read from the API. The Secret it
+// returns is always whole, so it can be compared and updated.
+func (r *AppDatabaseReconciler) readSecret(ctx context.Context, key client.ObjectKey, secret *corev1.Secret) error {
+	if err := r.Client.Get(ctx, key, secret); err != nil || !isTrimmed(secret) {
+		return err
+	}
+	*secret = corev1.Secret{}
+	return r.APIReader.Get(ctx, key, secret)
 }
 
 // existingSecret returns the application's Secret if there is one, or a *secretConflictError if
@@ -73,7 +135,7 @@ func checkSecretOwner(s *corev1.Secret, db *dbv1.AppDatabase, adopting bool) err
 func (r *AppDatabaseReconciler) existingSecret(ctx context.Context, db *dbv1.AppDatabase, adopting bool) (*corev1.Secret, error) {
 	key := client.ObjectKey{Namespace: db.EffectiveAppNamespace(), Name: db.Spec.EffectiveSecretName()}
 	var secret corev1.Secret
-	err := r.Client.Get(ctx, key, &secret)
+	err := r.readSecret(ctx, key, &secret)
 	if apierrors.IsNotFound(err) {
 		err = r.APIReader.Get(ctx, key, &secret)
 	}
@@ -83,7 +145,7 @@ func (r *AppDatabaseReconciler) existingSecret(ctx context.Context, db *dbv1.App
 	case err != nil:
 		return nil, fmt.Errorf("reading Secret %s: %w", key, err)
 	}
-	if err := checkSecretOwner(&secret, db, adopting); err != nil {
+	if err := checkSecretOwner(&secret, db, adopting, r.secretOwnerGone(ctx)); err != nil {
 		return nil, err
 	}
 	return &secret, nil
@@ -94,14 +156,14 @@ func (r *AppDatabaseReconciler) existingSecret(ctx context.Context, db *dbv1.App
 // create is not in the cache; creating ours finds it.
 func (r *AppDatabaseReconciler) managedSecret(ctx context.Context, db *dbv1.AppDatabase) (*corev1.Secret, error) {
 	var secret corev1.Secret
-	err := r.Client.Get(ctx, client.ObjectKey{Namespace: db.EffectiveAppNamespace(), Name: db.Spec.EffectiveSecretName()}, &secret)
+	err := r.readSecret(ctx, client.ObjectKey{Namespace: db.EffectiveAppNamespace(), Name: db.Spec.EffectiveSecretName()}, &secret)
 	switch {
 	case apierrors.IsNotFound(err):
 		return nil, nil
 	case err != nil:
 		return nil, fmt.Errorf("reading Secret %s/%s: %w", db.EffectiveAppNamespace(), db.Spec.EffectiveSecretName(), err)
 	}
-	if err := checkSecretOwner(&secret, db, false); err != nil {
+	if err := checkSecretOwner(&secret, db, false, r.secretOwnerGone(ctx)); err != nil {
 		return nil, err
 	}
 	return &secret, nil
@@ -124,6 +186,12 @@ func (r *AppDatabaseReconciler) ensureSecret(ctx context.Context, db *dbv1.AppDa
 		}
 	}
 
+	if isTrimmed(existing) {
+		// The cache's partial copy has no data: its password would be taken for none, and an
+		// update from it would wipe the Secret.
+		return "", nil, fmt.Errorf("Secret %s was read from the cache in part only; it is not used", key)
+	}
+
 	var changes []mysql.Change
 	var err error
 	conn.Password = string(existing.Data[credentials.KeyPassword])
@@ -140,6 +208,9 @@ func (r *AppDatabaseReconciler) ensureSecret(ctx context.Context, db *dbv1.AppDa
 	if secretHolds(existing, data, labels, annotations) {
 		return conn.Password, changes, nil
 	}
+	// A Secret written before owners' UIDs were recorded only gets this AppDatabase's: no repair.
+	recordingUID := existing.Annotations[dbv1.AnnotationOwnerUID] == "" &&
+		secretHolds(existing, data, labels, map[string]string{dbv1.AnnotationOwner: ownerOf(db)})
 	updated := existing.DeepCopy()
 	updated.Data = data
 	for k, v := range labels {
@@ -152,6 +223,9 @@ func (r *AppDatabaseReconciler) ensureSecret(ctx context.Context, db *dbv1.AppDa
 		return "", nil, fmt.Errorf("updating Secret %s: %w", key, err)
 	}
 	logf.FromContext(ctx).Info("Updated Secret", "secret", key.String())
+	if recordingUID {
+		return conn.Password, changes, nil
+	}
 	return conn.Password, append(changes, mysql.Change{Kind: secretRestored, Detail: "restored the connection details in Secret " + key.String()}), nil
 }
 

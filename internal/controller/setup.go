@@ -52,6 +52,10 @@ type Options struct {
 	RecreateMissingDatabases bool
 	// MaxConnsPerCluster caps each cluster's admin connection pool.
 	MaxConnsPerCluster int
+	// ConflictRecheckPeriod is how often an AppDatabase failed on something in its way that no
+	// watch reports (a Secret DB Concierge did not create, a database or user that is not its
+	// own) is tried again.
+	ConflictRecheckPeriod time.Duration
 }
 
 const (
@@ -66,8 +70,8 @@ const (
 )
 
 // SetupWithManager builds the cluster registry and the AppDatabase and MySQLCluster controllers,
-// and registers them with mgr. The manager's cache must hold only managed Secrets (see
-// ManagedSecretsOnly).
+// and registers them with mgr. The manager's cache must hold only managed Secrets, and those and
+// the AppDatabases trimmed (see CachedObjects).
 func SetupWithManager(ctx context.Context, mgr manager.Manager, opts Options) error {
 	// The admin Secrets carry no label of ours, so they are read through a second cache limited to
 	// the platform namespace instead of widening the main one.
@@ -75,6 +79,7 @@ func SetupWithManager(ctx context.Context, mgr manager.Manager, opts Options) er
 		Scheme:            mgr.GetScheme(),
 		Mapper:            mgr.GetRESTMapper(),
 		DefaultNamespaces: map[string]cache.Config{opts.PlatformNamespace: {}},
+		DefaultTransform:  cache.TransformStripManagedFields(),
 	})
 	if err != nil {
 		return fmt.Errorf("creating the platform namespace cache: %w", err)
@@ -136,14 +141,15 @@ func SetupWithManager(ctx context.Context, mgr manager.Manager, opts Options) er
 	r := &AppDatabaseReconciler{
 		Client:                   mgr.GetClient(),
 		APIReader:                mgr.GetAPIReader(),
-		Recorder:                 mgr.GetEventRecorder(eventRecorderName),
 		Clusters:                 registry,
 		PlatformNamespace:        opts.PlatformNamespace,
 		ResyncPeriod:             opts.ResyncPeriod,
 		RecreateMissingDatabases: opts.RecreateMissingDatabases,
+		ConflictRecheckPeriod:    opts.ConflictRecheckPeriod,
 	}
+	r.Recorder = redactingRecorder{EventRecorder: mgr.GetEventRecorder(eventRecorderName), redact: r.tenantMessage}
 	metrics.Register(ctrlmetrics.Registry)
-	ctrlmetrics.Registry.MustRegister(&appDatabasesCollector{reader: mgr.GetClient()})
+	ctrlmetrics.Registry.MustRegister(&appDatabasesCollector{reader: mgr.GetClient(), clusters: registry})
 	served := predicate.NewPredicateFuncs(func(o client.Object) bool {
 		return registry.Serves(o.(*dbv1.AppDatabase).Spec.ClusterRef)
 	})
@@ -200,14 +206,6 @@ func namedRequests(names []string) []reconcile.Request {
 	return reqs
 }
 
-// ManagedSecretsOnly is the cache setting the manager needs: Secrets are cached only when they
-// carry the managed-by label, never every Secret of the cluster.
-func ManagedSecretsOnly() map[client.Object]cache.ByObject {
-	return map[client.Object]cache.ByObject{
-		&corev1.Secret{}: {Label: managedSelector()},
-	}
-}
-
 // specOrMetadataChanged lets through what can change the work to do — a new generation (spec or
 // deletion), or changed annotations (the force-reconcile annotation) — and drops the events of the
 // operator's own status writes.
@@ -229,9 +227,13 @@ func secretOwner(_ context.Context, o client.Object) []reconcile.Request {
 	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: ns, Name: name}}}
 }
 
+// waitingForNamespace requeues, when a namespace is created, the AppDatabases waiting for it, and
+// those that recorded another namespace of that name: it was replaced, even if they did not see it
+// go.
 func (r *AppDatabaseReconciler) waitingForNamespace(ctx context.Context, o client.Object) []reconcile.Request {
 	return r.requests(ctx, client.MatchingFields{indexAppNamespace: o.GetName()}, func(db *dbv1.AppDatabase) bool {
-		return r.Clusters.Serves(db.Spec.ClusterRef) && !isReady(db)
+		replaced := db.Status.AppNamespaceUID != "" && db.Status.AppNamespaceUID != string(o.GetUID())
+		return r.Clusters.Serves(db.Spec.ClusterRef) && (!isReady(db) || replaced)
 	})
 }
 

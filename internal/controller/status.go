@@ -10,12 +10,15 @@ import (
 )
 
 // outcome is what one reconcile pass found: ready, or a failure reason with a message; plus what
-// it changed in MySQL or in the Secret.
+// it changed in MySQL or in the Secret, and the target namespace's UID to record.
 type outcome struct {
 	ready   bool
 	reason  string
 	message string
 	changes []mysql.Change
+	// appNamespaceUID, when set, is recorded as status.appNamespaceUID: the namespace this pass
+	// found, first seen or confirmed by the platform team.
+	appNamespaceUID string
 }
 
 func failed(reason, message string) outcome { return outcome{reason: reason, message: message} }
@@ -29,6 +32,9 @@ func desiredStatus(db *dbv1.AppDatabase, o outcome, connectionString string, now
 	s.UserName = db.Spec.EffectiveUserName()
 	s.SecretName = db.Spec.EffectiveSecretName()
 	s.AppNamespace = db.EffectiveAppNamespace()
+	if o.appNamespaceUID != "" {
+		s.AppNamespaceUID = o.appNamespaceUID
+	}
 
 	cond := metav1.Condition{Type: dbv1.ConditionReady, ObservedGeneration: db.Generation}
 	switch {

@@ -1,10 +1,12 @@
 package controller
 
 import (
+	"strings"
 	"testing"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	dbv1 "github.com/stillwaters/db-concierge/api/v1"
 	"github.com/stillwaters/db-concierge/internal/mysql"
@@ -111,6 +113,85 @@ func TestRefuseSpec(t *testing.T) {
 		o, refused := refuseSpec(db, "db-concierge")
 		if refused != (c.reason != "") || o.reason != c.reason {
 			t.Errorf("%s: refused=%v reason=%q, want reason %q", c.name, refused, o.reason, c.reason)
+		}
+	}
+}
+
+func TestCheckAppNamespace(t *testing.T) {
+	const platform, first, second = "db-concierge", "ns-uid-1", "ns-uid-2"
+	db := func(namespace, appNamespace, recorded, accepted string) *dbv1.AppDatabase {
+		d := &dbv1.AppDatabase{
+			ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "orders"},
+			Spec:       dbv1.AppDatabaseSpec{DBName: "orders", AppNamespace: appNamespace},
+			Status:     dbv1.AppDatabaseStatus{AppNamespaceUID: recorded},
+		}
+		if accepted != "" {
+			d.Annotations = map[string]string{dbv1.AnnotationAcceptAppNamespaceUID: accepted}
+		}
+		return d
+	}
+	cases := []struct {
+		name   string
+		db     *dbv1.AppDatabase
+		found  string
+		record string
+		reason string // empty: the namespace may receive the credentials
+	}{
+		{"first found: recorded", db(platform, "team-a", "", ""), first, first, ""},
+		{"the recorded namespace", db(platform, "team-a", first, ""), first, first, ""},
+		{"replaced", db(platform, "team-a", first, ""), second, "", dbv1.ReasonNamespaceReplaced},
+		{"replaced, confirmed", db(platform, "team-a", first, second), second, second, ""},
+		{"replaced, an older confirmation", db(platform, "team-a", first, first), second, "", dbv1.ReasonNamespaceReplaced},
+		{"self-service: nothing recorded", db("team-a", "", "", ""), first, "", ""},
+		{"self-service naming itself: nothing recorded", db("team-a", "team-a", "", ""), first, "", ""},
+		{"the platform namespace's own: nothing recorded", db(platform, platform, "", ""), first, "", ""},
+	}
+	for _, c := range cases {
+		record, refusal := checkAppNamespace(c.db, types.UID(c.found), platform)
+		reason := ""
+		if refusal != nil {
+			reason = refusal.reason
+		}
+		if record != c.record || reason != c.reason {
+			t.Errorf("%s: record %q, reason %q; want %q, %q", c.name, record, reason, c.record, c.reason)
+		}
+		if refusal != nil && (!strings.Contains(refusal.message, dbv1.AnnotationAcceptAppNamespaceUID+"="+c.found) || !strings.Contains(refusal.message, "platform team")) {
+			t.Errorf("%s: the message does not say how the platform team confirms: %s", c.name, refusal.message)
+		}
+	}
+	if !dbv1.IsTerminalReason(dbv1.ReasonNamespaceReplaced) {
+		t.Error("NamespaceReplaced is retried: only the platform team can resolve it")
+	}
+}
+
+func TestDesiredStatusRecordsTheNamespaceUID(t *testing.T) {
+	db := &dbv1.AppDatabase{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "db-concierge", Name: "orders", Generation: 1},
+		Spec:       dbv1.AppDatabaseSpec{DBName: "orders", AppNamespace: "team-a"},
+		Status:     dbv1.AppDatabaseStatus{AppNamespaceUID: "ns-uid-1"},
+	}
+	now := metav1.Now()
+	if s := desiredStatus(db, failed(dbv1.ReasonNamespaceReplaced, "replaced"), "", now); s.AppNamespaceUID != "ns-uid-1" {
+		t.Errorf("a refusal changed the recorded UID to %q", s.AppNamespaceUID)
+	}
+	if s := desiredStatus(db, outcome{ready: true, appNamespaceUID: "ns-uid-2"}, "", now); s.AppNamespaceUID != "ns-uid-2" {
+		t.Errorf("a confirmed namespace was not recorded: %q", s.AppNamespaceUID)
+	}
+}
+
+func TestRecheckAfter(t *testing.T) {
+	r := &AppDatabaseReconciler{ConflictRecheckPeriod: time.Minute}
+	for reason, want := range map[string]time.Duration{
+		dbv1.ReasonSecretConflict:      time.Minute,
+		dbv1.ReasonOwnershipConflict:   time.Minute,
+		dbv1.ReasonDatabaseMissing:     time.Minute,
+		dbv1.ReasonInvalidSpec:         0, // the spec changes, and that is watched
+		dbv1.ReasonNamespaceNotAllowed: 0,
+		dbv1.ReasonNamespaceReplaced:   0, // the confirming annotation is watched
+		dbv1.ReasonUnknownCluster:      0, // MySQLClusters and the admin Secret are watched
+	} {
+		if got := r.recheckAfter(reason); got != want {
+			t.Errorf("%s: rechecked after %v, want %v", reason, got, want)
 		}
 	}
 }

@@ -1,5 +1,5 @@
 // Package metrics defines DB Concierge's Prometheus metrics. Every label takes values from a
-// bounded set (clusters, phases, reasons, operation kinds), never per-object values.
+// bounded set (configured clusters, phases, reasons, operation kinds), never per-object values.
 package metrics
 
 import (
@@ -7,6 +7,20 @@ import (
 )
 
 const namespace = "db_concierge"
+
+// UnknownCluster is the cluster label of AppDatabases whose clusterRef names no configured
+// cluster. clusterRef is written by tenants: were each name its own series, anyone allowed to
+// create an AppDatabase could grow the operator's memory and the monitoring system's storage.
+const UnknownCluster = "unknown"
+
+// ClusterLabel is the cluster label for clusterRef name: the name itself when it is configured,
+// UnknownCluster otherwise.
+func ClusterLabel(name string, configured bool) string {
+	if !configured {
+		return UnknownCluster
+	}
+	return name
+}
 
 var (
 	// SQLOperations counts statements that change a cluster, and application logins the operator

@@ -3,6 +3,7 @@ package mysql
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -50,6 +51,10 @@ type Admin struct {
 
 	dialectMu sync.Mutex
 	dialect   *dialect
+
+	// charsets caches what the server calls a spec's character set and collation (resolveCharset).
+	charsetsMu sync.Mutex
+	charsets   map[[2]string][2]string
 }
 
 // Open prepares a pool; it does not connect until the first statement.
@@ -73,7 +78,7 @@ func Open(opts Options) (*Admin, error) {
 	// Recycle connections now and then, so a proxy or a failed-over node is left behind.
 	db.SetConnMaxLifetime(10 * time.Minute)
 	db.SetConnMaxIdleTime(2 * time.Minute)
-	return &Admin{opts: opts, db: db, connector: connector}, nil
+	return &Admin{opts: opts, db: db, connector: connector, charsets: map[[2]string][2]string{}}, nil
 }
 
 // Close releases the pool. Statements already running finish first.
@@ -120,6 +125,49 @@ func (a *Admin) forgetIdleOnOutage(err error) {
 		a.db.SetMaxIdleConns(0)
 		a.db.SetMaxIdleConns(a.opts.MaxOpenConns)
 	}
+}
+
+// settle tells a failed statement from a lost cluster. An error of the unreachable kind that did
+// not come from connecting happened on an established connection: a statement that ran out of
+// time, or a connection the server dropped. When the cluster still accepts a connection, that is
+// a failure of this tenant's pass (*StatementError), retried for it alone; only a cluster that
+// does not answer is an outage, which makes every tenant of it wait.
+func (a *Admin) settle(ctx context.Context, err error) error {
+	var connectErr *ConnectError
+	if err == nil || Classify(err) != KindUnreachable || errors.As(err, &connectErr) {
+		return err
+	}
+	probeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.opts.ConnectTimeout)
+	defer cancel()
+	conn, probeErr := a.connector.Connect(probeCtx)
+	if probeErr != nil {
+		return err
+	}
+	_ = conn.Close()
+	return &StatementError{Err: err}
+}
+
+// resolveCharset returns the names the server reports for a character set and collation as a spec
+// gives them: aliases resolved (utf8 is utf8mb3 on current servers), a collation named without its
+// character set (uca1400_ai_ci) completed. Comparing the spec with these, not with its own
+// spelling, keeps a database that is as asked for from being altered on every pass. Answers are
+// cached: they change only with the server's version.
+func (a *Admin) resolveCharset(ctx context.Context, charset, collation string) (string, string, error) {
+	key := [2]string{charset, collation}
+	a.charsetsMu.Lock()
+	resolved, ok := a.charsets[key]
+	a.charsetsMu.Unlock()
+	if ok {
+		return resolved[0], resolved[1], nil
+	}
+	if err := a.db.QueryRowContext(ctx, resolveCharsetQuery(charset, collation)).Scan(&resolved[0], &resolved[1]); err != nil {
+		a.observe(opRead, err)
+		return "", "", fmt.Errorf("resolving character set %q and collation %q: %w", charset, collation, err)
+	}
+	a.charsetsMu.Lock()
+	a.charsets[key] = resolved
+	a.charsetsMu.Unlock()
+	return resolved[0], resolved[1], nil
 }
 
 // LoginError says the application user could not log in.

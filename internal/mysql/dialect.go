@@ -27,6 +27,9 @@ type ServerInfo struct {
 	Flavor   Flavor
 	Version  string
 	Endpoint string
+	// LowerCaseTableNames is the server's lower_case_table_names: 0 compares database names as
+	// written, 1 and 2 fold them to lower case.
+	LowerCaseTableNames int
 }
 
 // detectFlavor tells the flavor from VERSION(), @@version_comment and whether wsrep is on.
@@ -49,7 +52,8 @@ func detectFlavor(version, comment string, wsrepOn bool) Flavor {
 // Inspect asks the cluster what it runs.
 func (a *Admin) Inspect(ctx context.Context) (ServerInfo, error) {
 	var version, comment string
-	if err := a.db.QueryRowContext(ctx, "SELECT VERSION(), @@version_comment").Scan(&version, &comment); err != nil {
+	var lowerCaseNames int
+	if err := a.db.QueryRowContext(ctx, "SELECT VERSION(), @@version_comment, @@lower_case_table_names").Scan(&version, &comment, &lowerCaseNames); err != nil {
 		a.observe(opRead, err)
 		return ServerInfo{}, fmt.Errorf("asking the server's version: %w", err)
 	}
@@ -59,43 +63,81 @@ func (a *Admin) Inspect(ctx context.Context) (ServerInfo, error) {
 		return ServerInfo{}, fmt.Errorf("asking whether the server runs Galera: %w", err)
 	}
 	return ServerInfo{
-		Flavor:   detectFlavor(version, comment, strings.EqualFold(value, "ON")),
-		Version:  version,
-		Endpoint: a.Address(),
+		Flavor:              detectFlavor(version, comment, strings.EqualFold(value, "ON")),
+		Version:             version,
+		Endpoint:            a.Address(),
+		LowerCaseTableNames: lowerCaseNames,
 	}, nil
 }
 
-// dialect writes the statements whose syntax differs between flavors.
+// dialect writes the statements whose syntax differs between flavors, and knows how the server
+// compares names.
 type dialect struct {
 	flavor Flavor
-	// requireTLS adds REQUIRE SSL to application users.
+	// requireTLS gives application users REQUIRE SSL (and the others REQUIRE NONE).
 	requireTLS bool
+	names      nameComparison
 }
 
 func (d dialect) mysqlFamily() bool {
 	return d.flavor == FlavorMySQL || d.flavor == FlavorPercona || d.flavor == FlavorPXC
 }
 
-// identifiedBy is the authentication clause. MySQL 8 is given caching_sha2_password explicitly,
-// its default and the one that survives 8.4, where mysql_native_password is off; MariaDB's
-// IDENTIFIED BY uses mysql_native_password, which every client library speaks.
-func (d dialect) identifiedBy() string {
-	if d.mysqlFamily() {
-		return " IDENTIFIED WITH caching_sha2_password BY ?"
+// passwordForm says how a statement hands the server a password.
+type passwordForm int
+
+const (
+	// hashed sends MariaDB the mysql_native_password hash (IDENTIFIED BY PASSWORD '*…'): the
+	// password never travels as SQL text, so it cannot be read back from the binary log, the
+	// general log or the processlist, and no byte of it can change the statement's meaning.
+	hashed passwordForm = iota
+	// inClear sends the password itself, for servers that must see it: MySQL 8 (which writes
+	// CREATE USER and ALTER USER to its logs with the password rewritten) and a MariaDB whose
+	// password validation plugin refuses hashes (strict_password_validation).
+	inClear
+)
+
+// identifiedBy is the authentication clause and its value. MySQL 8 is given caching_sha2_password
+// explicitly, its default and the one that survives 8.4, where mysql_native_password is off;
+// MariaDB's uses mysql_native_password, which every client library speaks.
+func (d dialect) identifiedBy(password string, form passwordForm) (string, any) {
+	switch {
+	case d.mysqlFamily():
+		return " IDENTIFIED WITH caching_sha2_password BY ?", password
+	case form == inClear:
+		return " IDENTIFIED BY ?", password
 	}
-	return " IDENTIFIED BY ?"
+	return " IDENTIFIED BY PASSWORD ?", nativePasswordHash(password)
 }
 
-func (d dialect) createUser(user, password string) statement {
-	query := "CREATE USER " + quoteAccount(user, anyHost) + d.identifiedBy()
+func (d dialect) createUser(user, password string, form passwordForm) statement {
+	clause, value := d.identifiedBy(password, form)
+	query := "CREATE USER " + quoteAccount(user, anyHost) + clause
 	if d.requireTLS {
 		query += " REQUIRE SSL"
 	}
-	return statement{op: opCreateUser, query: query, args: []any{password}, secret: true}
+	return statement{op: opCreateUser, query: query, args: []any{value}, secret: true}
 }
 
-func (d dialect) alterUserPassword(user, password string) statement {
-	return statement{op: opAlterUser, query: "ALTER USER " + quoteAccount(user, anyHost) + d.identifiedBy(), args: []any{password}, secret: true}
+func (d dialect) alterUserPassword(user, password string, form passwordForm) statement {
+	clause, value := d.identifiedBy(password, form)
+	return statement{op: opAlterUser, query: "ALTER USER " + quoteAccount(user, anyHost) + clause, args: []any{value}, secret: true}
+}
+
+// wantedTLS is the REQUIRE clause application users get.
+func (d dialect) wantedTLS() tlsRequirement {
+	if d.requireTLS {
+		return tlsSSL
+	}
+	return tlsNone
+}
+
+func (d dialect) alterUserTLS(user string) statement {
+	clause := " REQUIRE NONE"
+	if d.requireTLS {
+		clause = " REQUIRE SSL"
+	}
+	return statement{op: opAlterUser, query: "ALTER USER " + quoteAccount(user, anyHost) + clause}
 }
 
 // dialectFor detects the flavor once per pool; the statements depend on it.
@@ -109,6 +151,9 @@ func (a *Admin) dialectFor(ctx context.Context) (dialect, error) {
 	if err != nil {
 		return dialect{}, err
 	}
-	a.dialect = &dialect{flavor: info.Flavor, requireTLS: a.opts.RequireTLSForApplications}
+	a.dialect = &dialect{flavor: info.Flavor, requireTLS: a.opts.RequireTLSForApplications, names: namesAsWritten}
+	if info.LowerCaseTableNames != 0 {
+		a.dialect.names = namesFolded
+	}
 	return *a.dialect, nil
 }

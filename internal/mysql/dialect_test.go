@@ -28,36 +28,51 @@ func TestDetectFlavor(t *testing.T) {
 	}
 }
 
-// The statements that differ by flavor, as each server's manual gives them.
+// The statements that differ by flavor, as each server's manual gives them. MariaDB gets the hash
+// unless the password must travel in clear; MySQL 8 always gets the password (it rewrites it in
+// its logs itself).
 func TestDialectStatements(t *testing.T) {
+	const password = "s3cret"
+	hash := nativePasswordHash(password)
 	cases := []struct {
 		flavor     Flavor
 		requireTLS bool
+		form       passwordForm
 		create     string
 		alter      string
+		value      string
 	}{
-		{FlavorMariaDB, false, "CREATE USER `app`@`%` IDENTIFIED BY ?", "ALTER USER `app`@`%` IDENTIFIED BY ?"},
-		{FlavorMariaDBGalera, true, "CREATE USER `app`@`%` IDENTIFIED BY ? REQUIRE SSL", "ALTER USER `app`@`%` IDENTIFIED BY ?"},
-		{FlavorMySQL, false, "CREATE USER `app`@`%` IDENTIFIED WITH caching_sha2_password BY ?", "ALTER USER `app`@`%` IDENTIFIED WITH caching_sha2_password BY ?"},
-		{FlavorPercona, false, "CREATE USER `app`@`%` IDENTIFIED WITH caching_sha2_password BY ?", "ALTER USER `app`@`%` IDENTIFIED WITH caching_sha2_password BY ?"},
-		{FlavorPXC, true, "CREATE USER `app`@`%` IDENTIFIED WITH caching_sha2_password BY ? REQUIRE SSL", "ALTER USER `app`@`%` IDENTIFIED WITH caching_sha2_password BY ?"},
+		{FlavorMariaDB, false, hashed, "CREATE USER `app`@`%` IDENTIFIED BY PASSWORD ?", "ALTER USER `app`@`%` IDENTIFIED BY PASSWORD ?", hash},
+		{FlavorMariaDB, false, inClear, "CREATE USER `app`@`%` IDENTIFIED BY ?", "ALTER USER `app`@`%` IDENTIFIED BY ?", password},
+		{FlavorMariaDBGalera, true, hashed, "CREATE USER `app`@`%` IDENTIFIED BY PASSWORD ? REQUIRE SSL", "ALTER USER `app`@`%` IDENTIFIED BY PASSWORD ?", hash},
+		{FlavorMySQL, false, hashed, "CREATE USER `app`@`%` IDENTIFIED WITH caching_sha2_password BY ?", "ALTER USER `app`@`%` IDENTIFIED WITH caching_sha2_password BY ?", password},
+		{FlavorPercona, false, inClear, "CREATE USER `app`@`%` IDENTIFIED WITH caching_sha2_password BY ?", "ALTER USER `app`@`%` IDENTIFIED WITH caching_sha2_password BY ?", password},
+		{FlavorPXC, true, hashed, "CREATE USER `app`@`%` IDENTIFIED WITH caching_sha2_password BY ? REQUIRE SSL", "ALTER USER `app`@`%` IDENTIFIED WITH caching_sha2_password BY ?", password},
 	}
 	for _, c := range cases {
 		d := dialect{flavor: c.flavor, requireTLS: c.requireTLS}
-		create, alter := d.createUser("app", "s3cret"), d.alterUserPassword("app", "s3cret")
+		create, alter := d.createUser("app", password, c.form), d.alterUserPassword("app", password, c.form)
 		if create.query != c.create || alter.query != c.alter {
 			t.Errorf("%s:\n got %s\n     %s\nwant %s\n     %s", c.flavor, create.query, alter.query, c.create, c.alter)
 		}
-		// The password travels only as an argument, escaped by the driver; never in the text.
+		// The value travels only as an argument, escaped by the driver; never in the text.
 		for _, st := range []statement{create, alter} {
-			if !st.secret || len(st.args) != 1 || st.args[0] != "s3cret" || strings.Contains(st.query, "s3cret") {
+			if !st.secret || len(st.args) != 1 || st.args[0] != c.value || strings.Contains(st.query, password) || strings.Contains(st.query, hash) {
 				t.Errorf("%s: %q carries the password wrongly (args %v, secret %v)", c.flavor, st.query, st.args, st.secret)
 			}
 		}
 	}
 	// Quoting holds in every dialect.
-	if st := (dialect{flavor: FlavorMySQL}).createUser("a`b", "x"); !strings.HasPrefix(st.query, "CREATE USER `a``b`@`%`") {
+	if st := (dialect{flavor: FlavorMySQL}).createUser("a`b", "x", hashed); !strings.HasPrefix(st.query, "CREATE USER `a``b`@`%`") {
 		t.Errorf("unquoted user in %s", st.query)
+	}
+	for _, c := range []struct {
+		requireTLS bool
+		want       string
+	}{{true, "ALTER USER `app`@`%` REQUIRE SSL"}, {false, "ALTER USER `app`@`%` REQUIRE NONE"}} {
+		if got := (dialect{flavor: FlavorMariaDB, requireTLS: c.requireTLS}).alterUserTLS("app").query; got != c.want {
+			t.Errorf("TLS requirement: %s, want %s", got, c.want)
+		}
 	}
 }
 

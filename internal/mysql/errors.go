@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 
 	gomysql "github.com/go-sql-driver/mysql"
 )
@@ -30,24 +31,29 @@ const (
 
 // Server error numbers, shared by MySQL and MariaDB unless noted.
 const (
-	erDBAccessDenied        = 1044
-	erAccessDenied          = 1045
-	erUnknownCommand        = 1047 // Galera: node not ready for application use
-	erServerShutdown        = 1053
-	erTooManyConnections    = 1040
-	erUnknownCharset        = 1115
-	erHostBlocked           = 1129
-	erTableAccessDenied     = 1142
-	erSpecificAccessDenied  = 1227
-	erCollationMismatch     = 1253
-	erUnknownCollation      = 1273
-	erQueryInterrupted      = 1317
-	erCannotCreateWithGrant = 1410
-	erAccessDeniedNoPass    = 1698
-	erConnectionKilled      = 1927 // MariaDB
-	erLockDeadlock          = 1213 // also Galera certification conflicts
-	erDuplicateKey          = 1062
-	erNonexistingGrant      = 1141
+	erDBAccessDenied          = 1044
+	erAccessDenied            = 1045
+	erUnknownCommand          = 1047 // Galera: node not ready for application use
+	erServerShutdown          = 1053
+	erTooManyConnections      = 1040
+	erUnknownCharset          = 1115
+	erHostBlocked             = 1129
+	erTableAccessDenied       = 1142
+	erSpecificAccessDenied    = 1227
+	erCollationMismatch       = 1253
+	erUnknownCollation        = 1273
+	erQueryInterrupted        = 1317
+	erCannotCreateWithGrant   = 1410
+	erAccessDeniedNoPass      = 1698
+	erConnectionKilled        = 1927 // MariaDB
+	erLockDeadlock            = 1213 // also Galera certification conflicts
+	erDuplicateKey            = 1062
+	erNonexistingGrant        = 1141
+	erNoSuchThread            = 1094
+	erLockWaitTimeout         = 1205
+	erOptionPreventsStatement = 1290 // MariaDB: a hash refused under strict_password_validation
+	erCannotUser              = 1396
+	erNotValidPassword        = 1819
 )
 
 // String is the kind's label in metrics.
@@ -67,6 +73,13 @@ func (k ErrorKind) String() string {
 func Classify(err error) ErrorKind {
 	if err == nil {
 		return KindOther
+	}
+	var statementErr *StatementError
+	if errors.As(err, &statementErr) {
+		return KindOther
+	}
+	if errors.Is(err, errNodeReadOnly) || errors.Is(err, errNodeNotReady) {
+		return KindUnreachable
 	}
 	var serverErr *gomysql.MySQLError
 	if errors.As(err, &serverErr) {
@@ -115,6 +128,10 @@ func errorNumber(err error) uint16 {
 func withheld(err error) error {
 	var serverErr *gomysql.MySQLError
 	if errors.As(err, &serverErr) {
+		if serverErr.Number == erNotValidPassword {
+			// The policy's refusal names the policy, never the statement.
+			return err
+		}
 		return &gomysql.MySQLError{
 			Number:   serverErr.Number,
 			SQLState: serverErr.SQLState,
@@ -135,3 +152,44 @@ func errorText(err error) string {
 	}
 	return err.Error()
 }
+
+// StatementError says a statement did not complete on an established connection (it timed out,
+// or its connection was lost) while the cluster still answers: a failure of this tenant's pass,
+// retried for it alone, not an outage of the cluster.
+type StatementError struct{ Err error }
+
+func (e *StatementError) Error() string {
+	return "a statement did not complete, although the cluster answers (" + e.Err.Error() + ")"
+}
+
+func (e *StatementError) Unwrap() error { return e.Err }
+
+// PasswordPolicyError says the server's password policy (a password validation plugin) refused
+// the password. The server's message names the policy, never the password.
+type PasswordPolicyError struct{ Err error }
+
+func (e *PasswordPolicyError) Error() string {
+	return "the server's password policy refused the password (" + errorText(e.Err) + ")"
+}
+
+// Reason is the server's explanation, without the error's wording around it.
+func (e *PasswordPolicyError) Reason() string { return errorText(e.Err) }
+
+func (e *PasswordPolicyError) Unwrap() error { return e.Err }
+
+// RevokeError says something the tenant's user must not hold could not be revoked: most often a
+// role or PROXY grant that the admin account itself may not pass on (it lacks ADMIN OPTION or the
+// PROXY grant WITH GRANT OPTION). It is a problem of this tenant, not of the cluster's credentials.
+type RevokeError struct {
+	User string
+	// What lists each grant that could not be revoked; Err is the server's answer to the first.
+	What []string
+	Err  error
+}
+
+func (e *RevokeError) Error() string {
+	return fmt.Sprintf("user %q holds %s beyond its database, which the operator's admin account cannot revoke (%s); the platform team revokes it by hand, "+
+		"or gives the admin account the right to (ADMIN OPTION on roles, PROXY … WITH GRANT OPTION)", e.User, strings.Join(e.What, ", "), errorText(e.Err))
+}
+
+func (e *RevokeError) Unwrap() error { return e.Err }

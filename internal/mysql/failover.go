@@ -8,7 +8,9 @@ import (
 	"io"
 	"net"
 	"strconv"
+	"strings"
 	"sync/atomic"
+	"time"
 
 	gomysql "github.com/go-sql-driver/mysql"
 )
@@ -24,27 +26,63 @@ func (e Endpoint) String() string { return net.JoinHostPort(e.Host, strconv.Itoa
 // errNodeNotReady says a Galera node accepted the connection but does not serve statements.
 var errNodeNotReady = errors.New("Galera node is not ready (wsrep_ready is OFF): it is not part of the primary component")
 
+// errNodeReadOnly says a server accepted the connection but is read-only: a replica, or a node
+// set aside for maintenance. The admin account's privileges would let it write there anyway, and
+// what it wrote would be lost or split from the primary.
+var errNodeReadOnly = errors.New("server is read-only (read_only or super_read_only is ON): not used for changes")
+
+// The session every admin connection runs in, whatever the server's defaults. The character set
+// decides how the driver's escaping of values is read back: under a multi-byte character set such
+// as gbk a backslash can become part of a character and end a quoted value early, and a server
+// started with --skip-character-set-client-handshake ignores what the handshake asked for, so it
+// is set explicitly. A known sql_mode keeps SHOW GRANTS quoting with backticks (not ANSI_QUOTES'
+// double quotes) and the statements' meaning fixed (ORACLE mode changes it). A short metadata-lock
+// wait turns a tenant's open transaction into a quick, retried error for that tenant instead of a
+// worker held for the server's default of a day.
+const (
+	sessionCharset   = "utf8mb4"
+	sessionCollation = "utf8mb4_unicode_ci"
+	sessionSQLMode   = "STRICT_ALL_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION"
+	// LockWaitTimeout bounds how long an admin statement waits for a lock held by someone else.
+	LockWaitTimeout = 10 * time.Second
+)
+
+// sessionSetup is the one statement that pins an admin session.
+var sessionSetup = fmt.Sprintf("SET NAMES %s COLLATE %s, sql_mode = '%s', lock_wait_timeout = %d, innodb_lock_wait_timeout = %d",
+	sessionCharset, sessionCollation, sessionSQLMode, int(LockWaitTimeout.Seconds()), int(LockWaitTimeout.Seconds()))
+
+// ConnectError says no endpoint accepted a connection. An error without it happened on a
+// connection that was established: the statement failed, not necessarily the cluster.
+type ConnectError struct{ Err error }
+
+func (e *ConnectError) Error() string { return e.Err.Error() }
+func (e *ConnectError) Unwrap() error { return e.Err }
+
 // failover is a driver.Connector over several endpoints of one cluster. It connects to the one
 // that answered last and moves to the next in order when that fails, so losing a node (or a
 // proxy) costs one failed attempt, not a failed reconcile.
 type failover struct {
 	endpoints  []Endpoint
 	connectors []driver.Connector
-	// checkGalera skips Galera nodes that are connected but not serving.
-	checkGalera bool
-	preferred   atomic.Int32
+	// admin pins the session (sessionSetup) and skips endpoints that cannot take changes: Galera
+	// nodes that are connected but not serving, and read-only servers. Logins that only verify a
+	// password do neither.
+	admin     bool
+	preferred atomic.Int32
 }
 
-func newFailover(opts Options, user, password, database string, checkGalera bool) (*failover, error) {
-	f := &failover{endpoints: opts.Endpoints, checkGalera: checkGalera}
+func newFailover(opts Options, user, password, database string, admin bool) (*failover, error) {
+	f := &failover{endpoints: opts.Endpoints, admin: admin}
 	for _, e := range opts.Endpoints {
 		cfg := gomysql.NewConfig()
 		cfg.Net = "tcp"
 		cfg.Addr = e.String()
 		cfg.User, cfg.Passwd, cfg.DBName = user, password, database
 		// Client-side interpolation escapes every placeholder value and lets statements that the
-		// server cannot prepare (CREATE USER … IDENTIFIED BY ?) take their password as a value.
+		// server cannot prepare take values. It is safe because the session's character set is
+		// pinned to utf8mb4 (sessionSetup) and passwords are printable ASCII (ValidatePassword).
 		cfg.InterpolateParams = true
+		cfg.Collation = sessionCollation
 		cfg.Timeout = opts.ConnectTimeout
 		cfg.ReadTimeout = ioTimeout
 		cfg.WriteTimeout = ioTimeout
@@ -71,8 +109,8 @@ func (f *failover) Connect(ctx context.Context) (driver.Conn, error) {
 	for i := range f.connectors {
 		idx := (start + i) % len(f.connectors)
 		conn, err := f.connectors[idx].Connect(ctx)
-		if err == nil && f.checkGalera {
-			if err = galeraReady(ctx, conn); err != nil {
+		if err == nil && f.admin {
+			if err = prepareAdminSession(ctx, conn); err != nil {
 				conn.Close()
 			}
 		}
@@ -87,9 +125,9 @@ func (f *failover) Connect(ctx context.Context) (driver.Conn, error) {
 		}
 	}
 	if len(errs) == 1 {
-		return nil, errs[0]
+		return nil, &ConnectError{Err: errs[0]}
 	}
-	return nil, errors.Join(errs...)
+	return nil, &ConnectError{Err: errors.Join(errs...)}
 }
 
 // Driver implements driver.Connector.
@@ -97,42 +135,56 @@ func (f *failover) Driver() driver.Driver { return gomysql.MySQLDriver{} }
 
 func (f *failover) current() string { return f.endpoints[f.preferred.Load()].String() }
 
-// galeraReady checks, on a fresh connection to a Galera node, that the node serves statements.
-// Servers without Galera pass; MariaDB builds report wsrep_ready OFF even when wsrep is not on, so
-// wsrep_on is asked first.
-func galeraReady(ctx context.Context, conn driver.Conn) error {
-	q, ok := conn.(driver.QueryerContext)
-	if !ok {
+// prepareAdminSession pins a fresh admin connection's session and checks that its server takes
+// changes: not read-only, and, on Galera, part of the primary component. MariaDB builds report
+// wsrep_ready OFF even when wsrep is not on, so wsrep_on is asked first.
+func prepareAdminSession(ctx context.Context, conn driver.Conn) error {
+	execer, ok := conn.(driver.ExecerContext)
+	q, ok2 := conn.(driver.QueryerContext)
+	if !ok || !ok2 {
 		return nil
 	}
-	on, err := showValue(ctx, q, "SHOW GLOBAL VARIABLES LIKE 'wsrep_on'")
-	if err != nil || on != "ON" {
-		return err
+	if _, err := execer.ExecContext(ctx, sessionSetup, nil); err != nil {
+		return fmt.Errorf("setting up the session: %w", err)
 	}
-	ready, err := showValue(ctx, q, "SHOW GLOBAL STATUS LIKE 'wsrep_ready'")
+	vars, err := showValues(ctx, q, "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('read_only', 'super_read_only', 'wsrep_on')")
 	if err != nil {
 		return err
 	}
-	if ready != "ON" {
+	if vars["read_only"] == "ON" || vars["super_read_only"] == "ON" {
+		return errNodeReadOnly
+	}
+	if vars["wsrep_on"] != "ON" {
+		return nil
+	}
+	status, err := showValues(ctx, q, "SHOW GLOBAL STATUS LIKE 'wsrep_ready'")
+	if err != nil {
+		return err
+	}
+	if status["wsrep_ready"] != "ON" {
 		return errNodeNotReady
 	}
 	return nil
 }
 
-// showValue runs a SHOW … LIKE statement and returns the value of its one row, or "" if none.
-func showValue(ctx context.Context, q driver.QueryerContext, query string) (string, error) {
+// showValues runs a SHOW … statement and returns its rows as name → value.
+func showValues(ctx context.Context, q driver.QueryerContext, query string) (map[string]string, error) {
 	rows, err := q.QueryContext(ctx, query, nil)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	defer rows.Close()
+	found := map[string]string{}
 	values := make([]driver.Value, len(rows.Columns()))
-	switch err := rows.Next(values); {
-	case errors.Is(err, io.EOF):
-		return "", nil
-	case err != nil:
-		return "", err
+	for {
+		switch err := rows.Next(values); {
+		case errors.Is(err, io.EOF):
+			return found, nil
+		case err != nil:
+			return nil, err
+		}
+		name, _ := values[0].([]byte)
+		value, _ := values[1].([]byte)
+		found[strings.ToLower(string(name))] = strings.ToUpper(string(value))
 	}
-	v, _ := values[1].([]byte)
-	return string(v), nil
 }

@@ -99,6 +99,10 @@ func quoteAccount(user, host string) string {
 // wildcards: an unescaped grant on my_app would also cover myXapp, so both are escaped (and the
 // escape character itself).
 func grantPattern(database string) string {
-	escaped := strings.NewReplacer(`\`, `\\`, `_`, `\_`, `%`, `\%`).Replace(database)
-	return quoteIdentifier(escaped)
+	return quoteIdentifier(escapePattern(database))
+}
+
+// escapePattern escapes a database name's wildcards, as database-level grants store it.
+func escapePattern(database string) string {
+	return strings.NewReplacer(`\`, `\\`, `_`, `\_`, `%`, `\%`).Replace(database)
 }

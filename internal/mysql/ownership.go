@@ -149,10 +149,11 @@ type Adoption struct {
 	// Password is the password in the application's Secret. An existing user is adopted only if
 	// it logs in with it, so adopting never changes a password an application may be using.
 	Password string
-	// OwnerGone reports whether a recorded owner no longer exists. A record passes to the
-	// claimant only then: a live owner's database is never taken, adoption or not.
-	OwnerGone func(Owner) bool
 }
+
+// OwnerGone reports whether the AppDatabase a record names no longer exists. A record passes to
+// another owner only then: a live owner's database is never taken, adoption or not.
+type OwnerGone func(Owner) bool
 
 // AdoptionError says an adoption was refused, and why.
 type AdoptionError struct{ Reason string }
@@ -160,14 +161,18 @@ type AdoptionError struct{ Reason string }
 func (e *AdoptionError) Error() string { return e.Reason }
 
 // Claim records that t.Owner owns t's database and user, or fails with a *ConflictError when
-// either belongs to someone else. With adopt, what exists unrecorded or belongs to a vanished
-// owner is taken over instead (see Adoption). Claim writes only what is missing: claiming what
-// the owner already holds writes nothing.
-func (a *Admin) Claim(ctx context.Context, t Tenant, adopt *Adoption) (Claim, error) {
+// either belongs to someone else, or with a *ForeignGrantError when a new database would be open
+// to another account. With adopt, what exists unrecorded or belongs to a vanished owner is taken
+// over instead (see Adoption). A pending record of a vanished owner under which nothing exists
+// (its pass failed or crashed before creating anything) protects nothing, and passes to the
+// claimant without adoption. Claim writes only what is missing: claiming what the owner already
+// holds writes nothing.
+func (a *Admin) Claim(ctx context.Context, t Tenant, adopt *Adoption, gone OwnerGone) (c Claim, err error) {
+	defer func() { err = a.settle(ctx, err) }()
 	if err := t.Validate(); err != nil {
 		return Claim{}, err
 	}
-	return a.claim(ctx, t, adopt)
+	return a.claim(ctx, t, adopt, gone)
 }
 
 // claimAction is what a claim does about one of the tenant's names.
@@ -179,7 +184,7 @@ const (
 	takeOver                    // adopted: record it (or move its record) to this owner
 )
 
-func (a *Admin) claim(ctx context.Context, t Tenant, adopt *Adoption) (Claim, error) {
+func (a *Admin) claim(ctx context.Context, t Tenant, adopt *Adoption, gone OwnerGone) (Claim, error) {
 	if err := a.ensureSchema(ctx); err != nil {
 		return Claim{}, err
 	}
@@ -197,8 +202,21 @@ func (a *Admin) claim(ctx context.Context, t Tenant, adopt *Adoption) (Claim, er
 		recorded[r.kind] = true
 		if r.uid != t.Owner.UID || r.name != t.nameOf(r.kind) {
 			owner := Owner{UID: r.uid, Namespace: r.namespace, Name: r.ownerName}
-			if adopt == nil || r.name != t.nameOf(r.kind) || !adopt.OwnerGone(owner) {
-				return Claim{}, &ConflictError{Kind: r.kind, Name: t.nameOf(r.kind), Existing: r.name, Owner: &owner}
+			conflict := &ConflictError{Kind: r.kind, Name: t.nameOf(r.kind), Existing: r.name, Owner: &owner}
+			if r.name != t.nameOf(r.kind) || !gone(owner) {
+				return Claim{}, conflict
+			}
+			if adopt == nil {
+				if r.state != statePending {
+					return Claim{}, conflict
+				}
+				existing, err := a.existing(ctx, r.kind, r.name)
+				if err != nil {
+					return Claim{}, err
+				}
+				if existing != "" {
+					return Claim{}, conflict
+				}
 			}
 			actions[r.kind] = takeOver
 			continue
@@ -225,6 +243,11 @@ func (a *Admin) claim(ctx context.Context, t Tenant, adopt *Adoption) (Claim, er
 		switch {
 		case existing == "":
 			if kind == KindDatabase {
+				if adopt == nil {
+					if err := a.checkForeignGrants(ctx, t); err != nil {
+						return Claim{}, err
+					}
+				}
 				c.freshDatabase = true
 			} else {
 				c.freshUser = true
@@ -249,7 +272,7 @@ func (a *Admin) claim(ctx context.Context, t Tenant, adopt *Adoption) (Claim, er
 	if err := a.recordIntent(ctx, t, actions, recorded); err != nil {
 		if errorNumber(err) == erDuplicateKey {
 			// Another AppDatabase claimed the same name between our read and our write.
-			return a.claim(ctx, t, adopt)
+			return a.claim(ctx, t, adopt, gone)
 		}
 		return Claim{}, err
 	}
@@ -356,29 +379,96 @@ func (a *Admin) owned(ctx context.Context, uid string) ([]ownershipRow, error) {
 	return a.queryOwnership(ctx, "owner_uid = ?", uid)
 }
 
-// Unclaim takes back what claim c recorded for names nothing existed under, when the tenant
-// cannot go ahead after all (its Secret belongs to someone else): a refused request leaves no
-// record behind. Records the owner held before c are kept.
-func (a *Admin) Unclaim(ctx context.Context, t Tenant, c Claim) error {
-	var names []any
-	if c.freshDatabase {
-		names = append(names, KindDatabase, t.Database)
+// Release takes back the pending ownership records of owner uid under which nothing exists: what
+// a pass recorded and then could not create (its Secret belongs to someone else, the server's
+// password policy refused it, it crashed). A refused request leaves no record behind to block the
+// name. Records of what exists stay: they protect what was created.
+func (a *Admin) Release(ctx context.Context, uid string) (err error) {
+	defer func() { err = a.settle(ctx, err) }()
+	if err := a.ensureSchema(ctx); err != nil {
+		return err
 	}
-	if c.freshUser {
-		names = append(names, KindUser, t.User)
-	}
-	if len(names) == 0 {
-		return nil
-	}
-	condition := "(kind = ? AND name = ?)"
-	if len(names) == 4 {
-		condition += " OR (kind = ? AND name = ?)"
-	}
-	_, err := a.db.ExecContext(ctx, "DELETE FROM "+ownershipTable+" WHERE owner_uid = ? AND state = ? AND ("+condition+")",
-		append([]any{t.Owner.UID, statePending}, names...)...)
-	a.observe(opOwnership, err)
+	rows, err := a.queryOwnership(ctx, "owner_uid = ? AND state = ?", uid, statePending)
 	if err != nil {
-		return fmt.Errorf("taking back the ownership records of %q: %w", t.Database, err)
+		return err
+	}
+	for _, r := range rows {
+		existing, err := a.existing(ctx, r.kind, r.name)
+		if err != nil {
+			return err
+		}
+		if existing != "" {
+			continue
+		}
+		_, err = a.db.ExecContext(ctx, "DELETE FROM "+ownershipTable+" WHERE kind = ? AND name = ? AND owner_uid = ? AND state = ?",
+			r.kind, r.name, uid, statePending)
+		a.observe(opOwnership, err)
+		if err != nil {
+			return fmt.Errorf("taking back the ownership record of %s %q: %w", r.kind, r.name, err)
+		}
 	}
 	return nil
 }
+
+// ForeignGrantError says a database about to be created would be open to another account at
+// once: a grant on a pattern that matches its name ('_' and '%' are wildcards in database-level
+// grants, so a seed-era GRANT ALL ON rt_seed.* reaches rtXseed), or on a table or routine in a
+// database of that name.
+type ForeignGrantError struct {
+	Database string
+	// Account and On are the grant as the server holds it: 'user'@'host' and its target.
+	Account, On string
+}
+
+func (e *ForeignGrantError) Error() string {
+	return fmt.Sprintf("database %q would be open to account %s through its existing grant on %s "+
+		"(in a database-level grant '_' and '%%' match any character); it is refused: choose another dbName, "+
+		"or ask the platform team to revoke or narrow that grant", e.Database, e.Account, e.On)
+}
+
+// checkForeignGrants looks, before a database is created, for grants of other accounts (users
+// and roles) that would reach it, and refuses the name with a *ForeignGrantError if one does.
+// Names compare as the server compares them when it checks a privilege: bytes as written, or
+// folded to lower case under lower_case_table_names.
+func (a *Admin) checkForeignGrants(ctx context.Context, t Tenant) error {
+	d, err := a.dialectFor(ctx)
+	if err != nil {
+		return err
+	}
+	name := t.Database
+	if d.names == namesFolded {
+		name = strings.ToLower(name)
+	}
+	var user, host, db, object string
+	var args []any
+	for range 4 {
+		args = append(args, name, t.User, a.opts.User)
+	}
+	err = a.db.QueryRowContext(ctx, foreignGrantsQuery, args...).
+		Scan(&user, &host, &db, &object)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil
+	case err != nil:
+		a.observe(opRead, err)
+		return fmt.Errorf("looking for other accounts' grants on database %q: %w", t.Database, err)
+	}
+	on := quoteIdentifier(db) + ".*"
+	if object != "" {
+		on = quoteIdentifier(db) + "." + quoteIdentifier(object)
+	}
+	return &ForeignGrantError{Database: t.Database, Account: "'" + user + "'@'" + host + "'", On: on}
+}
+
+// foreignGrantsQuery finds one grant of an account other than the tenant's user and the operator's
+// admin account that reaches a
+// database name: database-level grants match it as a LIKE pattern, the others by equality.
+const foreignGrantsQuery = `SELECT User, Host, Db, '' FROM mysql.db
+  WHERE CAST(? AS BINARY) LIKE CAST(Db AS BINARY) AND User NOT IN (?, ?)
+UNION ALL SELECT User, Host, Db, Table_name FROM mysql.tables_priv
+  WHERE CAST(Db AS BINARY) = CAST(? AS BINARY) AND User NOT IN (?, ?)
+UNION ALL SELECT User, Host, Db, Routine_name FROM mysql.procs_priv
+  WHERE CAST(Db AS BINARY) = CAST(? AS BINARY) AND User NOT IN (?, ?)
+UNION ALL SELECT User, Host, Db, Table_name FROM mysql.columns_priv
+  WHERE CAST(Db AS BINARY) = CAST(? AS BINARY) AND User NOT IN (?, ?)
+LIMIT 1`

@@ -1,6 +1,9 @@
 package mysql
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestNativePasswordIs(t *testing.T) {
 	// The server's PASSWORD('password').
@@ -25,5 +28,48 @@ func TestNativePasswordIs(t *testing.T) {
 				t.Errorf("nativePasswordIs = %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+func TestValidatePassword(t *testing.T) {
+	for _, tc := range []struct {
+		name, password string
+		ok             bool
+	}{
+		{"generated", "aZ09aZ09aZ09aZ09aZ09aZ09aZ09aZ09", true},
+		{"every printable character but the space", "!\"#$%&'()*+,-./0123456789:;<=>?@AZ[\\]^_`az{|}~", true},
+		{"the longest", strings.Repeat("a", MaxPasswordLength), true},
+		{"empty", "", false},
+		{"too long", strings.Repeat("a", MaxPasswordLength+1), false},
+		{"space", "a b", false},
+		{"gbk lead byte before a quote", "x\xbf'", false},
+		{"NUL", "a\x00b", false},
+		{"newline", "a\nb", false},
+		{"tab", "a\tb", false},
+		{"DEL", "a\x7fb", false},
+		{"UTF-8 letter", "pässword", false},
+	} {
+		err := ValidatePassword(tc.password)
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: ValidatePassword = %v, want ok=%v", tc.name, err, tc.ok)
+		}
+		if err != nil && tc.password != "" && strings.Contains(err.Error(), tc.password) {
+			t.Errorf("%s: the error quotes the password: %v", tc.name, err)
+		}
+	}
+}
+
+// The session every admin connection starts with pins what the escaping of values and the
+// parsing of SHOW GRANTS depend on.
+func TestSessionSetup(t *testing.T) {
+	for _, want := range []string{"SET NAMES utf8mb4 ", "sql_mode = 'STRICT_ALL_TABLES,", "lock_wait_timeout = 10", "innodb_lock_wait_timeout = 10"} {
+		if !strings.Contains(sessionSetup, want) {
+			t.Errorf("session setup %q lacks %q", sessionSetup, want)
+		}
+	}
+	for _, mode := range []string{"ANSI_QUOTES", "NO_BACKSLASH_ESCAPES", "ORACLE", "ANSI,", "PIPES_AS_CONCAT"} {
+		if strings.Contains(sessionSQLMode, mode) {
+			t.Errorf("the pinned sql_mode has %s", mode)
+		}
 	}
 }

@@ -1,5 +1,7 @@
 package mysql
 
+import "strconv"
+
 // SQL text is assembled here, in grants.go and in dialect.go, nowhere else. Every identifier goes
 // through quoteIdentifier (or grantPattern); every value, passwords included, is a placeholder
 // that the driver escapes.
@@ -18,6 +20,7 @@ const (
 	opLogin          = "login"
 	opRead           = "read"
 	opBootstrap      = "bootstrap"
+	opKill           = "kill_session"
 )
 
 type statement struct {
@@ -49,6 +52,17 @@ func dropUser(user string) statement {
 
 func grantAllOnDatabase(database, user string) statement {
 	return statement{op: opGrant, query: "GRANT ALL PRIVILEGES ON " + grantPattern(database) + ".* TO " + quoteAccount(user, anyHost)}
+}
+
+// resolveCharsetQuery asks the server for its own names of a character set and collation.
+func resolveCharsetQuery(charset, collation string) string {
+	value := "CONVERT('' USING " + quoteIdentifier(charset) + ")"
+	return "SELECT CHARSET(" + value + "), COLLATION(" + value + " COLLATE " + quoteIdentifier(collation) + ")"
+}
+
+// killConnection ends a session; the id is a number the server gave, formatted as one.
+func killConnection(id int64) statement {
+	return statement{op: opKill, query: "KILL CONNECTION " + strconv.FormatInt(id, 10)}
 }
 
 func showGrants(user string) statement {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/stillwaters/db-concierge/internal/failpoint"
@@ -65,6 +66,8 @@ const (
 	ResetPassword     ChangeKind = "password_reset"
 	Granted           ChangeKind = "grant_restored"
 	Revoked           ChangeKind = "grant_revoked"
+	TLSRequirementSet ChangeKind = "tls_requirement_set"
+	SessionsEnded     ChangeKind = "sessions_ended"
 )
 
 // Change is one thing Provision changed.
@@ -76,13 +79,21 @@ type Change struct {
 func (c Change) String() string { return c.Detail }
 
 // Provision brings the server to t: database, user logging in with password, the one grant and
-// nothing more, and ownership committed. Each step reads before it writes, except for what c says
-// this pass found missing; Provision returns what it changed, which is nothing when the tenant is
-// already as it should be. The caller claims t (Claim) and stores password where the application
-// reads it before calling Provision, so that a crash at any step leaves a tenant whose next pass
-// converges on that password.
+// nothing more, the account's TLS requirement, and ownership committed. Each step reads before it
+// writes, except for what c says this pass found missing; Provision returns what it changed, which
+// is nothing when the tenant is already as it should be. The caller claims t (Claim) and stores
+// password where the application reads it before calling Provision, so that a crash at any step
+// leaves a tenant whose next pass converges on that password.
 func (a *Admin) Provision(ctx context.Context, t Tenant, c Claim, password string) (changes []Change, err error) {
+	defer func() { err = a.settle(ctx, err) }()
 	if err := t.Validate(); err != nil {
+		return nil, err
+	}
+	if err := ValidatePassword(password); err != nil {
+		return nil, err
+	}
+	d, err := a.dialectFor(ctx)
+	if err != nil {
 		return nil, err
 	}
 	add := func(change *Change, err error) error {
@@ -99,7 +110,7 @@ func (a *Admin) Provision(ctx context.Context, t Tenant, c Claim, password strin
 	var grantLines []string
 	grantsKnown := c.freshUser
 	if c.freshUser {
-		err = add(a.createUser(ctx, t, password))
+		err = add(a.createUser(ctx, d, t, password))
 	} else {
 		// MariaDB prints the password hash with the grants. When it is the hash of the Secret's
 		// password, the login that would prove the same is skipped: a new connection costs the
@@ -113,13 +124,19 @@ func (a *Admin) Provision(ctx context.Context, t Tenant, c Claim, password strin
 		if !grantsKnown || !nativePasswordIs(grantLines, password) {
 			if loginErr = a.VerifyLogin(ctx, t.User, password, t.Database); loginErr != nil {
 				var change *Change
-				change, err = a.ensureUser(ctx, t, password, loginErr)
+				change, err = a.ensureUser(ctx, d, t, password, loginErr)
 				if change != nil && change.Kind == CreatedUser {
 					grantLines, grantsKnown = nil, true
 				}
 				err = add(change, err)
 			}
 		}
+	}
+	var refused *PasswordPolicyError
+	if errors.As(err, &refused) {
+		// Nothing of this tenant can work until the policy admits the password: what this pass
+		// created is taken back, so that the name is not held by an empty shell.
+		return changes, errors.Join(err, a.release(ctx, t, c, changes))
 	}
 	if err != nil {
 		return changes, err
@@ -129,7 +146,7 @@ func (a *Admin) Provision(ctx context.Context, t Tenant, c Claim, password strin
 			return changes, err
 		}
 	}
-	grants, err := a.ensureGrants(ctx, t, grantLines)
+	grants, err := a.ensureGrants(ctx, d, t, grantLines)
 	changes = append(changes, grants...)
 	if err != nil {
 		return changes, err
@@ -146,6 +163,19 @@ func (a *Admin) Provision(ctx context.Context, t Tenant, c Claim, password strin
 		}
 	}
 	return changes, nil
+}
+
+// release takes back what a pass created for a tenant that cannot be completed: the database, if
+// this pass created it (it is empty), and the ownership records of what does not exist.
+func (a *Admin) release(ctx context.Context, t Tenant, c Claim, changes []Change) error {
+	for _, change := range changes {
+		if change.Kind == CreatedDatabase && c.freshDatabase {
+			if err := a.exec(ctx, dropDatabase(t.Database)); err != nil {
+				return fmt.Errorf("dropping the database %q created for the refused tenant: %w", t.Database, err)
+			}
+		}
+	}
+	return a.Release(ctx, t.Owner.UID)
 }
 
 func (a *Admin) ensureDatabase(ctx context.Context, t Tenant, c Claim) (*Change, error) {
@@ -174,7 +204,13 @@ func (a *Admin) ensureDatabase(ctx context.Context, t Tenant, c Claim) (*Change,
 		a.observe(opRead, err)
 		return nil, fmt.Errorf("reading database %q: %w", t.Database, err)
 	}
-	if strings.EqualFold(charset, t.Charset) && strings.EqualFold(collation, t.Collation) {
+	// The spec may name an alias (utf8 for utf8mb3, a collation without its character set):
+	// compared with what the server reports, it is resolved the way the server resolves it.
+	wantCharset, wantCollation, err := a.resolveCharset(ctx, t.Charset, t.Collation)
+	if err != nil {
+		return nil, err
+	}
+	if strings.EqualFold(charset, wantCharset) && strings.EqualFold(collation, wantCollation) {
 		return nil, nil
 	}
 	if err := a.exec(ctx, alterDatabase(t.Database, t.Charset, t.Collation)); err != nil {
@@ -185,23 +221,20 @@ func (a *Admin) ensureDatabase(ctx context.Context, t Tenant, c Claim) (*Change,
 
 // ensureUser creates the user, or brings its password to the given one, after a failed login
 // (loginErr). A login refused for the database only (the grant is missing) needs no change here.
-func (a *Admin) ensureUser(ctx context.Context, t Tenant, password string, loginErr error) (*Change, error) {
+func (a *Admin) ensureUser(ctx context.Context, d dialect, t Tenant, password string, loginErr error) (*Change, error) {
 	existing, err := a.existing(ctx, KindUser, t.User)
 	if err != nil {
 		return nil, err
 	}
 	if existing == "" {
-		return a.createUser(ctx, t, password)
-	}
-	d, err := a.dialectFor(ctx)
-	if err != nil {
-		return nil, err
+		return a.createUser(ctx, d, t, password)
 	}
 	switch errorNumber(loginErr) {
 	case erDBAccessDenied:
 		return nil, nil
 	case erAccessDenied:
-		if err := a.exec(ctx, d.alterUserPassword(t.User, password)); err != nil {
+		err := a.execPassword(ctx, d, func(form passwordForm) statement { return d.alterUserPassword(t.User, password, form) })
+		if err != nil {
 			return nil, fmt.Errorf("setting the password of user %q: %w", t.User, err)
 		}
 		return &Change{Kind: ResetPassword, Detail: "set the user's password to the Secret's"}, nil
@@ -209,32 +242,68 @@ func (a *Admin) ensureUser(ctx context.Context, t Tenant, password string, login
 	return nil, loginErr
 }
 
-func (a *Admin) createUser(ctx context.Context, t Tenant, password string) (*Change, error) {
-	d, err := a.dialectFor(ctx)
+func (a *Admin) createUser(ctx context.Context, d dialect, t Tenant, password string) (*Change, error) {
+	err := a.execPassword(ctx, d, func(form passwordForm) statement { return d.createUser(t.User, password, form) })
 	if err != nil {
-		return nil, err
-	}
-	if err := a.exec(ctx, d.createUser(t.User, password)); err != nil {
 		return nil, fmt.Errorf("creating user %q: %w", t.User, err)
 	}
 	failpoint.Hit("after-create-user")
 	return &Change{Kind: CreatedUser, Detail: "created user"}, nil
 }
 
+// execPassword runs a statement that sets a password, hashed where the server takes a hash. A
+// MariaDB whose password validation plugin must see the password (strict_password_validation
+// refuses hashes) gets it in clear instead; a password the policy refuses is a
+// *PasswordPolicyError.
+func (a *Admin) execPassword(ctx context.Context, d dialect, st func(passwordForm) statement) error {
+	err := a.exec(ctx, st(hashed))
+	switch errorNumber(err) {
+	case erOptionPreventsStatement, erNotValidPassword, erCannotUser:
+		if !d.mysqlFamily() {
+			err = a.exec(ctx, st(inClear))
+		}
+	}
+	if errorNumber(err) == erNotValidPassword {
+		return &PasswordPolicyError{Err: err}
+	}
+	return err
+}
+
 // ensureGrants brings the user's grants, lines as SHOW GRANTS printed them, to exactly ALL
-// PRIVILEGES on its database (planGrants).
-func (a *Admin) ensureGrants(ctx context.Context, t Tenant, lines []string) ([]Change, error) {
+// PRIVILEGES on its database (planGrants), and its TLS requirement to the cluster's.
+func (a *Admin) ensureGrants(ctx context.Context, d dialect, t Tenant, lines []string) ([]Change, error) {
 	// SHOW GRANTS output can carry the password hash: it is parsed here and never logged.
-	plan, err := planGrants(lines, t.Database, t.User)
+	plan, err := planGrants(lines, t.Database, t.User, d.names)
 	if err != nil {
 		return nil, fmt.Errorf("reading grants of user %q: %w", t.User, err)
 	}
 	var changes []Change
-	for _, st := range plan.revokes {
-		if err := a.exec(ctx, st); err != nil {
-			return changes, fmt.Errorf("revoking a grant of %q the tenant must not hold: %w", t.User, err)
+	// Every revoke is tried: one the admin account may not make does not leave the others in
+	// place.
+	var refused *RevokeError
+	for _, r := range plan.revokes {
+		if err := a.exec(ctx, r.statement); err != nil {
+			if Classify(err) != KindAccessDenied {
+				return changes, fmt.Errorf("revoking %s from user %q: %w", r.what, t.User, err)
+			}
+			if refused == nil {
+				refused = &RevokeError{User: t.User, Err: err}
+			}
+			refused.What = append(refused.What, r.what)
+			continue
 		}
-		changes = append(changes, Change{Kind: Revoked, Detail: "revoked a grant beyond the database (" + strings.TrimPrefix(strings.SplitN(st.query, " FROM ", 2)[0], "REVOKE ") + ")"})
+		changes = append(changes, Change{Kind: Revoked, Detail: "revoked " + r.what + " beyond the database"})
+	}
+	if len(changes) > 0 {
+		// A session keeps the global and database privileges it started with (a database's until
+		// it leaves it): what was revoked takes effect only once the user's sessions are ended.
+		if err := a.endSessions(ctx, t.User); err != nil {
+			return changes, err
+		}
+		changes = append(changes, Change{Kind: SessionsEnded, Detail: "ended the user's sessions, so that the revoked privileges no longer apply"})
+	}
+	if refused != nil {
+		return changes, refused
 	}
 	if plan.grant {
 		if err := a.exec(ctx, grantAllOnDatabase(t.Database, t.User)); err != nil {
@@ -243,7 +312,38 @@ func (a *Admin) ensureGrants(ctx context.Context, t Tenant, lines []string) ([]C
 		failpoint.Hit("after-grant")
 		changes = append(changes, Change{Kind: Granted, Detail: "granted all privileges on the database"})
 	}
+	tls, known := plan.tls, plan.tlsKnown
+	if !known {
+		if tls, err = a.tlsRequirement(ctx, t.User); err != nil {
+			return changes, err
+		}
+	}
+	if tls != d.wantedTLS() {
+		if err := a.exec(ctx, d.alterUserTLS(t.User)); err != nil {
+			return changes, fmt.Errorf("setting the TLS requirement of user %q: %w", t.User, err)
+		}
+		changes = append(changes, Change{Kind: TLSRequirementSet, Detail: fmt.Sprintf("set the user's TLS requirement to %q (it was %q)", d.wantedTLS(), tls)})
+	}
 	return changes, nil
+}
+
+// tlsRequirement reads an account's REQUIRE clause where SHOW GRANTS does not print it (MySQL 8).
+func (a *Admin) tlsRequirement(ctx context.Context, user string) (tlsRequirement, error) {
+	var sslType string
+	err := a.db.QueryRowContext(ctx, "SELECT ssl_type FROM mysql.user WHERE User = ? AND Host = ?", user, anyHost).Scan(&sslType)
+	if err != nil {
+		a.observe(opRead, err)
+		return "", fmt.Errorf("reading the TLS requirement of user %q: %w", user, err)
+	}
+	switch strings.ToUpper(sslType) {
+	case "":
+		return tlsNone, nil
+	case "ANY":
+		return tlsSSL, nil
+	case "X509":
+		return tlsX509, nil
+	}
+	return tlsSpecified, nil
 }
 
 func (a *Admin) showGrants(ctx context.Context, user string) ([]string, error) {
@@ -273,13 +373,19 @@ func (a *Admin) showGrants(ctx context.Context, user string) ([]string, error) {
 
 // DropOwned drops the databases and users that the ownership table attributes to owner uid — and
 // nothing else, whatever names the caller's spec holds — then forgets them. It returns what it
-// dropped.
-func (a *Admin) DropOwned(ctx context.Context, uid string) ([]string, error) {
+// dropped. The users go first, then their open sessions, then the databases: a session opened
+// before the drop keeps the privileges it had on its current database, and would reach whatever
+// the next owner of the name puts there; it also holds the metadata locks DROP DATABASE waits for.
+func (a *Admin) DropOwned(ctx context.Context, uid string) (dropped []string, err error) {
+	defer func() { err = a.settle(ctx, err) }()
 	rows, err := a.owned(ctx, uid)
 	if err != nil {
 		return nil, err
 	}
-	var dropped []string
+	slices.SortStableFunc(rows, func(x, y ownershipRow) int {
+		// Users before databases.
+		return strings.Compare(y.kind, x.kind)
+	})
 	for _, r := range rows {
 		var st statement
 		switch r.kind {
@@ -294,6 +400,11 @@ func (a *Admin) DropOwned(ctx context.Context, uid string) ([]string, error) {
 			return dropped, fmt.Errorf("dropping %s %q: %w", r.kind, r.name, err)
 		}
 		dropped = append(dropped, fmt.Sprintf("%s %q", r.kind, r.name))
+		if r.kind == KindUser {
+			if err := a.endSessions(ctx, r.name); err != nil {
+				return dropped, err
+			}
+		}
 	}
 	if len(rows) > 0 {
 		_, err := a.db.ExecContext(ctx, "DELETE FROM "+ownershipTable+" WHERE owner_uid = ?", uid)
@@ -303,4 +414,75 @@ func (a *Admin) DropOwned(ctx context.Context, uid string) ([]string, error) {
 		}
 	}
 	return dropped, nil
+}
+
+// endSessions ends every session of user, on every server the cluster's admin endpoints reach:
+// sessions are local to a node, and a Galera cluster's nodes each hold their own. The user is
+// dropped (or its privileges revoked) first, so no new session can start with what it had; the
+// list is read again in case one was logging in meanwhile. Endpoints that accept no connection
+// hold no sessions and are passed over. Behind a proxy, only the node the proxy picks is reached:
+// the admin endpoints should name the nodes.
+func (a *Admin) endSessions(ctx context.Context, user string) error {
+	if len(a.opts.Endpoints) == 1 {
+		return a.endSessionsOn(ctx, a.db, user)
+	}
+	for _, e := range a.opts.Endpoints {
+		opts := a.opts
+		opts.Endpoints = []Endpoint{e}
+		// Not an admin session: a read-only replica's sessions are ended too.
+		connector, err := newFailover(opts, opts.User, opts.Password, "", false)
+		if err != nil {
+			return err
+		}
+		db := sql.OpenDB(connector)
+		err = a.endSessionsOn(ctx, db, user)
+		_ = db.Close()
+		var connectErr *ConnectError
+		if errors.As(err, &connectErr) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("on %s: %w", e, err)
+		}
+	}
+	return nil
+}
+
+func (a *Admin) endSessionsOn(ctx context.Context, db *sql.DB, user string) error {
+	for range 3 {
+		ids, err := sessionsOf(ctx, db, user)
+		if err != nil || len(ids) == 0 {
+			return err
+		}
+		for _, id := range ids {
+			st := killConnection(id)
+			_, err := db.ExecContext(ctx, st.query)
+			if errorNumber(err) == erNoSuchThread {
+				continue // it ended by itself
+			}
+			a.observe(st.op, err)
+			if err != nil {
+				return fmt.Errorf("ending session %d of user %q: %w", id, user, err)
+			}
+		}
+	}
+	return nil
+}
+
+func sessionsOf(ctx context.Context, db *sql.DB, user string) ([]int64, error) {
+	// Compared as bytes: user names are case-sensitive, the processlist's collation is not.
+	rows, err := db.QueryContext(ctx, "SELECT ID FROM information_schema.PROCESSLIST WHERE CAST(USER AS BINARY) = CAST(? AS BINARY)", user)
+	if err != nil {
+		return nil, fmt.Errorf("listing the sessions of user %q: %w", user, err)
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("listing the sessions of user %q: %w", user, err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }

@@ -231,7 +231,7 @@ func TestCLIErrors(t *testing.T) {
 		want       []string
 	}{
 		{"terminal failure", dev.Kubeconfig, []string{"--name", "lost", "--namespace", "cli-team", "--cluster", "nowhere"}, 3,
-			[]string{"provisioning failed (UnknownCluster)", `cluster "nowhere" is not configured; known clusters: cluster1-haproxy`}},
+			[]string{"provisioning failed (UnknownCluster)", `cluster "nowhere" is not configured; check spec.clusterRef, or ask the platform team which clusters you may use`}},
 		{"forbidden", stranger.Kubeconfig, []string{"--name", "x", "--namespace", "cli-team"}, 1,
 			[]string{`you are not allowed to create appdatabases in namespace "cli-team"`, "ask your platform team for access"}},
 		{"not installed", bare.Kubeconfig, []string{"--name", "x", "--namespace", "default"}, 1,

@@ -7,6 +7,7 @@ package galera
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"fmt"
 	"os"
@@ -166,6 +167,53 @@ func TestProvisionsAcrossNodes(t *testing.T) {
 	}
 	stack.WaitForAppDatabase(t, k8s, client.ObjectKeyFromObject(db), dbv1.PhaseReady, dbv1.ReasonProvisioned)
 	logsInOnEveryLiveNode(t, db)
+}
+
+// Sessions are local to a node: deleting a tenant ends its user's sessions on every node, not only
+// on the one the operator's pool is connected to.
+func TestDeletionEndsSessionsOnEveryNode(t *testing.T) {
+	ctx := context.Background()
+	db := appDB("sessions_everywhere")
+	if err := k8s.Create(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	stack.WaitForAppDatabase(t, k8s, client.ObjectKeyFromObject(db), dbv1.PhaseReady, dbv1.ReasonProvisioned)
+	logsInOnEveryLiveNode(t, db)
+	var s corev1.Secret
+	if err := k8s.Get(ctx, client.ObjectKey{Namespace: tenantNS, Name: db.Spec.EffectiveSecretName()}, &s); err != nil {
+		t.Fatal(err)
+	}
+	var sessions []*sql.Conn
+	for _, n := range galera.Nodes {
+		pool, err := n.Connect(db.Spec.EffectiveUserName(), string(s.Data["password"]), db.Spec.DBName)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer pool.Close()
+		conn, err := pool.Conn(ctx)
+		if err != nil {
+			t.Fatalf("logging in on node %s: %v", n.Name, err)
+		}
+		defer conn.Close()
+		sessions = append(sessions, conn)
+	}
+
+	if err := k8s.Delete(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	stack.Eventually(t, "the tenant to be deleted", func() error {
+		err := k8s.Get(ctx, client.ObjectKeyFromObject(db), db)
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("still there: %v", err)
+	})
+	for i, conn := range sessions {
+		var one int
+		if err := conn.QueryRowContext(ctx, "SELECT 1").Scan(&one); err == nil {
+			t.Errorf("a session on node %s survived the deletion of its user", galera.Nodes[i].Name)
+		}
+	}
 }
 
 // provisionBatch creates n AppDatabases, calls during (if any) once a few are Ready, and returns

@@ -18,12 +18,12 @@ import (
 	"github.com/stillwaters/db-concierge/test/stack"
 )
 
-// secondCluster starts another MariaDB with its own admin account and describes it with a
-// MySQLCluster whose admin Secret uses keys of its own.
-func secondCluster(t *testing.T, name string, maxConns int32) (*stack.MariaDB, *dbv1.MySQLCluster, string) {
+// secondCluster starts another MariaDB (with opts) with its own admin account and describes it
+// with a MySQLCluster whose admin Secret uses keys of its own.
+func secondCluster(t *testing.T, name string, maxConns int32, opts ...stack.MariaDBOption) (*stack.MariaDB, *dbv1.MySQLCluster, string) {
 	t.Helper()
 	ctx := context.Background()
-	server, err := stack.StartMariaDB()
+	server, err := stack.StartMariaDB(opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,9 +114,19 @@ func TestTwoClusters(t *testing.T) {
 	lost := newAppDB("two", "lost-two", dbv1.AppDatabaseSpec{DBName: "lost_two", ClusterRef: "third"})
 	create(t, lost)
 	failed := waitFor(t, clientKey(lost), dbv1.PhaseFailed, dbv1.ReasonUnknownCluster)
-	if !strings.Contains(failed.Status.Message, "known clusters: cluster1-haproxy, second") {
+	// The tenant is told what to do; which clusters exist is for the operator's log.
+	if !strings.Contains(failed.Status.Message, `cluster "third" is not configured`) || strings.Contains(failed.Status.Message, "second") {
 		t.Errorf("message: %s", failed.Status.Message)
 	}
+	eventually(t, "the known clusters in the operator's log", func() error {
+		for _, line := range strings.Split(operator.Log(), "\n") {
+			if strings.Contains(line, "names a cluster that is not configured") && strings.Contains(line, `"clusterRef":"third"`) &&
+				strings.Contains(line, `"cluster1-haproxy"`) && strings.Contains(line, `"second"`) {
+				return nil
+			}
+		}
+		return errors.New("not logged")
+	})
 	_ = ctx
 }
 

@@ -87,8 +87,8 @@ func TestUnknownCluster(t *testing.T) {
 	db := newAppDB("lost", "lost", dbv1.AppDatabaseSpec{DBName: "lost", ClusterRef: "nowhere"})
 	create(t, db)
 	failed := waitFor(t, clientKey(db), dbv1.PhaseFailed, dbv1.ReasonUnknownCluster)
-	if !strings.Contains(failed.Status.Message, dbv1.DefaultClusterName) {
-		t.Errorf("message does not list the known clusters: %q", failed.Status.Message)
+	if strings.Contains(failed.Status.Message, dbv1.DefaultClusterName) || !strings.Contains(failed.Status.Message, "ask the platform team") {
+		t.Errorf("the message should say what to do and name no configured cluster: %q", failed.Status.Message)
 	}
 }
 

@@ -129,6 +129,7 @@ func operatorArgs(extra ...string) []string {
 		"--max-backoff=2s",
 		"--resync-period=1h",
 		"--cluster-check-interval=2s",
+		"--conflict-recheck-period=3s",
 		"--zap-log-level=debug",
 	}, extra...)
 }
@@ -302,7 +303,13 @@ func userExists(t *testing.T, name string) bool {
 
 func grantsOf(t *testing.T, user string) []string {
 	t.Helper()
-	rows, err := root(t).Query("SHOW GRANTS FOR `" + user + "`@'%'")
+	return grantsOn(t, root(t), user)
+}
+
+// grantsOn lists what SHOW GRANTS prints for user@'%' through a root pool.
+func grantsOn(t *testing.T, rootDB *sql.DB, user string) []string {
+	t.Helper()
+	rows, err := rootDB.Query("SHOW GRANTS FOR `" + user + "`@'%'")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -64,8 +64,8 @@ func takeSnapshot(t *testing.T, victims ...*dbv1.AppDatabase) snapshot {
 		t.Fatal(err)
 	}
 	s.adminRV = admin.ResourceVersion
-	s.schemas = column(t, "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA ORDER BY 1")
-	s.users = column(t, "SELECT CONCAT(User, '@', Host) FROM mysql.user ORDER BY 1")
+	s.schemas = column(t, "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA ORDER BY CAST(SCHEMA_NAME AS BINARY)")
+	s.users = column(t, "SELECT CONCAT(User, '@', Host) AS account FROM mysql.user ORDER BY CAST(account AS BINARY)")
 	s.ownership = column(t, "SELECT CONCAT_WS(' ', kind, name, owner_uid, state) FROM db_concierge.ownership ORDER BY 1")
 	return s
 }
@@ -427,9 +427,10 @@ func TestReclaimAfterRetainDelete(t *testing.T) {
 	password := string(secretOf(t, first).Data["password"])
 	deleteAndWait(t, first)
 
+	// Its Secret, checked first, records the earlier AppDatabase's UID: refused as well.
 	again := newAppDB(platformNS, "reclaim", dbv1.AppDatabaseSpec{DBName: "reclaim", AppNamespace: "reclaim"})
 	create(t, again)
-	failed := waitFor(t, clientKey(again), dbv1.PhaseFailed, dbv1.ReasonOwnershipConflict)
+	failed := waitFor(t, clientKey(again), dbv1.PhaseFailed, dbv1.ReasonSecretConflict)
 	if !strings.Contains(failed.Status.Message, "earlier AppDatabase of the same name") {
 		t.Errorf("message: %s", failed.Status.Message)
 	}

@@ -26,6 +26,9 @@ type MariaDB struct {
 	cmd   *exec.Cmd
 	done  chan struct{}
 	extra []string
+	// installExtra are flags for the bootstrap of the data directory, for settings that must be
+	// the same from the first start (lower_case_table_names).
+	installExtra []string
 }
 
 // MariaDBOption changes how StartMariaDB sets up the server.
@@ -47,6 +50,56 @@ func WithTLS(certPEM, keyPEM, caPEM []byte) MariaDBOption {
 		}
 		m.extra = append(m.extra, "--ssl-cert="+filepath.Join(m.Dir, "server.crt"),
 			"--ssl-key="+filepath.Join(m.Dir, "server.key"), "--ssl-ca="+filepath.Join(m.Dir, "ca.crt"))
+		return nil
+	}
+}
+
+// WithServerArgs starts the server with more mariadbd flags (sql_mode, character sets, logs,
+// plugins, read_only …); later flags override the harness's defaults.
+func WithServerArgs(args ...string) MariaDBOption {
+	return func(m *MariaDB) error {
+		m.extra = append(m.extra, args...)
+		return nil
+	}
+}
+
+// WithQueryLogs turns on the binary log and the general query log, which QueryLogs reads.
+func WithQueryLogs() MariaDBOption {
+	return func(m *MariaDB) error {
+		m.extra = append(m.extra, "--log-bin="+filepath.Join(m.Dir, "binlog"), "--server-id=1",
+			"--general-log=1", "--general-log-file="+filepath.Join(m.Dir, "general.log"))
+		return nil
+	}
+}
+
+// QueryLogs returns what the server wrote to its general query log and, decoded, its binary logs
+// (a server started WithQueryLogs).
+func (m *MariaDB) QueryLogs() (string, error) {
+	general, err := os.ReadFile(filepath.Join(m.Dir, "general.log"))
+	if err != nil {
+		return "", err
+	}
+	decoder, err := lookPath("mariadb-binlog")
+	if err != nil {
+		return "", err
+	}
+	binlogs, err := filepath.Glob(filepath.Join(m.Dir, "binlog.[0-9]*"))
+	if err != nil || len(binlogs) == 0 {
+		return "", fmt.Errorf("no binary log in %s (%v)", m.Dir, err)
+	}
+	out, err := exec.Command(decoder, append([]string{"--verbose"}, binlogs...)...).Output()
+	if err != nil {
+		return "", fmt.Errorf("decoding the binary logs: %w", err)
+	}
+	return string(general) + "\n" + string(out), nil
+}
+
+// WithLowerCaseTableNames initialises and starts the server with lower_case_table_names=n.
+func WithLowerCaseTableNames(n int) MariaDBOption {
+	return func(m *MariaDB) error {
+		flag := "--lower-case-table-names=" + itoa(n)
+		m.installExtra = append(m.installExtra, flag)
+		m.extra = append(m.extra, flag)
 		return nil
 	}
 }
@@ -78,13 +131,13 @@ func StartMariaDB(opts ...MariaDBOption) (*MariaDB, error) {
 		return nil, err
 	}
 	m.extra = append(m.extra, "--tmpdir="+m.tmpDir())
-	if err := installDB(install, m.dataDir(), m.cred, "--tmpdir="+m.tmpDir()); err != nil {
-		return nil, err
-	}
 	for _, o := range opts {
 		if err := o(m); err != nil {
 			return nil, err
 		}
+	}
+	if err := installDB(install, m.dataDir(), m.cred, append([]string{"--tmpdir=" + m.tmpDir()}, m.installExtra...)...); err != nil {
+		return nil, err
 	}
 	if err := m.Start(); err != nil {
 		return nil, err

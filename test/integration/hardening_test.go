@@ -1,0 +1,616 @@
+//go:build integration
+
+package integration
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	dbv1 "github.com/stillwaters/db-concierge/api/v1"
+	"github.com/stillwaters/db-concierge/internal/failpoint"
+	"github.com/stillwaters/db-concierge/test/stack"
+)
+
+// The attacks below were first made by hand against a real operator; each test starts a server
+// with the settings that made the attack work.
+
+// hostileCluster starts a MariaDB with opts as the MySQLCluster name, waits until the operator
+// reaches it, and returns the server, a root pool on it and the admin account's password.
+func hostileCluster(t *testing.T, name string, opts ...stack.MariaDBOption) (*stack.MariaDB, *sql.DB, string) {
+	t.Helper()
+	server, _, password := secondCluster(t, name, 0, opts...)
+	rootDB, err := server.RootDB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rootDB.Close() })
+	waitClusterStatus(t, name, func(s dbv1.MySQLClusterStatus) error {
+		if !s.Reachable {
+			return errors.New(s.Message)
+		}
+		return nil
+	})
+	return server, rootDB, password
+}
+
+// forceReconcile sets the seed's reconcile annotation to a new value and waits until the operator
+// has handled it.
+func forceReconcile(t *testing.T, db *dbv1.AppDatabase) *dbv1.AppDatabase {
+	t.Helper()
+	ctx := context.Background()
+	stamp := randomString()
+	var current dbv1.AppDatabase
+	if err := k8s.Get(ctx, clientKey(db), &current); err != nil {
+		t.Fatal(err)
+	}
+	patch := client.MergeFrom(current.DeepCopy())
+	metav1.SetMetaDataAnnotation(&current.ObjectMeta, dbv1.AnnotationReconcile, stamp)
+	if err := k8s.Patch(ctx, &current, patch); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the forced reconcile of "+db.Name, func() error {
+		if err := k8s.Get(ctx, clientKey(db), &current); err != nil {
+			return err
+		}
+		if current.Status.LastHandledReconcileAt != stamp {
+			return fmt.Errorf("not handled yet (phase %s: %s)", current.Status.Phase, current.Status.Message)
+		}
+		return nil
+	})
+	return &current
+}
+
+// noWritesOn fails t if anything wrote to server while action ran (see assertNoWrites).
+func noWritesOn(t *testing.T, server *stack.MariaDB, action func()) {
+	t.Helper()
+	before, err := server.WriteCounters(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	action()
+	after, err := server.WriteCounters(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertNoWrites(t, before, after)
+}
+
+func setSecretPassword(t *testing.T, db *dbv1.AppDatabase, password string) {
+	t.Helper()
+	secrets.Store(password, "a password set by hand in "+db.Name+"'s Secret")
+	s := secretOf(t, db)
+	s.Data["password"] = []byte(password)
+	if err := k8s.Update(context.Background(), s); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func loginOn(ctx context.Context, server *stack.MariaDB, user, password, database string) error {
+	db, err := server.Connect(user, password, database)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return db.PingContext(ctx)
+}
+
+func countOn(t *testing.T, rootDB *sql.DB, query string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := rootDB.QueryRow(query, args...).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	return n
+}
+
+// passwordPayload is a password a developer writes into their own Secret, and whether DB Concierge
+// must refuse it.
+type passwordPayload struct {
+	name, password string
+	refused        bool
+}
+
+// A server in ORACLE sql_mode (and so ANSI_QUOTES: SHOW GRANTS quotes names with double quotes):
+// drift checks of a Ready tenant write nothing and keep it Ready, and a grant added by hand is
+// still revoked.
+func TestHostileSQLMode(t *testing.T) {
+	ensureNamespace(t, "sqlmode")
+	server, rootDB, _ := hostileCluster(t, "oracle-mode", stack.WithServerArgs("--sql-mode=ORACLE"))
+	db := newAppDB("sqlmode", "oracle", dbv1.AppDatabaseSpec{DBName: "oracle_mode", ClusterRef: "oracle-mode"})
+	create(t, db)
+	db = waitReady(t, db)
+
+	noWritesOn(t, server, func() {
+		if got := forceReconcile(t, db); got.Status.Phase != dbv1.PhaseReady {
+			t.Fatalf("a drift check turned the tenant %s: %s", got.Status.Phase, got.Status.Message)
+		}
+	})
+	if _, err := rootDB.Exec("GRANT SELECT ON mysql.* TO `oracle_mode_app`@'%'"); err != nil {
+		t.Fatal(err)
+	}
+	// A session started inside the granted database keeps its privileges there after a revoke;
+	// the repair ends it.
+	pool, err := server.Connect("oracle_mode_app", string(secretOf(t, db).Data["password"]), "mysql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	session, err := pool.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer session.Close()
+	var users int
+	if err := session.QueryRowContext(context.Background(), "SELECT COUNT(*) FROM user").Scan(&users); err != nil {
+		t.Fatalf("the grant made by hand does not work: %v", err)
+	}
+	if got := forceReconcile(t, db); got.Status.Phase != dbv1.PhaseReady {
+		t.Fatalf("phase %s: %s", got.Status.Phase, got.Status.Message)
+	}
+	for _, g := range grantsOn(t, rootDB, "oracle_mode_app") {
+		if strings.Contains(g, "mysql") {
+			t.Errorf("the grant on mysql.* was not revoked: %s", g)
+		}
+	}
+	if err := session.QueryRowContext(context.Background(), "SELECT COUNT(*) FROM user").Scan(&users); err == nil {
+		t.Error("a session opened before the revoke still reads mysql.user")
+	}
+}
+
+// A server whose default character set is gbk and that ignores the client's (the setting under
+// which the driver's escaping of a quote can be swallowed by a multi-byte character), with the
+// binary and general logs on. A developer writes hostile passwords into their own Secret: none
+// reaches the admin account or another tenant, the ones outside printable ASCII are refused
+// without touching MySQL, the others become exactly the user's password, and no tenant password
+// appears in either log.
+func TestHostilePasswords(t *testing.T) {
+	ctx := ctxFor(t)
+	ensureNamespace(t, "hostile")
+	server, rootDB, adminPass := hostileCluster(t, "hostile",
+		stack.WithServerArgs("--character-set-server=gbk", "--collation-server=gbk_chinese_ci", "--skip-character-set-client-handshake"),
+		stack.WithQueryLogs())
+
+	victim := newAppDB("hostile", "victim", dbv1.AppDatabaseSpec{DBName: "hostile_victim", ClusterRef: "hostile"})
+	bystander := newAppDB("hostile", "bystander", dbv1.AppDatabaseSpec{DBName: "hostile_bystander", ClusterRef: "hostile"})
+	create(t, victim)
+	create(t, bystander)
+	victim, bystander = waitReady(t, victim), waitReady(t, bystander)
+	bystanderPass := string(secretOf(t, bystander).Data["password"])
+
+	payloads := []passwordPayload{
+		// Escaped by the driver, \xbf' becomes \xbf\' : one gbk character and a quote that ends
+		// the value, so a second account follows, and ALTER USER without an authentication
+		// clause for it empties its password.
+		{"gbk quote breaker", "x\xbf', `hostile_admin`@`%` -- ", true},
+		{"gbk backslash breaker", "\xbf\\' OR 1=1 -- ", true},
+		{"NUL byte", "abc\x00def", true},
+		{"newline", "line\nbreak", true},
+		{"space", "two words", true},
+		{"non-ASCII letters", "pässwörd", true},
+		{"too long", strings.Repeat("a", 129), true},
+		{"quote and a second account", "a',`hostile_admin`@`%`IDENTIFIED/**/BY'pwned'#", false},
+		{"backslashes and quotes", `back\slash\'quote"double`, false},
+		{"wildcards and shell", "%_wild*cards?$(id)`id`", false},
+		{"statement separator", "x';DROP/**/DATABASE/**/hostile_bystander;#", false},
+	}
+	current := string(secretOf(t, victim).Data["password"])
+	generated := current
+	for _, p := range payloads {
+		t.Run(p.name, func(t *testing.T) {
+			// Whatever became of the victim, nobody else may have lost anything.
+			defer func() {
+				if err := loginOn(ctx, server, "hostile_admin", adminPass, ""); err != nil {
+					t.Errorf("the admin account no longer logs in with its password: %v", err)
+				}
+				for _, guess := range []string{"", "pwned"} {
+					if loginOn(ctx, server, "hostile_admin", guess, "") == nil {
+						t.Errorf("the admin account logs in with %q", guess)
+					}
+				}
+				if err := loginOn(ctx, server, "hostile_bystander_app", bystanderPass, "hostile_bystander"); err != nil {
+					t.Errorf("the bystander lost its login: %v", err)
+				}
+				// The install's own accounts (root) have no password; nobody else may.
+				if n := countOn(t, rootDB, "SELECT COUNT(*) FROM mysql.user WHERE authentication_string = '' AND User NOT IN ('root', 'mysql', 'mariadb.sys', 'PUBLIC')"); n > 0 {
+					t.Errorf("%d accounts without a password", n)
+				}
+			}()
+			setSecretPassword(t, victim, p.password)
+			if p.refused {
+				failed := waitFor(t, clientKey(victim), dbv1.PhaseFailed, dbv1.ReasonPasswordRejected)
+				if strings.Contains(failed.Status.Message, p.password) {
+					t.Errorf("the message quotes the password: %s", failed.Status.Message)
+				}
+				if err := loginOn(ctx, server, "hostile_victim_app", current, "hostile_victim"); err != nil {
+					t.Errorf("a refused password changed the user's password: %v", err)
+				}
+			} else {
+				eventually(t, "the Secret's password to log in", func() error {
+					return loginOn(ctx, server, "hostile_victim_app", p.password, "hostile_victim")
+				})
+				waitReady(t, victim)
+				current = p.password
+			}
+		})
+	}
+
+	t.Run("no password in the binary or general log", func(t *testing.T) {
+		logs, err := server.QueryLogs()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(logs, "CREATE USER") || !strings.Contains(logs, "ALTER USER") {
+			t.Fatal("the logs do not show the operator's statements: the check would prove nothing")
+		}
+		for _, p := range append(payloads, passwordPayload{"bystander", bystanderPass, false},
+			passwordPayload{"victim's generated password", generated, false}) {
+			if strings.Contains(logs, p.password) {
+				t.Errorf("password %q appears in the server's logs", p.name)
+			}
+		}
+	})
+}
+
+// A session of a tenant's user opened before its Delete-policy AppDatabase is deleted does not
+// survive the drop: it cannot reach the database the next owner of the name gets, and the open
+// transaction it held does not stall the drop.
+func TestDeletionEndsSessions(t *testing.T) {
+	ctx := ctxFor(t)
+	ensureNamespace(t, "squatter")
+	ensureNamespace(t, "heir")
+	first := newAppDB("squatter", "squat", dbv1.AppDatabaseSpec{DBName: "squat", DeletionPolicy: dbv1.DeletionPolicyDelete})
+	create(t, first)
+	first = waitReady(t, first)
+	session := login(t, "squat_app", string(secretOf(t, first).Data["password"]), "squat")
+	for _, q := range []string{"CREATE TABLE t (id INT PRIMARY KEY)", "INSERT INTO t VALUES (1)", "BEGIN", "SELECT * FROM t FOR UPDATE"} {
+		if _, err := session.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+
+	deleteAndWait(t, first)
+	heir := newAppDB("heir", "squat", dbv1.AppDatabaseSpec{DBName: "squat", DeletionPolicy: dbv1.DeletionPolicyDelete})
+	create(t, heir)
+	waitReady(t, heir)
+
+	if _, err := session.ExecContext(ctx, "CREATE TABLE squat.planted (id INT)"); err == nil {
+		t.Error("the old session still writes into the heir's database")
+	}
+	if n := countOn(t, root(t), "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'squat'"); n != 0 {
+		t.Errorf("the heir's database holds %d tables it did not create", n)
+	}
+	deleteAndWait(t, heir)
+}
+
+// A lock held on a tenant's database by a session the operator does not end (not the tenant's
+// own) makes the drop wait a short, bounded time and fail for that tenant alone: the cluster is
+// not reported unreachable and other tenants are served meanwhile.
+func TestLockWaitIsTheTenantsProblem(t *testing.T) {
+	ctx := ctxFor(t)
+	ensureNamespace(t, "locks")
+	locked := newAppDB("locks", "locked", dbv1.AppDatabaseSpec{DBName: "locked", DeletionPolicy: dbv1.DeletionPolicyDelete})
+	create(t, locked)
+	waitReady(t, locked)
+	holder, err := root(t).Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close()
+	for _, q := range []string{"CREATE TABLE locked.t (id INT)", "BEGIN", "SELECT * FROM locked.t"} {
+		if _, err := holder.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+
+	if err := k8s.Delete(ctx, locked); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the drop to give up waiting for the lock", func() error {
+		var current dbv1.AppDatabase
+		if err := k8s.Get(ctx, clientKey(locked), &current); err != nil {
+			return err
+		}
+		if !strings.Contains(current.Status.Message, "Lock wait timeout") {
+			return fmt.Errorf("message: %s", current.Status.Message)
+		}
+		if strings.Contains(current.Status.Message, dbv1.ReasonClusterUnreachable) {
+			t.Errorf("a lock wait was reported as the cluster being unreachable: %s", current.Status.Message)
+		}
+		return nil
+	})
+	other := newAppDB("locks", "unblocked", dbv1.AppDatabaseSpec{DBName: "unblocked"})
+	create(t, other)
+	waitReady(t, other)
+
+	if _, err := holder.ExecContext(ctx, "COMMIT"); err != nil {
+		t.Fatal(err)
+	}
+	deleteAndWait(t, locked)
+	if databaseExists(t, "locked") {
+		t.Error("the database was not dropped once the lock was released")
+	}
+}
+
+// A grant of another account whose pattern matches a new database's name ('_' is a wildcard), or
+// on a table or routine of that name left behind by a dropped database, refuses the name.
+func TestOtherAccountsGrantsRefuseAName(t *testing.T) {
+	ensureNamespace(t, "grants")
+	for _, q := range []string{
+		"CREATE USER IF NOT EXISTS seed_reader@'%' IDENTIFIED BY 'seed-reader-1'",
+		"GRANT ALL PRIVILEGES ON rt_seed.* TO seed_reader@'%'",
+		"CREATE DATABASE leftover", "CREATE TABLE leftover.t (id INT)",
+		"GRANT SELECT ON leftover.t TO seed_reader@'%'", "DROP DATABASE leftover",
+	} {
+		mustExec(t, q)
+	}
+	for _, c := range []struct{ object, dbName string }{{"wildcard", "rtXseed"}, {"leftover", "leftover"}} {
+		db := newAppDB("grants", c.object, dbv1.AppDatabaseSpec{DBName: c.dbName})
+		create(t, db)
+		failed := waitFor(t, clientKey(db), dbv1.PhaseFailed, dbv1.ReasonOwnershipConflict)
+		if !strings.Contains(failed.Status.Message, "seed_reader") {
+			t.Errorf("%s: the message does not name the account: %s", c.dbName, failed.Status.Message)
+		}
+		if databaseExists(t, c.dbName) {
+			t.Errorf("%s: the database was created", c.dbName)
+		}
+		if n := countOn(t, root(t), "SELECT COUNT(*) FROM db_concierge.ownership WHERE owner_uid = ?", string(failed.UID)); n != 0 {
+			t.Errorf("%s: %d ownership records left behind", c.dbName, n)
+		}
+	}
+	// A name the pattern does not match as a whole is served.
+	fine := newAppDB("grants", "fine", dbv1.AppDatabaseSpec{DBName: "rt_seed_two"})
+	create(t, fine)
+	waitReady(t, fine)
+}
+
+// Roles, a default role and PROXY grants given to a tenant's user by hand are taken away; those
+// the admin account may not revoke turn the tenant Failed with a message (never Ready, never a
+// cluster credentials problem), and the forced reconcile that found them is recorded.
+func TestRolesAndProxyAreRevoked(t *testing.T) {
+	ensureNamespace(t, "roles")
+	db := newAppDB("roles", "roles", dbv1.AppDatabaseSpec{DBName: "roles"})
+	create(t, db)
+	waitReady(t, db)
+	for _, q := range []string{
+		"CREATE ROLE IF NOT EXISTS tenant_reader", "GRANT SELECT ON mysql.* TO tenant_reader",
+		"GRANT tenant_reader TO roles_app@'%'", "SET DEFAULT ROLE tenant_reader FOR roles_app@'%'",
+		"GRANT PROXY ON ''@'%' TO roles_app@'%'",
+	} {
+		mustExec(t, q)
+	}
+	failed := forceReconcile(t, db)
+	if failed.Status.Phase != dbv1.PhaseFailed || !strings.Contains(failed.Status.Message, "cannot revoke") {
+		t.Fatalf("phase %s: %s", failed.Status.Phase, failed.Status.Message)
+	}
+	if c := readyReason(failed); c != dbv1.ReasonProvisioningError {
+		t.Errorf("reason %s, want %s", c, dbv1.ReasonProvisioningError)
+	}
+	for _, g := range grantsOf(t, "roles_app") {
+		if strings.HasPrefix(g, "SET DEFAULT ROLE") {
+			t.Errorf("the default role was not cleared: %s", g)
+		}
+	}
+
+	// Given the right to, the operator takes the rest away by itself.
+	mustExec(t, "GRANT tenant_reader TO "+adminUser+"@'%' WITH ADMIN OPTION")
+	mustExec(t, "GRANT PROXY ON ''@'%' TO "+adminUser+"@'%' WITH GRANT OPTION")
+	waitReady(t, db)
+	for _, g := range grantsOf(t, "roles_app") {
+		if !strings.HasPrefix(g, "GRANT USAGE ON *.*") && !strings.Contains(g, "ON `roles`.*") {
+			t.Errorf("still granted: %s", g)
+		}
+	}
+}
+
+func readyReason(db *dbv1.AppDatabase) string {
+	for _, c := range db.Status.Conditions {
+		if c.Type == dbv1.ConditionReady {
+			return c.Reason
+		}
+	}
+	return ""
+}
+
+// On a server that folds database names to lower case, an upper-case dbName is provisioned once
+// and then left alone; a name differing only in case from an existing database is refused there,
+// while on a server that compares names as written the two are different databases.
+func TestLowerCaseTableNames(t *testing.T) {
+	ctx := ctxFor(t)
+	ensureNamespace(t, "lctn")
+	server, rootDB, _ := hostileCluster(t, "folding", stack.WithLowerCaseTableNames(1))
+
+	upper := newAppDB("lctn", "upper", dbv1.AppDatabaseSpec{DBName: "UpperCase", ClusterRef: "folding"})
+	create(t, upper)
+	upper = waitReady(t, upper)
+	if err := loginOn(ctx, server, "UpperCase_app", string(secretOf(t, upper).Data["password"]), "UpperCase"); err != nil {
+		t.Fatal(err)
+	}
+	noWritesOn(t, server, func() {
+		forceReconcile(t, upper)
+		forceReconcile(t, upper)
+	})
+
+	if _, err := rootDB.Exec("CREATE DATABASE casedb"); err != nil {
+		t.Fatal(err)
+	}
+	folded := newAppDB("lctn", "folded", dbv1.AppDatabaseSpec{DBName: "CaseDB", ClusterRef: "folding"})
+	create(t, folded)
+	failed := waitFor(t, clientKey(folded), dbv1.PhaseFailed, dbv1.ReasonOwnershipConflict)
+	if !strings.Contains(failed.Status.Message, "differs only in case") {
+		t.Errorf("message: %s", failed.Status.Message)
+	}
+
+	mustExec(t, "CREATE DATABASE casedb_written")
+	written := newAppDB("lctn", "written", dbv1.AppDatabaseSpec{DBName: "CaseDB_written"})
+	create(t, written)
+	waitReady(t, written)
+	if !databaseExists(t, "casedb_written") || !databaseExists(t, "CaseDB_written") {
+		t.Error("on a server that compares names as written, both databases should exist")
+	}
+}
+
+// A charset or collation the server knows under another name (utf8 is utf8mb3; uca1400_ai_ci
+// belongs to the charset it is used with) is provisioned once and then left alone.
+func TestCharsetAliasesAreStable(t *testing.T) {
+	ctx := ctxFor(t)
+	ensureNamespace(t, "aliases")
+	var dbs []*dbv1.AppDatabase
+	for i, pair := range [][2]string{{"utf8", "utf8_general_ci"}, {"utf8", "utf8mb3_bin"}, {"utf8mb4", "uca1400_ai_ci"}, {"utf8mb4", "utf8mb4_uca1400_as_cs"}} {
+		db := newAppDB("aliases", fmt.Sprintf("alias-%d", i), dbv1.AppDatabaseSpec{DBName: fmt.Sprintf("alias_%d", i), Charset: pair[0], Collation: pair[1]})
+		create(t, db)
+		dbs = append(dbs, db)
+	}
+	for i := range dbs {
+		dbs[i] = waitReady(t, dbs[i])
+	}
+	before := writeCounters(t)
+	for _, db := range dbs {
+		forceReconcile(t, db)
+	}
+	assertNoWrites(t, before, writeCounters(t))
+	for _, db := range dbs {
+		if hasEvent(ctx, "aliases", db.Name, "DriftRepaired", "") == nil {
+			t.Errorf("%s: a DriftRepaired event for a database that was as asked", db.Name)
+		}
+	}
+}
+
+// A read-only server (a replica, a node set aside) is skipped like a Galera node that is not
+// serving: the operator writes to the next endpoint, and a cluster of read-only endpoints alone
+// is reported unreachable with the reason, and nothing is written to it.
+func TestReadOnlyEndpointIsSkipped(t *testing.T) {
+	ctx := ctxFor(t)
+	ensureNamespace(t, "readonly")
+	password := randomString()
+	secrets.Store(password, "read-only test admin password")
+	var servers []*stack.MariaDB
+	for _, args := range [][]string{{"--read-only"}, nil} {
+		server, err := stack.StartMariaDB(stack.WithServerArgs(args...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(server.Close)
+		if err := server.CreateAdmin(ctx, "ro_admin", password); err != nil {
+			t.Fatal(err)
+		}
+		servers = append(servers, server)
+	}
+	readOnly, writable := servers[0], servers[1]
+	create(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: platformNS, Name: "ro-admin"},
+		StringData: map[string]string{"username": "ro_admin", "password": password}})
+	for name, endpoints := range map[string][]*stack.MariaDB{"ro-first": {readOnly, writable}, "ro-only": {readOnly}} {
+		mc := &dbv1.MySQLCluster{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: dbv1.MySQLClusterSpec{
+			AdminCredentials: dbv1.AdminCredentials{SecretName: "ro-admin", UsernameKey: "username", PasswordKey: "password"}}}
+		for _, s := range endpoints {
+			mc.Spec.AdminEndpoints = append(mc.Spec.AdminEndpoints, dbv1.Endpoint{Host: "127.0.0.1", Port: int32(s.Port)})
+		}
+		create(t, mc)
+		t.Cleanup(func() { _ = k8s.Delete(context.Background(), mc) })
+	}
+
+	waitClusterStatus(t, "ro-only", func(s dbv1.MySQLClusterStatus) error {
+		if s.Reachable || !strings.Contains(s.Message, "read-only") {
+			return fmt.Errorf("reachable=%v: %s", s.Reachable, s.Message)
+		}
+		return nil
+	})
+	waitClusterStatus(t, "ro-first", func(s dbv1.MySQLClusterStatus) error {
+		if !s.Reachable || s.Endpoint != fmt.Sprintf("127.0.0.1:%d", writable.Port) {
+			return fmt.Errorf("reachable=%v endpoint %s: %s", s.Reachable, s.Endpoint, s.Message)
+		}
+		return nil
+	})
+
+	served := newAppDB("readonly", "served", dbv1.AppDatabaseSpec{DBName: "ro_served", ClusterRef: "ro-first"})
+	refused := newAppDB("readonly", "refused", dbv1.AppDatabaseSpec{DBName: "ro_refused", ClusterRef: "ro-only"})
+	create(t, served)
+	create(t, refused)
+	waitReady(t, served)
+	waitFor(t, clientKey(refused), dbv1.PhaseFailed, dbv1.ReasonClusterUnreachable)
+	for _, name := range []string{"ro_served", "ro_refused", "db_concierge"} {
+		if schemaOn(t, readOnly, name) {
+			t.Errorf("%s was written to the read-only server", name)
+		}
+	}
+	if !schemaOn(t, writable, "ro_served") {
+		t.Error("ro_served is not on the writable server")
+	}
+}
+
+// A pass that fails before it creates anything leaves no ownership record behind to block the
+// name: a Secret in the way, or a crash right after the intent was recorded by an AppDatabase
+// that is then deleted.
+func TestFailedPassesLeaveNoClaim(t *testing.T) {
+	ctx := ctxFor(t)
+	ensureNamespace(t, "claims")
+	ensureNamespace(t, "claims-next")
+	create(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "claims", Name: "held-mysql-creds"},
+		StringData: map[string]string{"password": "not ours"}})
+	held := newAppDB("claims", "held", dbv1.AppDatabaseSpec{DBName: "held"})
+	create(t, held)
+	held = waitFor(t, clientKey(held), dbv1.PhaseFailed, dbv1.ReasonSecretConflict)
+	forceReconcile(t, held)
+	if n := countOn(t, root(t), "SELECT COUNT(*) FROM db_concierge.ownership WHERE owner_uid = ?", string(held.UID)); n != 0 {
+		t.Errorf("a tenant refused for its Secret holds %d ownership records", n)
+	}
+
+	restartOperator(t, failpoint.EnvVar+"=after-intent")
+	crashed := operator
+	stale := newAppDB("claims", "stale", dbv1.AppDatabaseSpec{DBName: "stale_claim"})
+	create(t, stale)
+	select {
+	case <-crashed.Exited():
+	case <-ctx.Done():
+		t.Fatal("the operator did not reach the failpoint")
+	}
+	deleteAndWait(t, stale)
+	restartOperator(t)
+	next := newAppDB("claims-next", "stale", dbv1.AppDatabaseSpec{DBName: "stale_claim"})
+	create(t, next)
+	waitReady(t, next)
+}
+
+// Under a password validation plugin, a password the policy refuses fails the tenant with a
+// message that says so and takes back what the pass created; once the policy admits it, the
+// tenant is provisioned (in clear, since the plugin must see the password: strict validation
+// refuses hashes).
+func TestPasswordPolicy(t *testing.T) {
+	ctx := ctxFor(t)
+	ensureNamespace(t, "policy")
+	server, rootDB, _ := hostileCluster(t, "policy")
+	// Loaded once the admin account exists: the test's own admin password would not pass it.
+	if _, err := rootDB.Exec("INSTALL SONAME 'simple_password_check'"); err != nil {
+		t.Fatal(err)
+	}
+	db := newAppDB("policy", "policy", dbv1.AppDatabaseSpec{DBName: "policy_db", ClusterRef: "policy"})
+	create(t, db)
+	failed := waitFor(t, clientKey(db), dbv1.PhaseFailed, dbv1.ReasonPasswordRejected)
+	if !strings.Contains(failed.Status.Message, "password policy refused") || strings.Contains(failed.Status.Message, "withheld") {
+		t.Errorf("message: %s", failed.Status.Message)
+	}
+	if schemaOn(t, server, "policy_db") {
+		t.Error("the database created for the refused tenant was left behind")
+	}
+	if n := countOn(t, rootDB, "SELECT COUNT(*) FROM db_concierge.ownership WHERE owner_uid = ?", string(failed.UID)); n != 0 {
+		t.Errorf("%d ownership records left behind", n)
+	}
+
+	for _, setting := range []string{"other_characters", "digits", "letters_same_case"} {
+		if _, err := rootDB.Exec("SET GLOBAL simple_password_check_" + setting + " = 0"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	forceReconcile(t, db)
+	db = waitReady(t, db)
+	if err := loginOn(ctx, server, "policy_db_app", string(secretOf(t, db).Data["password"]), "policy_db"); err != nil {
+		t.Error(err)
+	}
+}
