@@ -16,6 +16,7 @@ import (
 	gomysql "github.com/go-sql-driver/mysql"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	dbv1 "github.com/stillwaters/db-concierge/api/v1"
 	"github.com/stillwaters/db-concierge/test/stack"
@@ -23,7 +24,7 @@ import (
 
 // TLS to a MariaDB that serves a certificate from a test CA: the operator verifies it and
 // provisions; with the wrong CA it refuses and says why; application users created with
-// REQUIRE SSL cannot log in without TLS.
+// REQUIRE SSL cannot log in without TLS, and their REQUIRE clause follows the cluster's setting.
 func TestTLS(t *testing.T) {
 	ctx := ctxFor(t)
 	ensureNamespace(t, "tls")
@@ -100,6 +101,46 @@ func TestTLS(t *testing.T) {
 	secure.TLS = &tls.Config{RootCAs: roots, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}
 	if err := ping(ctx, secure); err != nil {
 		t.Errorf("the application user cannot log in with TLS: %v", err)
+	}
+
+	// The requirement is part of the checked state: it reaches existing users when the cluster's
+	// setting changes, and is put back when changed by hand.
+	sslType := func() string {
+		var v string
+		if err := rootDB.QueryRow("SELECT ssl_type FROM mysql.user WHERE User = 'secure_app' AND Host = '%'").Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	setRequire := func(require bool) {
+		var mc dbv1.MySQLCluster
+		if err := k8s.Get(ctx, client.ObjectKey{Name: "tls-good"}, &mc); err != nil {
+			t.Fatal(err)
+		}
+		patch := client.MergeFrom(mc.DeepCopy())
+		mc.Spec.RequireTLSForApplications = require
+		if err := k8s.Patch(ctx, &mc, patch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		require bool
+		want    string
+	}{{false, ""}, {true, "ANY"}} {
+		setRequire(c.require)
+		eventually(t, fmt.Sprintf("the user's REQUIRE to follow requireTLSForApplications=%v", c.require), func() error {
+			if got := sslType(); got != c.want {
+				return fmt.Errorf("ssl_type %q", got)
+			}
+			return nil
+		})
+	}
+	if _, err := rootDB.Exec("ALTER USER secure_app@'%' REQUIRE NONE"); err != nil {
+		t.Fatal(err)
+	}
+	forceReconcile(t, good)
+	if got := sslType(); got != "ANY" {
+		t.Errorf("REQUIRE NONE set by hand was not repaired: ssl_type %q", got)
 	}
 
 	bad := newAppDB("tls", "insecure", dbv1.AppDatabaseSpec{DBName: "insecure", ClusterRef: "tls-bad"})
