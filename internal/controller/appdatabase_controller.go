@@ -210,6 +210,13 @@ func (r *AppDatabaseReconciler) provision(ctx context.Context, db *dbv1.AppDatab
 		o, err := r.failure(ctx, db, err)
 		return o, conn, err
 	}
+	if secret == nil && appNamespace != db.Namespace {
+		// A Secret is about to be created in another namespace. The cache may not have seen that
+		// namespace deleted and created again by someone else yet: its UID is checked live.
+		if o, refused := r.checkAppNamespaceLive(ctx, db); refused {
+			return o, conn, errors.Join(c.Admin.Release(ctx, tenant.Owner.UID), r.retryError(o))
+		}
+	}
 	password, secretChanges, err := r.ensureSecret(ctx, db, conn, secret, adopting)
 	if err != nil {
 		// Nothing was created in MySQL: take back what is recorded for names nothing exists
@@ -249,6 +256,34 @@ func refuseSpec(db *dbv1.AppDatabase, platformNamespace string) (outcome, bool) 
 			dbv1.AnnotationAdopt, platformNamespace)), true
 	}
 	return outcome{}, false
+}
+
+// checkAppNamespaceLive reads the target namespace from the API server, not the cache, and refuses
+// it when it is gone, being deleted, or not the one recorded (checkAppNamespace).
+func (r *AppDatabaseReconciler) checkAppNamespaceLive(ctx context.Context, db *dbv1.AppDatabase) (outcome, bool) {
+	var ns metav1.PartialObjectMetadata
+	ns.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Namespace"))
+	err := r.APIReader.Get(ctx, client.ObjectKey{Name: db.EffectiveAppNamespace()}, &ns)
+	switch {
+	case apierrors.IsNotFound(err) || err == nil && ns.DeletionTimestamp != nil:
+		return failed(dbv1.ReasonNamespaceNotFound, fmt.Sprintf("namespace %q does not exist or is being deleted; the database is provisioned once it is created",
+			db.EffectiveAppNamespace())), true
+	case err != nil:
+		return failed(dbv1.ReasonProvisioningError, "reading namespace: "+err.Error()), true
+	}
+	if _, refusal := checkAppNamespace(db, ns.UID, r.PlatformNamespace); refusal != nil {
+		return *refusal, true
+	}
+	return outcome{}, false
+}
+
+// retryError is the error that makes a failure with a retrying reason be retried; nil for a
+// terminal one.
+func (r *AppDatabaseReconciler) retryError(o outcome) error {
+	if dbv1.IsTerminalReason(o.reason) {
+		return nil
+	}
+	return errors.New(o.message)
 }
 
 // checkAppNamespace decides whether the target namespace, found with UID found, may receive the

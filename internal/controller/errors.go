@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+
 	dbv1 "github.com/stillwaters/db-concierge/api/v1"
 	"github.com/stillwaters/db-concierge/internal/cluster"
 	"github.com/stillwaters/db-concierge/internal/mysql"
@@ -70,7 +72,9 @@ func (r *AppDatabaseReconciler) classifyMySQL(ctx context.Context, db *dbv1.AppD
 	switch mysql.Classify(err) {
 	case mysql.KindUnreachable:
 		r.Clusters.MarkUnreachable(db.Spec.ClusterRef)
-		return failed(dbv1.ReasonClusterUnreachable, "cannot reach MySQL cluster "+db.Spec.ClusterRef+": "+err.Error())
+		logf.FromContext(ctx).Info("Cluster unreachable", "cluster", db.Spec.ClusterRef, "error", err.Error())
+		return failed(dbv1.ReasonClusterUnreachable, "cannot reach MySQL cluster "+db.Spec.ClusterRef+": "+mysql.UnreachableCause(err)+
+			"; the operator retries by itself, and the platform team finds the details in the operator's log and the MySQLCluster's status")
 	case mysql.KindAccessDenied:
 		return failed(dbv1.ReasonAdminCredentialsInvalid, "MySQL cluster "+db.Spec.ClusterRef+
 			" refused the operator's admin account: "+err.Error()+"; the platform team checks the admin credentials and privileges")

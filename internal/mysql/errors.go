@@ -193,3 +193,25 @@ func (e *RevokeError) Error() string {
 }
 
 func (e *RevokeError) Unwrap() error { return e.Err }
+
+// UnreachableCause says, in words fit for a tenant, why a cluster could not be reached: the kind
+// of trouble, never an address or an account. The whole error is the platform team's, in the
+// operator's log and the MySQLCluster's status.
+func UnreachableCause(err error) string {
+	var certErr *tls.CertificateVerificationError
+	var headerErr tls.RecordHeaderError
+	var netErr net.Error
+	switch {
+	case errors.As(err, &certErr), errors.As(err, &headerErr), errors.Is(err, gomysql.ErrNoTLS):
+		return "the TLS connection to it failed (its certificate did not verify, or it does not offer TLS)"
+	case errors.Is(err, errNodeReadOnly):
+		return "every admin endpoint is read-only"
+	case errors.Is(err, errNodeNotReady):
+		return "no node is part of the cluster's primary component"
+	case errorNumber(err) == erTooManyConnections:
+		return "it refuses more connections"
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
+		return "it did not answer in time"
+	}
+	return "no admin endpoint accepted a connection"
+}

@@ -58,3 +58,25 @@ func TestWithheldDropsTheServerMessage(t *testing.T) {
 		t.Error("withheld passes other errors' text through")
 	}
 }
+
+// What a tenant reads about an unreachable cluster names the kind of trouble, never an address.
+func TestUnreachableCause(t *testing.T) {
+	refused := &ConnectError{Err: fmt.Errorf("10.1.2.3:3306: %w", &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")})}
+	cases := []struct {
+		err  error
+		want string
+	}{
+		{refused, "no admin endpoint accepted a connection"},
+		{&ConnectError{Err: fmt.Errorf("10.1.2.3:3306: %w", errNodeReadOnly)}, "read-only"},
+		{&ConnectError{Err: fmt.Errorf("10.1.2.3:3306: %w", errNodeNotReady)}, "primary component"},
+		{&ConnectError{Err: &tls.CertificateVerificationError{Err: errors.New("x509: unknown authority")}}, "certificate"},
+		{&gomysql.MySQLError{Number: erTooManyConnections}, "more connections"},
+		{context.DeadlineExceeded, "in time"},
+	}
+	for _, c := range cases {
+		got := UnreachableCause(c.err)
+		if !strings.Contains(got, c.want) || strings.Contains(got, "10.1.2.3") {
+			t.Errorf("UnreachableCause(%v) = %q, want it to say %q", c.err, got, c.want)
+		}
+	}
+}

@@ -48,7 +48,10 @@ const (
 )
 
 // sessionSetup is the one statement that pins an admin session.
-var sessionSetup = fmt.Sprintf("SET NAMES %s COLLATE %s, sql_mode = '%s', lock_wait_timeout = %d, innodb_lock_wait_timeout = %d",
+// Statements commit on their own (a server with autocommit off would leave the ownership writes
+// open on a pooled connection), and SHOW GRANTS quotes every name.
+var sessionSetup = fmt.Sprintf("SET NAMES %s COLLATE %s, sql_mode = '%s', lock_wait_timeout = %d, innodb_lock_wait_timeout = %d, "+
+	"autocommit = 1, sql_quote_show_create = 1",
 	sessionCharset, sessionCollation, sessionSQLMode, int(LockWaitTimeout.Seconds()), int(LockWaitTimeout.Seconds()))
 
 // ConnectError says no endpoint accepted a connection. An error without it happened on a
@@ -151,7 +154,7 @@ func prepareAdminSession(ctx context.Context, conn driver.Conn) error {
 	if err != nil {
 		return err
 	}
-	if vars["read_only"] == "ON" || vars["super_read_only"] == "ON" {
+	if isSet(vars["read_only"]) || isSet(vars["super_read_only"]) {
 		return errNodeReadOnly
 	}
 	if vars["wsrep_on"] != "ON" {
@@ -166,6 +169,10 @@ func prepareAdminSession(ctx context.Context, conn driver.Conn) error {
 	}
 	return nil
 }
+
+// isSet reports whether a server switch is on in any of its forms: ON, 1, or a mode such as
+// MariaDB 12's read_only=NO_LOCK, which still marks a server not to be written to.
+func isSet(value string) bool { return value != "" && value != "OFF" && value != "0" }
 
 // showValues runs a SHOW … statement and returns its rows as name → value.
 func showValues(ctx context.Context, q driver.QueryerContext, query string) (map[string]string, error) {

@@ -58,8 +58,9 @@ func (c nameComparison) equal(a, b string) bool {
 // else — global privileges, other databases, the unescaped wildcard pattern, roles, default roles,
 // PROXY, GRANT OPTION — is revoked. Statements are rebuilt from the parsed names with the one
 // quoting function; no text of the server's output is pasted into them. Database names compare as
-// the server compares them (names).
-func planGrants(lines []string, database, user string, names nameComparison) (grantPlan, error) {
+// the server compares them (d.names).
+func planGrants(lines []string, database, user string, d dialect) (grantPlan, error) {
+	names := d.names
 	plan := grantPlan{grant: true}
 	for _, line := range lines {
 		g, err := parseGrant(line)
@@ -85,7 +86,8 @@ func planGrants(lines []string, database, user string, names nameComparison) (gr
 			if g.privileges != "USAGE" {
 				plan.revokes = append(plan.revokes, revokeAll(g.target, user))
 			}
-			if tls, found := g.requirement(); found {
+			// MySQL 8 prints no REQUIRE clause in SHOW GRANTS: its absence there says nothing.
+			if tls, found := g.requirement(); found && !d.mysqlFamily() {
 				plan.tls, plan.tlsKnown = tls, true
 			}
 		case g.target.table == "" && g.target.objectType == "" && names.equal(g.target.database, escapePattern(database)):
@@ -159,9 +161,21 @@ type parsedGrant struct {
 	tail string
 }
 
-// requirement reads the REQUIRE clause of the line's tail, if it has one.
+// requirement reads the REQUIRE clause of the line's tail, if it has one. MariaDB prints an
+// account's authentication string between quotes without escaping it, and a user may set its own
+// (SET PASSWORD = '…'), so only a well-formed mysql_native_password hash is stepped over; after any
+// other, the rest of the line cannot be trusted and the clause is unknown (read from mysql.user).
 func (g parsedGrant) requirement() (tlsRequirement, bool) {
-	_, clause, found := cutOutsideQuotes(" "+g.tail, " REQUIRE ")
+	tail := g.tail
+	if rest, ok := strings.CutPrefix(tail, "IDENTIFIED BY PASSWORD '"); ok {
+		if len(rest) < nativeHashLength+1 || !isNativeHash(rest[:nativeHashLength]) || rest[nativeHashLength] != '\'' {
+			return tlsNone, false
+		}
+		tail = rest[nativeHashLength+1:]
+	} else if strings.HasPrefix(tail, "IDENTIFIED ") {
+		return tlsNone, false
+	}
+	_, clause, found := cutOutsideQuotes(" "+tail, " REQUIRE ")
 	if !found {
 		return tlsNone, true
 	}

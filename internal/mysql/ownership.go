@@ -172,7 +172,7 @@ func (a *Admin) Claim(ctx context.Context, t Tenant, adopt *Adoption, gone Owner
 	if err := t.Validate(); err != nil {
 		return Claim{}, err
 	}
-	return a.claim(ctx, t, adopt, gone)
+	return a.claim(ctx, t, adopt, gone, 1)
 }
 
 // claimAction is what a claim does about one of the tenant's names.
@@ -184,7 +184,14 @@ const (
 	takeOver                    // adopted: record it (or move its record) to this owner
 )
 
-func (a *Admin) claim(ctx context.Context, t Tenant, adopt *Adoption, gone OwnerGone) (Claim, error) {
+// maxClaimAttempts bounds how often a claim that lost a race reads again: each retry follows a
+// write of another claimant, so more than a few mean something else is wrong.
+const maxClaimAttempts = 5
+
+// errClaimRace says a record changed between the claim's read and its write.
+var errClaimRace = errors.New("an ownership record changed while it was being claimed")
+
+func (a *Admin) claim(ctx context.Context, t Tenant, adopt *Adoption, gone OwnerGone, attempt int) (Claim, error) {
 	if err := a.ensureSchema(ctx); err != nil {
 		return Claim{}, err
 	}
@@ -197,9 +204,11 @@ func (a *Admin) claim(ctx context.Context, t Tenant, adopt *Adoption, gone Owner
 	}
 	var c Claim
 	actions := map[string]claimAction{KindDatabase: record, KindUser: record}
-	recorded := map[string]bool{}
+	// recorded holds the row found for each kind: a takeover changes that row, and only if it is
+	// still as read.
+	recorded := map[string]ownershipRow{}
 	for _, r := range rows {
-		recorded[r.kind] = true
+		recorded[r.kind] = r
 		if r.uid != t.Owner.UID || r.name != t.nameOf(r.kind) {
 			owner := Owner{UID: r.uid, Namespace: r.namespace, Name: r.ownerName}
 			conflict := &ConflictError{Kind: r.kind, Name: t.nameOf(r.kind), Existing: r.name, Owner: &owner}
@@ -270,9 +279,10 @@ func (a *Admin) claim(ctx context.Context, t Tenant, adopt *Adoption, gone Owner
 		return c, nil
 	}
 	if err := a.recordIntent(ctx, t, actions, recorded); err != nil {
-		if errorNumber(err) == erDuplicateKey {
-			// Another AppDatabase claimed the same name between our read and our write.
-			return a.claim(ctx, t, adopt, gone)
+		if (errorNumber(err) == erDuplicateKey || errors.Is(err, errClaimRace)) && attempt < maxClaimAttempts {
+			// Another AppDatabase claimed the same name between our read and our write: read
+			// again, and meet its claim.
+			return a.claim(ctx, t, adopt, gone, attempt+1)
 		}
 		return Claim{}, err
 	}
@@ -293,7 +303,7 @@ func (t Tenant) nameOf(kind string) string {
 // recordIntent writes this owner's rows in one transaction, so a tenant never holds its database
 // without its user or the reverse: a new row for a name nobody recorded, a changed owner for a
 // record taken over.
-func (a *Admin) recordIntent(ctx context.Context, t Tenant, actions map[string]claimAction, recorded map[string]bool) (err error) {
+func (a *Admin) recordIntent(ctx context.Context, t Tenant, actions map[string]claimAction, recorded map[string]ownershipRow) (err error) {
 	defer func() { a.observe(opOwnership, err) }()
 	tx, err := a.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -308,12 +318,17 @@ func (a *Admin) recordIntent(ctx context.Context, t Tenant, actions map[string]c
 			continue
 		}
 		name := t.nameOf(kind)
-		if recorded[kind] {
-			_, err = tx.ExecContext(ctx, "UPDATE "+ownershipTable+
-				" SET owner_uid = ?, owner_namespace = ?, owner_name = ?, state = ? WHERE kind = ? AND name = ?",
-				t.Owner.UID, t.Owner.Namespace, t.Owner.Name, statePending, kind, name)
+		if previous, found := recorded[kind]; found {
+			// Only the record as it was read passes: two claimants of a vanished owner's name
+			// cannot both take it.
+			result, err := tx.ExecContext(ctx, "UPDATE "+ownershipTable+
+				" SET owner_uid = ?, owner_namespace = ?, owner_name = ?, state = ? WHERE kind = ? AND name = ? AND owner_uid = ? AND state = ?",
+				t.Owner.UID, t.Owner.Namespace, t.Owner.Name, statePending, kind, name, previous.uid, previous.state)
 			if err != nil {
 				return fmt.Errorf("recording ownership of %s %q: %w", kind, name, err)
+			}
+			if n, err := result.RowsAffected(); err != nil || n != 1 {
+				return errors.Join(errClaimRace, err)
 			}
 			continue
 		}

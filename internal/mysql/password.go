@@ -56,6 +56,23 @@ func nativePasswordIs(grants []string, password string) bool {
 	return false
 }
 
+// nativeHashLength is the length of a mysql_native_password hash as servers print it: "*" and 40
+// hex digits.
+const nativeHashLength = 41
+
+// isNativeHash reports whether s has exactly the form of a mysql_native_password hash.
+func isNativeHash(s string) bool {
+	if len(s) != nativeHashLength || s[0] != '*' {
+		return false
+	}
+	for _, c := range s[1:] {
+		if !strings.ContainsRune("0123456789ABCDEFabcdef", c) {
+			return false
+		}
+	}
+	return true
+}
+
 // nativePasswordHash is what the server stores for password under mysql_native_password:
 // "*" and the upper-case hex of SHA1(SHA1(password)).
 func nativePasswordHash(password string) string {

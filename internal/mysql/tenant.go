@@ -251,59 +251,58 @@ func (a *Admin) createUser(ctx context.Context, d dialect, t Tenant, password st
 	return &Change{Kind: CreatedUser, Detail: "created user"}, nil
 }
 
-// execPassword runs a statement that sets a password, hashed where the server takes a hash. A
-// MariaDB whose password validation plugin must see the password (strict_password_validation
-// refuses hashes) gets it in clear instead; a password the policy refuses is a
-// *PasswordPolicyError.
+// execPassword runs a statement that sets a password, in the form the server takes now
+// (passwordFormNow). A password the server's policy refuses is a *PasswordPolicyError.
 func (a *Admin) execPassword(ctx context.Context, d dialect, st func(passwordForm) statement) error {
-	err := a.exec(ctx, st(hashed))
-	switch errorNumber(err) {
-	case erOptionPreventsStatement, erNotValidPassword, erCannotUser:
-		if !d.mysqlFamily() {
-			err = a.exec(ctx, st(inClear))
-		}
+	form, err := a.passwordFormNow(ctx, d)
+	if err != nil {
+		return err
 	}
-	if errorNumber(err) == erNotValidPassword {
+	statement := st(form)
+	err = a.exec(ctx, statement)
+	switch n := errorNumber(err); {
+	case n == erNotValidPassword,
+		// MariaDB answers a refused ALTER USER with its generic "operation failed"; the user
+		// exists (ensureUser checked), so under a validation plugin it is the policy.
+		n == erCannotUser && form == inClear && statement.op == opAlterUser && !d.mysqlFamily():
 		return &PasswordPolicyError{Err: err}
 	}
 	return err
+}
+
+// passwordFormNow tells how MariaDB must be given a password: as its hash, unless a password
+// validation plugin is active and strict_password_validation makes the server refuse hashes (the
+// plugin must read the password). It is asked each time a password is set — rarely — since a
+// platform team can load or unload a plugin at any moment, and a stale answer would either fail
+// or send a password in clear for nothing.
+func (a *Admin) passwordFormNow(ctx context.Context, d dialect) (passwordForm, error) {
+	if d.mysqlFamily() {
+		return inClear, nil
+	}
+	var strict, plugins int
+	err := a.db.QueryRowContext(ctx, "SELECT @@strict_password_validation, (SELECT COUNT(*) FROM information_schema.PLUGINS "+
+		"WHERE PLUGIN_TYPE = 'PASSWORD VALIDATION' AND PLUGIN_STATUS = 'ACTIVE')").Scan(&strict, &plugins)
+	if err != nil {
+		a.observe(opRead, err)
+		return hashed, fmt.Errorf("asking whether the server validates passwords: %w", err)
+	}
+	if strict != 0 && plugins > 0 {
+		return inClear, nil
+	}
+	return hashed, nil
 }
 
 // ensureGrants brings the user's grants, lines as SHOW GRANTS printed them, to exactly ALL
 // PRIVILEGES on its database (planGrants), and its TLS requirement to the cluster's.
 func (a *Admin) ensureGrants(ctx context.Context, d dialect, t Tenant, lines []string) ([]Change, error) {
 	// SHOW GRANTS output can carry the password hash: it is parsed here and never logged.
-	plan, err := planGrants(lines, t.Database, t.User, d.names)
+	plan, err := planGrants(lines, t.Database, t.User, d)
 	if err != nil {
 		return nil, fmt.Errorf("reading grants of user %q: %w", t.User, err)
 	}
-	var changes []Change
-	// Every revoke is tried: one the admin account may not make does not leave the others in
-	// place.
-	var refused *RevokeError
-	for _, r := range plan.revokes {
-		if err := a.exec(ctx, r.statement); err != nil {
-			if Classify(err) != KindAccessDenied {
-				return changes, fmt.Errorf("revoking %s from user %q: %w", r.what, t.User, err)
-			}
-			if refused == nil {
-				refused = &RevokeError{User: t.User, Err: err}
-			}
-			refused.What = append(refused.What, r.what)
-			continue
-		}
-		changes = append(changes, Change{Kind: Revoked, Detail: "revoked " + r.what + " beyond the database"})
-	}
-	if len(changes) > 0 {
-		// A session keeps the global and database privileges it started with (a database's until
-		// it leaves it): what was revoked takes effect only once the user's sessions are ended.
-		if err := a.endSessions(ctx, t.User); err != nil {
-			return changes, err
-		}
-		changes = append(changes, Change{Kind: SessionsEnded, Detail: "ended the user's sessions, so that the revoked privileges no longer apply"})
-	}
-	if refused != nil {
-		return changes, refused
+	changes, err := a.revokeBeyondDatabase(ctx, t.User, plan.revokes)
+	if err != nil {
+		return changes, err
 	}
 	if plan.grant {
 		if err := a.exec(ctx, grantAllOnDatabase(t.Database, t.User)); err != nil {
@@ -323,6 +322,43 @@ func (a *Admin) ensureGrants(ctx context.Context, d dialect, t Tenant, lines []s
 			return changes, fmt.Errorf("setting the TLS requirement of user %q: %w", t.User, err)
 		}
 		changes = append(changes, Change{Kind: TLSRequirementSet, Detail: fmt.Sprintf("set the user's TLS requirement to %q (it was %q)", d.wantedTLS(), tls)})
+	}
+	return changes, nil
+}
+
+// revokeBeyondDatabase takes away what the user holds beyond its database, then ends its sessions:
+// a session keeps the global and database privileges it started with (a database's until it
+// leaves it), so what was revoked takes effect only then. Every revoke is tried, and the sessions
+// are ended whenever one succeeded, even if another failed: one the admin account may not make
+// (a *RevokeError) does not leave the others in effect.
+func (a *Admin) revokeBeyondDatabase(ctx context.Context, user string, revokes []revocation) (changes []Change, err error) {
+	var refused *RevokeError
+	var failed error
+	for _, r := range revokes {
+		err := a.exec(ctx, r.statement)
+		switch {
+		case err == nil:
+			changes = append(changes, Change{Kind: Revoked, Detail: "revoked " + r.what + " beyond the database"})
+		case Classify(err) == KindAccessDenied:
+			if refused == nil {
+				refused = &RevokeError{User: user, Err: err}
+			}
+			refused.What = append(refused.What, r.what)
+		case failed == nil:
+			failed = fmt.Errorf("revoking %s from user %q: %w", r.what, user, err)
+		}
+	}
+	if len(changes) > 0 {
+		if err := a.endSessions(ctx, user); err != nil {
+			return changes, err
+		}
+		changes = append(changes, Change{Kind: SessionsEnded, Detail: "ended the user's sessions, so that the revoked privileges no longer apply"})
+	}
+	if failed != nil {
+		return changes, failed
+	}
+	if refused != nil {
+		return changes, refused
 	}
 	return changes, nil
 }
@@ -426,6 +462,7 @@ func (a *Admin) endSessions(ctx context.Context, user string) error {
 	if len(a.opts.Endpoints) == 1 {
 		return a.endSessionsOn(ctx, a.db, user)
 	}
+	var errs []error
 	for _, e := range a.opts.Endpoints {
 		opts := a.opts
 		opts.Endpoints = []Endpoint{e}
@@ -438,25 +475,35 @@ func (a *Admin) endSessions(ctx context.Context, user string) error {
 		err = a.endSessionsOn(ctx, db, user)
 		_ = db.Close()
 		var connectErr *ConnectError
-		if errors.As(err, &connectErr) {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("on %s: %w", e, err)
+		switch {
+		case errors.As(err, &connectErr):
+			// A node that takes no connection serves no session either.
+		case err != nil:
+			// The other nodes are still visited: a session left on one is no reason to leave
+			// those on the rest.
+			errs = append(errs, fmt.Errorf("on %s: %w", e, err))
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
+// endSessionsOn ends user's sessions on the server db reaches, listing and ending them over one
+// connection: behind a proxy that spreads connections, another connection may reach another
+// node, where the same session ids belong to other sessions.
 func (a *Admin) endSessionsOn(ctx context.Context, db *sql.DB, user string) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
 	for range 3 {
-		ids, err := sessionsOf(ctx, db, user)
+		ids, err := sessionsOf(ctx, conn, user)
 		if err != nil || len(ids) == 0 {
 			return err
 		}
 		for _, id := range ids {
 			st := killConnection(id)
-			_, err := db.ExecContext(ctx, st.query)
+			_, err := conn.ExecContext(ctx, st.query)
 			if errorNumber(err) == erNoSuchThread {
 				continue // it ended by itself
 			}
@@ -469,9 +516,9 @@ func (a *Admin) endSessionsOn(ctx context.Context, db *sql.DB, user string) erro
 	return nil
 }
 
-func sessionsOf(ctx context.Context, db *sql.DB, user string) ([]int64, error) {
+func sessionsOf(ctx context.Context, conn *sql.Conn, user string) ([]int64, error) {
 	// Compared as bytes: user names are case-sensitive, the processlist's collation is not.
-	rows, err := db.QueryContext(ctx, "SELECT ID FROM information_schema.PROCESSLIST WHERE CAST(USER AS BINARY) = CAST(? AS BINARY)", user)
+	rows, err := conn.QueryContext(ctx, "SELECT ID FROM information_schema.PROCESSLIST WHERE CAST(USER AS BINARY) = CAST(? AS BINARY)", user)
 	if err != nil {
 		return nil, fmt.Errorf("listing the sessions of user %q: %w", user, err)
 	}

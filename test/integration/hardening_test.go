@@ -231,6 +231,10 @@ func TestHostilePasswords(t *testing.T) {
 				if err := loginOn(ctx, server, "hostile_victim_app", current, "hostile_victim"); err != nil {
 					t.Errorf("a refused password changed the user's password: %v", err)
 				}
+				// Back to Ready, so that the next payload's outcome cannot be this one's.
+				current = "Valid-" + randomString()
+				setSecretPassword(t, victim, current)
+				waitReady(t, victim)
 			} else {
 				eventually(t, "the Secret's password to log in", func() error {
 					return loginOn(ctx, server, "hostile_victim_app", p.password, "hostile_victim")
@@ -248,6 +252,10 @@ func TestHostilePasswords(t *testing.T) {
 		}
 		if !strings.Contains(logs, "CREATE USER") || !strings.Contains(logs, "ALTER USER") {
 			t.Fatal("the logs do not show the operator's statements: the check would prove nothing")
+		}
+		// The server's own record of the operator's sessions: each starts by pinning them.
+		if !strings.Contains(logs, "SET NAMES utf8mb4 COLLATE utf8mb4_unicode_ci, sql_mode = 'STRICT_ALL_TABLES") {
+			t.Error("the operator's admin sessions do not pin their character set and sql_mode")
 		}
 		for _, p := range append(payloads, passwordPayload{"bystander", bystanderPass, false},
 			passwordPayload{"victim's generated password", generated, false}) {
@@ -342,6 +350,7 @@ func TestLockWaitIsTheTenantsProblem(t *testing.T) {
 // on a table or routine of that name left behind by a dropped database, refuses the name.
 func TestOtherAccountsGrantsRefuseAName(t *testing.T) {
 	ensureNamespace(t, "grants")
+	t.Cleanup(func() { _, _ = root(t).Exec("DROP USER IF EXISTS seed_reader@'%'") })
 	for _, q := range []string{
 		"CREATE USER IF NOT EXISTS seed_reader@'%' IDENTIFIED BY 'seed-reader-1'",
 		"GRANT ALL PRIVILEGES ON rt_seed.* TO seed_reader@'%'",

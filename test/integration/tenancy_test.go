@@ -280,7 +280,8 @@ func TestPasswordsLeakNowhere(t *testing.T) {
 		secretOf(t, dbs[i])
 	}
 
-	// A password in the Secret that MySQL's password policy refuses: ALTER USER fails.
+	// A password in the Secret that MySQL's password policy refuses: ALTER USER fails, and the
+	// tenant says why.
 	if _, err := root(t).Exec("INSTALL SONAME 'simple_password_check'"); err != nil {
 		t.Fatal(err)
 	}
@@ -291,7 +292,7 @@ func TestPasswordsLeakNowhere(t *testing.T) {
 	if err := k8s.Update(ctx, s); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, clientKey(dbs[1]), dbv1.PhaseFailed, dbv1.ReasonProvisioningError)
+	waitFor(t, clientKey(dbs[1]), dbv1.PhaseFailed, dbv1.ReasonPasswordRejected)
 	if _, err := root(t).Exec("UNINSTALL SONAME 'simple_password_check'"); err != nil {
 		t.Fatal(err)
 	}
