@@ -108,7 +108,7 @@ func (a *Admin) Provision(ctx context.Context, t Tenant, c Claim, password strin
 	var loginErr error
 	// The user's grants as SHOW GRANTS prints them, once read; a user created now has none.
 	var grantLines []string
-	grantsKnown := c.freshUser
+	grantsKnown, createdNow := c.freshUser, c.freshUser
 	if c.freshUser {
 		err = add(a.createUser(ctx, d, t, password))
 	} else {
@@ -126,7 +126,7 @@ func (a *Admin) Provision(ctx context.Context, t Tenant, c Claim, password strin
 				var change *Change
 				change, err = a.ensureUser(ctx, d, t, password, loginErr)
 				if change != nil && change.Kind == CreatedUser {
-					grantLines, grantsKnown = nil, true
+					grantLines, grantsKnown, createdNow = nil, true, true
 				}
 				err = add(change, err)
 			}
@@ -146,7 +146,7 @@ func (a *Admin) Provision(ctx context.Context, t Tenant, c Claim, password strin
 			return changes, err
 		}
 	}
-	grants, err := a.ensureGrants(ctx, d, t, grantLines)
+	grants, err := a.ensureGrants(ctx, d, t, grantLines, createdNow)
 	changes = append(changes, grants...)
 	if err != nil {
 		return changes, err
@@ -293,8 +293,9 @@ func (a *Admin) passwordFormNow(ctx context.Context, d dialect) (passwordForm, e
 }
 
 // ensureGrants brings the user's grants, lines as SHOW GRANTS printed them, to exactly ALL
-// PRIVILEGES on its database (planGrants), and its TLS requirement to the cluster's.
-func (a *Admin) ensureGrants(ctx context.Context, d dialect, t Tenant, lines []string) ([]Change, error) {
+// PRIVILEGES on its database (planGrants), and its TLS requirement to the cluster's. A user
+// createdNow has the requirement it was created with.
+func (a *Admin) ensureGrants(ctx context.Context, d dialect, t Tenant, lines []string, createdNow bool) ([]Change, error) {
 	// SHOW GRANTS output can carry the password hash: it is parsed here and never logged.
 	plan, err := planGrants(lines, t.Database, t.User, d)
 	if err != nil {
@@ -312,6 +313,9 @@ func (a *Admin) ensureGrants(ctx context.Context, d dialect, t Tenant, lines []s
 		changes = append(changes, Change{Kind: Granted, Detail: "granted all privileges on the database"})
 	}
 	tls, known := plan.tls, plan.tlsKnown
+	if createdNow {
+		tls, known = d.wantedTLS(), true
+	}
 	if !known {
 		if tls, err = a.tlsRequirement(ctx, t.User); err != nil {
 			return changes, err
