@@ -2,6 +2,7 @@ package mysql
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 )
 
@@ -332,9 +333,16 @@ func splitOutsideQuotes(s, sep string) []string {
 	}
 }
 
+// bareName is a name the server prints without quotes (under sql_quote_show_create=0, for roles,
+// users and hosts that need none).
+var bareName = regexp.MustCompile(`^[A-Za-z0-9_$]+$`)
+
 // unquoteName reverses the server's quoting of a name: backticks, double quotes (ANSI_QUOTES,
-// ORACLE) or single quotes, with the quote character doubled inside.
+// ORACLE) or single quotes, with the quote character doubled inside; or none, for a plain name.
 func unquoteName(s string) (string, error) {
+	if bareName.MatchString(s) {
+		return s, nil
+	}
 	if len(s) < 2 || !isQuote(s[0]) || s[len(s)-1] != s[0] {
 		return "", fmt.Errorf("not a quoted name: %.40q", s)
 	}

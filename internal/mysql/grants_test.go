@@ -61,6 +61,9 @@ func TestPlanGrants(t *testing.T) {
 			`GRANT PROXY ON "root"@"localhost" TO "my_app_app"@"%"`, `SET DEFAULT ROLE "r1" FOR "my_app_app"@"%"`}, false,
 			[]string{"REVOKE `r1` FROM `my_app_app`@`%`", "REVOKE ALL PRIVILEGES ON `we\" ird`.* FROM `my_app_app`@`%`",
 				"REVOKE PROXY ON `root`@`localhost` FROM `my_app_app`@`%`", "SET DEFAULT ROLE NONE FOR `my_app_app`@`%`"}},
+		{"names printed bare (sql_quote_show_create=0)", []string{"GRANT r1 TO my_app_app@`%`", "GRANT USAGE ON *.* TO my_app_app@`%`", own,
+			"GRANT PROXY ON root@localhost TO my_app_app@`%`", "SET DEFAULT ROLE r1 FOR my_app_app@`%`"}, false,
+			[]string{"REVOKE `r1` FROM `my_app_app`@`%`", "REVOKE PROXY ON `root`@`localhost` FROM `my_app_app`@`%`", "SET DEFAULT ROLE NONE FOR `my_app_app`@`%`"}},
 		{"single-quoted hosts (older MariaDB)", []string{"GRANT USAGE ON *.* TO 'my_app_app'@'%'", "GRANT ALL PRIVILEGES ON `my\\_app`.* TO 'my_app_app'@'%'",
 			"GRANT PROXY ON 'o''brien'@'%' TO 'my_app_app'@'%'"}, false,
 			[]string{"REVOKE PROXY ON `o'brien`@`%` FROM `my_app_app`@`%`"}},
@@ -79,7 +82,7 @@ func TestPlanGrants(t *testing.T) {
 			t.Errorf("%s: grant=%v revokes=%q; want grant=%v revokes=%q", c.name, plan.grant, revokes, c.grant, c.revokes)
 		}
 	}
-	for _, line := range []string{"REVOKE nonsense", "GRANT nothing", "SET DEFAULT ROLE `r`", "GRANT SELECT ON db.* TO `u`@`%`"} {
+	for _, line := range []string{"REVOKE nonsense", "GRANT nothing", "SET DEFAULT ROLE `r`", "GRANT SELECT ON db.a b TO `u`@`%`", "GRANT `r` x TO `u`@`%`"} {
 		if _, err := planGrants([]string{line}, "my_app", user, mariadb); err == nil {
 			t.Errorf("an unreadable line was accepted: %s", line)
 		}

@@ -118,12 +118,18 @@ type passwordPayload struct {
 	refused        bool
 }
 
-// A server in ORACLE sql_mode (and so ANSI_QUOTES: SHOW GRANTS quotes names with double quotes):
-// drift checks of a Ready tenant write nothing and keep it Ready, and a grant added by hand is
-// still revoked.
+// A server in ORACLE sql_mode (and so ANSI_QUOTES: SHOW GRANTS quotes names with double quotes),
+// with autocommit off and names printed unquoted where they can be: a tenant is provisioned, drift
+// checks of a Ready tenant write nothing and keep it Ready, and a grant added by hand is still
+// revoked.
 func TestHostileSQLMode(t *testing.T) {
 	ensureNamespace(t, "sqlmode")
-	server, rootDB, _ := hostileCluster(t, "oracle-mode", stack.WithServerArgs("--sql-mode=ORACLE"))
+	server, rootDB, _ := hostileCluster(t, "oracle-mode", stack.WithServerArgs("--sql-mode=ORACLE", "--autocommit=0"))
+	if _, err := rootDB.Exec("SET GLOBAL sql_quote_show_create = 0"); err != nil {
+		t.Fatal(err)
+	}
+	// The operator's sessions opened before the change are ended, so that it works in new ones.
+	killSessionsOn(t, rootDB, "oracle-mode_admin")
 	db := newAppDB("sqlmode", "oracle", dbv1.AppDatabaseSpec{DBName: "oracle_mode", ClusterRef: "oracle-mode"})
 	create(t, db)
 	db = waitReady(t, db)
@@ -158,6 +164,23 @@ func TestHostileSQLMode(t *testing.T) {
 	for _, g := range grantsOn(t, rootDB, "oracle_mode_app") {
 		if strings.Contains(g, "mysql") {
 			t.Errorf("the grant on mysql.* was not revoked: %s", g)
+		}
+	}
+
+	// A role, which the server would print unquoted under this setting, is read and revoked too
+	// (the admin account may pass it on).
+	for _, q := range []string{"CREATE ROLE oracle_reader", "GRANT SELECT ON mysql.* TO oracle_reader",
+		"GRANT oracle_reader TO `oracle-mode_admin`@'%' WITH ADMIN OPTION", "GRANT oracle_reader TO `oracle_mode_app`@'%'"} {
+		if _, err := rootDB.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if got := forceReconcile(t, db); got.Status.Phase != dbv1.PhaseReady {
+		t.Fatalf("phase %s: %s", got.Status.Phase, got.Status.Message)
+	}
+	for _, g := range grantsOn(t, rootDB, "oracle_mode_app") {
+		if strings.Contains(g, "oracle_reader") {
+			t.Errorf("the role was not revoked: %s", g)
 		}
 	}
 	if err := session.QueryRowContext(context.Background(), "SELECT COUNT(*) FROM user").Scan(&users); err == nil {
