@@ -31,29 +31,27 @@ const (
 
 // Server error numbers, shared by MySQL and MariaDB unless noted.
 const (
-	erDBAccessDenied          = 1044
-	erAccessDenied            = 1045
-	erUnknownCommand          = 1047 // Galera: node not ready for application use
-	erServerShutdown          = 1053
-	erTooManyConnections      = 1040
-	erUnknownCharset          = 1115
-	erHostBlocked             = 1129
-	erTableAccessDenied       = 1142
-	erSpecificAccessDenied    = 1227
-	erCollationMismatch       = 1253
-	erUnknownCollation        = 1273
-	erQueryInterrupted        = 1317
-	erCannotCreateWithGrant   = 1410
-	erAccessDeniedNoPass      = 1698
-	erConnectionKilled        = 1927 // MariaDB
-	erLockDeadlock            = 1213 // also Galera certification conflicts
-	erDuplicateKey            = 1062
-	erNonexistingGrant        = 1141
-	erNoSuchThread            = 1094
-	erLockWaitTimeout         = 1205
-	erOptionPreventsStatement = 1290 // MariaDB: a hash refused under strict_password_validation
-	erCannotUser              = 1396
-	erNotValidPassword        = 1819
+	erDBAccessDenied        = 1044
+	erAccessDenied          = 1045
+	erUnknownCommand        = 1047 // Galera: node not ready for application use
+	erServerShutdown        = 1053
+	erTooManyConnections    = 1040
+	erUnknownCharset        = 1115
+	erHostBlocked           = 1129
+	erTableAccessDenied     = 1142
+	erSpecificAccessDenied  = 1227
+	erCollationMismatch     = 1253
+	erUnknownCollation      = 1273
+	erQueryInterrupted      = 1317
+	erCannotCreateWithGrant = 1410
+	erAccessDeniedNoPass    = 1698
+	erConnectionKilled      = 1927 // MariaDB
+	erLockDeadlock          = 1213 // also Galera certification conflicts
+	erDuplicateKey          = 1062
+	erNonexistingGrant      = 1141
+	erNoSuchThread          = 1094
+	erCannotUser            = 1396
+	erNotValidPassword      = 1819
 )
 
 // String is the kind's label in metrics.

@@ -47,9 +47,9 @@ const (
 	LockWaitTimeout = 10 * time.Second
 )
 
-// sessionSetup is the one statement that pins an admin session.
-// Statements commit on their own (a server with autocommit off would leave the ownership writes
-// open on a pooled connection), and SHOW GRANTS quotes every name.
+// sessionSetup is the one statement that pins an admin session. Besides the above, statements
+// commit on their own (a server with autocommit off would leave the ownership writes open on a
+// pooled connection), and SHOW GRANTS quotes every name.
 var sessionSetup = fmt.Sprintf("SET NAMES %s COLLATE %s, sql_mode = '%s', lock_wait_timeout = %d, innodb_lock_wait_timeout = %d, "+
 	"autocommit = 1, sql_quote_show_create = 1",
 	sessionCharset, sessionCollation, sessionSQLMode, int(LockWaitTimeout.Seconds()), int(LockWaitTimeout.Seconds()))

@@ -476,8 +476,8 @@ func (a *Admin) checkForeignGrants(ctx context.Context, t Tenant) error {
 }
 
 // foreignGrantsQuery finds one grant of an account other than the tenant's user and the operator's
-// admin account that reaches a
-// database name: database-level grants match it as a LIKE pattern, the others by equality.
+// admin account that reaches a database name: database-level grants match it as a LIKE pattern,
+// the others by equality.
 const foreignGrantsQuery = `SELECT User, Host, Db, '' FROM mysql.db
   WHERE CAST(? AS BINARY) LIKE CAST(Db AS BINARY) AND User NOT IN (?, ?)
 UNION ALL SELECT User, Host, Db, Table_name FROM mysql.tables_priv
