@@ -37,7 +37,7 @@ $(CONTROLLER_GEN):
 generate: $(CONTROLLER_GEN) ## Regenerate deepcopy code and the CRD YAML from api/.
 	$(CONTROLLER_GEN) object paths=./api/...
 	hack/generate-crds.sh $(CONTROLLER_GEN)
-	go run ./hack/gen-api-docs crds docs/api.md
+	go run ./hack/gen-api-docs charts/db-concierge/crds docs/api.md
 
 .PHONY: verify
 verify: deps $(CONTROLLER_GEN) ## Fail if generated files, go.mod or the test binaries' version are stale, or a shell script fails shellcheck.

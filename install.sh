@@ -218,13 +218,13 @@ echo "DB Concierge installer — context: $("$KUBECTL" config current-context 2>
 $dry_run && echo "(dry run: nothing is changed)"
 
 step "1/6 Installing the AppDatabase and MySQLCluster CRDs"
-run "$KUBECTL" apply -f "$here/crds/appdatabase-crd.yaml" -f "$here/crds/mysqlcluster-crd.yaml"
+run "$KUBECTL" apply -f "$here/crds/appdatabase-crd.yaml"
 run "$KUBECTL" wait --for=condition=Established --timeout=60s crd/appdatabases.db.stillwaters.io crd/mysqlclusters.db.stillwaters.io
 
 # --- 2. namespace, RBAC, admission policy, Service -----------------------------------------
 
 step "2/6 Creating namespace $namespace, RBAC and the namespace admission policy"
-for f in namespace serviceaccount clusterrole clusterrolebinding role rolebinding admission-policy service; do
+for f in namespace serviceaccount clusterrole clusterrolebinding admission-policy service; do
 	run "$KUBECTL" apply -f "$here/deploy/$f.yaml"
 done
 

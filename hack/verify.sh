@@ -9,7 +9,7 @@ generated() { cat api/v1/zz_generated.deepcopy.go crds/*.yaml charts/db-concierg
 before=$(generated | sha256sum)
 "$controller_gen" object paths=./api/...
 hack/generate-crds.sh "$controller_gen"
-go run ./hack/gen-api-docs crds docs/api.md
+go run ./hack/gen-api-docs charts/db-concierge/crds docs/api.md
 go mod tidy
 after=$(generated | sha256sum)
 if [[ "$before" != "$after" ]]; then

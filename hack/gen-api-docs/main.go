@@ -1,5 +1,6 @@
 // Command gen-api-docs writes docs/api.md, the reference of every field of the project's custom
-// resources, from the generated CRDs in crds/ — so the reference cannot drift from the API.
+// resources, from the generated CRDs in charts/db-concierge/crds/ (one file per kind) — so the
+// reference cannot drift from the API.
 // make generate runs it; make verify fails when its output is stale.
 package main
 
@@ -33,7 +34,7 @@ func run(dir, output string) error {
 	sort.Strings(files)
 	var b strings.Builder
 	b.WriteString("# API reference\n\n")
-	b.WriteString("<!-- Generated from crds/ by hack/gen-api-docs (make generate). Do not edit. -->\n\n")
+	b.WriteString("<!-- Generated from the CRDs by hack/gen-api-docs (make generate). Do not edit. -->\n\n")
 	b.WriteString("Every field of DB Concierge's custom resources, as the API server validates them. `kubectl explain` shows the same descriptions.\n")
 	for _, f := range files {
 		raw, err := os.ReadFile(f)
