@@ -27,8 +27,9 @@ type Options struct {
 	RequireTLSForApplications bool
 	// MaxOpenConns caps the connections the operator holds to this cluster.
 	MaxOpenConns int
-	// ConnectTimeout bounds each connection attempt, so an unreachable server fails a reconcile
-	// quickly instead of holding a worker.
+	// ConnectTimeout bounds each attempt to reach one endpoint — the dial, the handshake and the
+	// admin session's setup — so an unreachable or hung server costs a reconcile that long, not
+	// the read timeout, before the next endpoint is tried.
 	ConnectTimeout time.Duration
 }
 
@@ -184,12 +185,16 @@ func (e *LoginError) Unwrap() error { return e.Err }
 
 // VerifyLogin logs in as user with password, with database as the current database (none when
 // empty), and logs out. It succeeds only if the password is right and the user may use the
-// database. It goes through the admin endpoints, with the cluster's TLS settings.
+// database. It goes through the admin endpoints, starting at the one the admin pool uses, with
+// the cluster's TLS settings.
 func (a *Admin) VerifyLogin(ctx context.Context, user, password, database string) error {
 	connector, err := newFailover(a.opts, user, password, database, false)
 	if err != nil {
 		return fmt.Errorf("configuring login as %q: %w", user, err)
 	}
+	// Start where the admin pool is connected: the endpoint that answered last, not a node it
+	// failed over from.
+	connector.preferred.Store(a.connector.preferred.Load())
 	conn, err := connector.Connect(ctx)
 	if err != nil {
 		// Not counted as an error: a refused login is how a missing user or a changed password

@@ -72,10 +72,14 @@ type failover struct {
 	// password do neither.
 	admin     bool
 	preferred atomic.Int32
+	// connectTimeout bounds each endpoint's attempt as a whole: the dial, the handshake (a node
+	// that accepts TCP and never answers would otherwise hold it for the read timeout) and the
+	// admin session's setup.
+	connectTimeout time.Duration
 }
 
 func newFailover(opts Options, user, password, database string, admin bool) (*failover, error) {
-	f := &failover{endpoints: opts.Endpoints, admin: admin}
+	f := &failover{endpoints: opts.Endpoints, admin: admin, connectTimeout: opts.ConnectTimeout}
 	for _, e := range opts.Endpoints {
 		cfg := gomysql.NewConfig()
 		cfg.Net = "tcp"
@@ -111,12 +115,7 @@ func (f *failover) Connect(ctx context.Context) (driver.Conn, error) {
 	var errs []error
 	for i := range f.connectors {
 		idx := (start + i) % len(f.connectors)
-		conn, err := f.connectors[idx].Connect(ctx)
-		if err == nil && f.admin {
-			if err = prepareAdminSession(ctx, conn); err != nil {
-				conn.Close()
-			}
-		}
+		conn, err := f.attempt(ctx, idx)
 		if err == nil {
 			f.preferred.Store(int32(idx))
 			return conn, nil
@@ -131,6 +130,25 @@ func (f *failover) Connect(ctx context.Context) (driver.Conn, error) {
 		return nil, &ConnectError{Err: errs[0]}
 	}
 	return nil, &ConnectError{Err: errors.Join(errs...)}
+}
+
+// attempt connects to one endpoint within connectTimeout.
+func (f *failover) attempt(ctx context.Context, idx int) (driver.Conn, error) {
+	if f.connectTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, f.connectTimeout)
+		defer cancel()
+	}
+	conn, err := f.connectors[idx].Connect(ctx)
+	if err == nil && f.admin {
+		if err = prepareAdminSession(ctx, conn); err != nil {
+			conn.Close()
+		}
+	}
+	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
+		err = fmt.Errorf("no answer within %s: %w", f.connectTimeout, err)
+	}
+	return conn, err
 }
 
 // Driver implements driver.Connector.
