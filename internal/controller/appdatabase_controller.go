@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strings"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -49,6 +50,34 @@ type AppDatabaseReconciler struct {
 	// ConflictRecheckPeriod is how often a tenant failed on something in its way that is not
 	// watched (see recheckedReasons) is tried again; 0 never.
 	ConflictRecheckPeriod time.Duration
+
+	// cutShort holds, per cluster, the Ready tenants whose pass an outage of that cluster cut
+	// short (their status is left as it was): they are passed again as soon as it answers, since
+	// what the pass was to repair — a password recreated in the Secret, say — waits until then.
+	cutShortMu sync.Mutex
+	cutShort   map[string]map[types.NamespacedName]bool
+}
+
+// passCutShort records that a Ready tenant's pass did not get through to its cluster.
+func (r *AppDatabaseReconciler) passCutShort(cluster string, key types.NamespacedName) {
+	r.cutShortMu.Lock()
+	defer r.cutShortMu.Unlock()
+	if r.cutShort == nil {
+		r.cutShort = map[string]map[types.NamespacedName]bool{}
+	}
+	if r.cutShort[cluster] == nil {
+		r.cutShort[cluster] = map[types.NamespacedName]bool{}
+	}
+	r.cutShort[cluster][key] = true
+}
+
+// takeCutShort returns, and forgets, the tenants of cluster whose passes an outage cut short.
+func (r *AppDatabaseReconciler) takeCutShort(cluster string) map[types.NamespacedName]bool {
+	r.cutShortMu.Lock()
+	defer r.cutShortMu.Unlock()
+	keys := r.cutShort[cluster]
+	delete(r.cutShort, cluster)
+	return keys
 }
 
 // recheckedReasons are the terminal failures whose cause lies outside the AppDatabase, in objects
@@ -108,6 +137,7 @@ func (r *AppDatabaseReconciler) Reconcile(ctx context.Context, req reconcile.Req
 		// A drift check during an outage: the tenant was Ready and nothing it asked for has
 		// changed, so its status is not rewritten; the cluster's trouble is retried quietly.
 		logf.FromContext(ctx).Info("Cluster unavailable during a drift check; status left as Ready", "reason", o.reason, "error", err.Error())
+		r.passCutShort(db.Spec.ClusterRef, req.NamespacedName)
 		return reconcile.Result{RequeueAfter: r.jitteredResync()}, nil
 	}
 	if errors.Is(err, errStatusWrite) {

@@ -237,8 +237,13 @@ func (r *AppDatabaseReconciler) waitingForNamespace(ctx context.Context, o clien
 	})
 }
 
+// waitingForCluster requeues, when a cluster answers again, its tenants that are not Ready and the
+// Ready ones whose pass the outage cut short.
 func (r *AppDatabaseReconciler) waitingForCluster(ctx context.Context, o client.Object) []reconcile.Request {
-	return r.requests(ctx, client.MatchingFields{indexClusterRef: o.GetName()}, func(db *dbv1.AppDatabase) bool { return !isReady(db) })
+	cutShort := r.takeCutShort(o.GetName())
+	return r.requests(ctx, client.MatchingFields{indexClusterRef: o.GetName()}, func(db *dbv1.AppDatabase) bool {
+		return !isReady(db) || cutShort[client.ObjectKeyFromObject(db)]
+	})
 }
 
 // usingAdminSecret requeues, when a Secret configuring clusters changes, the tenants of those

@@ -155,13 +155,18 @@ func killSessionsOn(t *testing.T, db *sql.DB, user string) {
 }
 
 // MySQL stops: a tenant being provisioned fails with ClusterUnreachable and recovers by itself when
-// MySQL is back; a Ready tenant is not rewritten meanwhile.
+// MySQL is back; a Ready tenant is not rewritten meanwhile; a Ready tenant whose Secret was deleted
+// during the outage gets its new password applied as soon as MySQL is back, not at the next
+// periodic check.
 func TestClusterOutage(t *testing.T) {
 	ctx := ctxFor(t)
 	ensureNamespace(t, "outage")
 	steady := newAppDB("outage", "steady", dbv1.AppDatabaseSpec{DBName: "steady"})
+	rebuilt := newAppDB("outage", "rebuilt", dbv1.AppDatabaseSpec{DBName: "rebuilt"})
 	create(t, steady)
-	steady = waitReady(t, steady)
+	create(t, rebuilt)
+	steady, rebuilt = waitReady(t, steady), waitReady(t, rebuilt)
+	oldSecret := secretOf(t, rebuilt)
 
 	maria.Stop()
 	restarted := false
@@ -201,12 +206,35 @@ func TestClusterOutage(t *testing.T) {
 		t.Errorf("Ready tenant rewritten during the outage: %+v", current.Status)
 	}
 
+	// The Secret is deleted meanwhile: the pass it causes cannot get through to MySQL.
+	logStart = len(operatorLog.String())
+	if err := k8s.Delete(ctx, oldSecret); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the pass for the deleted Secret to meet the outage", func() error {
+		for _, line := range strings.Split(operatorLog.String()[logStart:], "\n") {
+			if strings.Contains(line, "status left as Ready") && strings.Contains(line, `"name":"rebuilt"`) {
+				return nil
+			}
+		}
+		return fmt.Errorf("not yet")
+	})
+
 	if err := maria.Start(); err != nil {
 		t.Fatal(err)
 	}
 	restarted = true
 	waitReady(t, during)
 	waitReady(t, steady)
+	// The periodic check is an hour away in the tests: only the requeue on recovery repairs it.
+	eventually(t, "the recreated Secret's password to log in", func() error {
+		var s corev1.Secret
+		if err := k8s.Get(ctx, clientKey(oldSecret), &s); err != nil {
+			return err
+		}
+		secrets.Store(string(s.Data["password"]), "outage/rebuilt recreated password")
+		return canLogin(ctx, "rebuilt_app", string(s.Data["password"]), "rebuilt")
+	})
 }
 
 // Restarting the operator changes nothing for existing tenants: no SQL write, no Secret
