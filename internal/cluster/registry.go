@@ -45,10 +45,28 @@ type ConfigError struct{ Err error }
 func (e *ConfigError) Error() string { return "cluster configuration is invalid: " + e.Err.Error() }
 func (e *ConfigError) Unwrap() error { return e.Err }
 
-// Cluster is a configured cluster with its admin pool.
+// Cluster is a configured cluster with its admin pool. Get hands out one use of it, which the
+// caller gives back with Release: a pool replaced after a configuration change is closed only
+// once its last use is given back, so a pass in flight finishes on the pool it started with.
 type Cluster struct {
 	Config Config
 	Admin  *mysql.Admin
+
+	// uses counts the uses handed out and not given back; it only grows while the cluster is the
+	// registry's current one (under the registry's lock), so waiting on it after the cluster was
+	// replaced is safe.
+	uses sync.WaitGroup
+}
+
+// Release gives back a use that Get handed out.
+func (c *Cluster) Release() { c.uses.Done() }
+
+// retire closes the pool once every use of it is given back, without holding up the caller.
+func (c *Cluster) retire() {
+	go func() {
+		c.uses.Wait()
+		_ = c.Admin.Close()
+	}()
 }
 
 // Options tune a Registry.
@@ -178,13 +196,15 @@ func (r *Registry) Names(ctx context.Context) ([]string, error) {
 	return slices.Compact(names), nil
 }
 
-// Get returns the named cluster with a pool matching its current configuration.
+// Get returns the named cluster with a pool matching its current configuration, for one use: the
+// caller calls Release when done with it.
 func (r *Registry) Get(ctx context.Context, name string) (*Cluster, error) {
 	// Read before the configuration: a change that lands while it is read moves the version on,
 	// so the pool is checked again next time.
 	version := r.configVersion.Load()
 	r.mu.Lock()
 	if c := r.pools[name]; c != nil && r.opts.Notified && r.checkedAt[name] == version+1 {
+		c.uses.Add(1)
 		r.mu.Unlock()
 		return c, nil
 	}
@@ -208,10 +228,13 @@ func (r *Registry) Get(ctx context.Context, name string) (*Cluster, error) {
 	if c := r.pools[name]; c != nil {
 		if reflect.DeepEqual(c.Config, cfg) {
 			r.checkedAt[name] = version + 1
+			c.uses.Add(1)
 			return c, nil
 		}
+		// The new pool serves from now on; the old one is closed once the passes using it are
+		// done, outside this lock.
 		logf.FromContext(ctx).Info("Cluster configuration changed, replacing its connection pool", "cluster", name)
-		_ = c.Admin.Close()
+		c.retire()
 		delete(r.pools, name)
 	}
 	maxConns := cfg.MaxConns
@@ -228,6 +251,7 @@ func (r *Registry) Get(ctx context.Context, name string) (*Cluster, error) {
 		return nil, &ConfigError{Err: err}
 	}
 	c := &Cluster{Config: cfg, Admin: admin}
+	c.uses.Add(1)
 	r.pools[name] = c
 	r.checkedAt[name] = version + 1
 	return c, nil
@@ -322,6 +346,7 @@ func (r *Registry) probe(ctx context.Context) {
 		pingCtx, cancel := context.WithTimeout(ctx, r.opts.ProbeInterval)
 		err = c.Admin.Ping(pingCtx)
 		cancel()
+		c.Release()
 		if err != nil {
 			continue
 		}
@@ -344,7 +369,7 @@ func (r *Registry) closeAll() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for name, c := range r.pools {
-		_ = c.Admin.Close()
+		c.retire()
 		delete(r.pools, name)
 	}
 }

@@ -181,6 +181,7 @@ func (r *AppDatabaseReconciler) provision(ctx context.Context, db *dbv1.AppDatab
 		o, err := r.failure(ctx, db, err)
 		return o, conn, err
 	}
+	defer c.Release()
 	if strings.EqualFold(tenant.User, c.Config.AdminUser) {
 		return failed(dbv1.ReasonInvalidSpec, "spec.userName names the operator's admin account on this cluster, which cannot be given to an application: choose another user name"), conn, nil
 	}
@@ -400,6 +401,7 @@ func (r *AppDatabaseReconciler) dropOwned(ctx context.Context, db *dbv1.AppDatab
 	if err != nil {
 		return nil, err
 	}
+	defer c.Release()
 	return c.Admin.DropOwned(ctx, string(db.UID))
 }
 

@@ -76,6 +76,7 @@ func (r *MySQLClusterReconciler) check(ctx context.Context, name string) cluster
 		}
 		return clusterCheck{reason: dbv1.ReasonProvisioningError, message: err.Error()}
 	}
+	defer c.Release()
 	checkCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	info, err := c.Admin.Inspect(checkCtx)
