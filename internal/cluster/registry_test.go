@@ -62,4 +62,6 @@ func TestReplacedPoolOutlivesItsUsers(t *testing.T) {
 	}
 }
 
-func isClosed(err error) bool { return err != nil && strings.Contains(err.Error(), "database is closed") }
+func isClosed(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "database is closed")
+}
