@@ -213,7 +213,14 @@ func (r *Registry) Get(ctx context.Context, name string) (*Cluster, error) {
 	cfg, found, err := r.config(ctx, name)
 	if err != nil {
 		var ce *ConfigError
-		if !errors.As(err, &ce) {
+		var status apierrors.APIStatus
+		switch {
+		case errors.As(err, &ce):
+		case errors.As(err, &status) && !apierrors.IsNotFound(err):
+			// The API server did not answer (a timeout, an overloaded server): nothing says the
+			// configuration is wrong, and the next try may read it.
+			return nil, fmt.Errorf("reading the configuration of cluster %s: %w", name, err)
+		default:
 			err = &ConfigError{Err: err}
 		}
 		return nil, err

@@ -2,15 +2,19 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	dbv1 "github.com/stillwaters/db-concierge/api/v1"
 )
@@ -64,4 +68,44 @@ func TestReplacedPoolOutlivesItsUsers(t *testing.T) {
 
 func isClosed(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "database is closed")
+}
+
+// A configuration the API server fails to return is not an invalid configuration: only what was
+// read and found wanting, or is missing, is a *ConfigError (which tenants report as the platform
+// team's to fix).
+func TestUnreadConfigurationIsNotInvalid(t *testing.T) {
+	ctx := context.Background()
+	scheme := runtime.NewScheme()
+	_ = clientgoscheme.AddToScheme(scheme)
+	_ = dbv1.AddToScheme(scheme)
+	mc := &dbv1.MySQLCluster{ObjectMeta: metav1.ObjectMeta{Name: "c"}, Spec: dbv1.MySQLClusterSpec{
+		AdminEndpoints:   []dbv1.Endpoint{{Host: "127.0.0.1", Port: 1}},
+		AdminCredentials: dbv1.AdminCredentials{SecretName: "admin"},
+	}}
+	cases := []struct {
+		name    string
+		failGet error
+		invalid bool
+	}{
+		{"the API server times out", apierrors.NewTimeoutError("slow", 1), false},
+		{"the API server fails", apierrors.NewInternalError(errors.New("etcd")), false},
+		{"the admin Secret is missing", nil, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			k8s := fake.NewClientBuilder().WithScheme(scheme).WithObjects(mc.DeepCopy()).
+				WithInterceptorFuncs(interceptor.Funcs{Get: func(ctx context.Context, cl client.WithWatch, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+					if c.failGet != nil {
+						return c.failGet
+					}
+					return cl.Get(ctx, key, obj, opts...)
+				}}).Build()
+			r := NewRegistry(k8s, k8s, Options{Namespace: "ns", Notified: true})
+			_, err := r.Get(ctx, "c")
+			var ce *ConfigError
+			if err == nil || errors.As(err, &ce) != c.invalid {
+				t.Errorf("Get = %v; a *ConfigError: %v, want %v", err, errors.As(err, &ce), c.invalid)
+			}
+		})
+	}
 }

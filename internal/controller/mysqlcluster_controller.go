@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -51,9 +53,14 @@ func (r *MySQLClusterReconciler) Reconcile(ctx context.Context, req reconcile.Re
 	metrics.ClusterReachable.WithLabelValues(mc.Name).Set(reachable)
 	next := checkedStatus(mc.Status, check, mc.Generation, metav1.Now())
 	if !equality.Semantic.DeepEqual(next, mc.Status) {
-		patch := client.MergeFrom(mc.DeepCopy())
-		mc.Status = next
-		if err := r.Client.Status().Patch(ctx, &mc, patch); err != nil {
+		// The whole status, as a merge patch: a patch computed as a difference would leave out
+		// reachable=false when the field was never written, and scripts and the printer column
+		// would read nothing instead of false.
+		body, err := json.Marshal(map[string]any{"status": next})
+		if err != nil {
+			return reconcile.Result{}, err
+		}
+		if err := r.Client.Status().Patch(ctx, &mc, client.RawPatch(types.MergePatchType, body)); err != nil {
 			return reconcile.Result{}, fmt.Errorf("writing status: %w", err)
 		}
 	}

@@ -3,7 +3,6 @@ package controller
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -181,8 +180,11 @@ func (r *AppDatabaseReconciler) ensureSecret(ctx context.Context, db *dbv1.AppDa
 			return password, []mysql.Change{{Kind: secretCreated, Detail: "created Secret " + key.String()}}, err
 		}
 		// Created by someone else since we looked: check it again.
-		if existing, err = r.existingSecret(ctx, db, adopting); err != nil || existing == nil {
-			return "", nil, errors.Join(err, fmt.Errorf("Secret %s appeared and vanished while being created", key))
+		if existing, err = r.existingSecret(ctx, db, adopting); err != nil {
+			return "", nil, err
+		}
+		if existing == nil {
+			return "", nil, fmt.Errorf("Secret %s appeared and vanished while being created", key)
 		}
 	}
 

@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	dbv1 "github.com/stillwaters/db-concierge/api/v1"
@@ -48,6 +49,20 @@ func secondCluster(t *testing.T, name string, maxConns int32, opts ...stack.Mari
 	create(t, mc)
 	t.Cleanup(func() { _ = k8s.Delete(context.Background(), mc) })
 	return server, mc, password
+}
+
+// assertStoredUnreachable checks that a MySQLCluster's stored status says reachable: false, rather
+// than leaving the field out: scripts and the printer column read it.
+func assertStoredUnreachable(t *testing.T, name string) {
+	t.Helper()
+	var raw unstructured.Unstructured
+	raw.SetGroupVersionKind(dbv1.GroupVersion.WithKind("MySQLCluster"))
+	if err := k8s.Get(context.Background(), client.ObjectKey{Name: name}, &raw); err != nil {
+		t.Fatal(err)
+	}
+	if reachable, found, _ := unstructured.NestedBool(raw.Object, "status", "reachable"); !found || reachable {
+		t.Errorf("MySQLCluster %s: status.reachable is %v (present: %v), want false", name, reachable, found)
+	}
 }
 
 func waitClusterStatus(t *testing.T, name string, check func(dbv1.MySQLClusterStatus) error) dbv1.MySQLClusterStatus {

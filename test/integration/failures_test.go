@@ -58,8 +58,8 @@ func TestUnmanagedSecretInTheWay(t *testing.T) {
 	db := newAppDB("handsecret", "notes", dbv1.AppDatabaseSpec{DBName: "notes"})
 	create(t, db)
 	failed := waitFor(t, clientKey(db), dbv1.PhaseFailed, dbv1.ReasonSecretConflict)
-	if !strings.Contains(failed.Status.Message, "handsecret/notes-mysql-creds") {
-		t.Errorf("message does not name the Secret: %q", failed.Status.Message)
+	if !strings.Contains(failed.Status.Message, "handsecret/notes-mysql-creds") || strings.Contains(failed.Status.Message, "vanished") {
+		t.Errorf("message does not name the Secret, or says more than what happened: %q", failed.Status.Message)
 	}
 	var after corev1.Secret
 	if err := k8s.Get(ctx, clientKey(mine), &after); err != nil {

@@ -553,6 +553,7 @@ func TestReadOnlyEndpointIsSkipped(t *testing.T) {
 		}
 		return nil
 	})
+	assertStoredUnreachable(t, "ro-only")
 	waitClusterStatus(t, "ro-first", func(s dbv1.MySQLClusterStatus) error {
 		if !s.Reachable || s.Endpoint != fmt.Sprintf("127.0.0.1:%d", writable.Port) {
 			return fmt.Errorf("reachable=%v endpoint %s: %s", s.Reachable, s.Endpoint, s.Message)
