@@ -98,11 +98,7 @@ func SetupWithManager(ctx context.Context, mgr manager.Manager, opts Options) er
 		MaxOpenConns:  opts.MaxConnsPerCluster,
 		ProbeInterval: min(opts.MaxBackoff, 10*time.Second),
 		Notified:      true,
-		OnReachable: func(name string) {
-			e := event.GenericEvent{Object: &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Name: name}}}
-			tenantsWaiting <- e
-			clusterBack <- e
-		},
+		OnReachable:   announceReachable(tenantsWaiting, clusterBack),
 	})
 	if err := mgr.Add(registry); err != nil {
 		return err
@@ -189,6 +185,22 @@ func SetupWithManager(ctx context.Context, mgr manager.Manager, opts Options) er
 		WatchesRawSource(source.Channel(clusterBack, &handler.EnqueueRequestForObject{})).
 		WithOptions(controller.Options{RateLimiter: rateLimiter(opts.MaxBackoff)}).
 		Complete(cr)
+}
+
+// announceReachable returns the registry's OnReachable: it hands the cluster's name to each
+// channel without waiting for the channel to be read, so that the probe loop, which calls it, is
+// never held up by a controller that is busy or not started.
+func announceReachable(channels ...chan<- event.GenericEvent) func(name string) {
+	return func(name string) {
+		e := event.GenericEvent{Object: &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Name: name}}}
+		for _, ch := range channels {
+			select {
+			case ch <- e:
+			default:
+				go func() { ch <- e }()
+			}
+		}
+	}
 }
 
 func rateLimiter(maxBackoff time.Duration) workqueue.TypedRateLimiter[reconcile.Request] {
