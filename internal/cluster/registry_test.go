@@ -19,21 +19,30 @@ import (
 	dbv1 "github.com/stillwaters/db-concierge/api/v1"
 )
 
+func testScheme() *runtime.Scheme {
+	scheme := runtime.NewScheme()
+	_ = clientgoscheme.AddToScheme(scheme)
+	_ = dbv1.AddToScheme(scheme)
+	return scheme
+}
+
+// testCluster is a MySQLCluster named "c" reading its admin account from Secret ns/admin. Nothing
+// listens at its endpoint: a ping of an open pool fails to connect, of a closed one at once.
+func testCluster() *dbv1.MySQLCluster {
+	return &dbv1.MySQLCluster{ObjectMeta: metav1.ObjectMeta{Name: "c"}, Spec: dbv1.MySQLClusterSpec{
+		AdminEndpoints:   []dbv1.Endpoint{{Host: "127.0.0.1", Port: 1}},
+		AdminCredentials: dbv1.AdminCredentials{SecretName: "admin"},
+	}}
+}
+
 // A pool replaced after a configuration change stays open for the pass that is using it, and is
 // closed once that pass gives it back.
 func TestReplacedPoolOutlivesItsUsers(t *testing.T) {
 	ctx := context.Background()
-	scheme := runtime.NewScheme()
-	_ = clientgoscheme.AddToScheme(scheme)
-	_ = dbv1.AddToScheme(scheme)
-	mc := &dbv1.MySQLCluster{ObjectMeta: metav1.ObjectMeta{Name: "c"}, Spec: dbv1.MySQLClusterSpec{
-		// Nothing listens there: a ping of an open pool fails to connect, of a closed one at once.
-		AdminEndpoints:   []dbv1.Endpoint{{Host: "127.0.0.1", Port: 1}},
-		AdminCredentials: dbv1.AdminCredentials{SecretName: "admin"},
-	}}
+	mc := testCluster()
 	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "admin"},
 		Data: map[string][]byte{KeyAdminUser: []byte("admin"), KeyAdminPassword: []byte("pw")}}
-	k8s := fake.NewClientBuilder().WithScheme(scheme).WithObjects(mc, secret).Build()
+	k8s := fake.NewClientBuilder().WithScheme(testScheme()).WithObjects(mc, secret).Build()
 	r := NewRegistry(k8s, k8s, Options{Namespace: "ns", Notified: true, ConnectTimeout: 100 * time.Millisecond})
 
 	inFlight, err := r.Get(ctx, "c")
@@ -75,13 +84,7 @@ func isClosed(err error) bool {
 // team's to fix).
 func TestUnreadConfigurationIsNotInvalid(t *testing.T) {
 	ctx := context.Background()
-	scheme := runtime.NewScheme()
-	_ = clientgoscheme.AddToScheme(scheme)
-	_ = dbv1.AddToScheme(scheme)
-	mc := &dbv1.MySQLCluster{ObjectMeta: metav1.ObjectMeta{Name: "c"}, Spec: dbv1.MySQLClusterSpec{
-		AdminEndpoints:   []dbv1.Endpoint{{Host: "127.0.0.1", Port: 1}},
-		AdminCredentials: dbv1.AdminCredentials{SecretName: "admin"},
-	}}
+	scheme, mc := testScheme(), testCluster()
 	cases := []struct {
 		name    string
 		failGet error

@@ -181,15 +181,21 @@ func (g parsedGrant) requirement() (tlsRequirement, bool) {
 		return tlsNone, true
 	}
 	clause, _, _ = cutOutsideQuotes(clause, " WITH ")
-	switch strings.TrimSpace(clause) {
-	case "NONE":
-		return tlsNone, true
-	case "SSL":
-		return tlsSSL, true
+	return parseTLSRequirement(clause), true
+}
+
+// parseTLSRequirement reads a requirement in either of the server's words for it: a REQUIRE
+// clause (NONE, SSL, X509, ISSUER … ) or mysql.user.ssl_type (empty, ANY, X509, SPECIFIED).
+func parseTLSRequirement(s string) tlsRequirement {
+	switch strings.ToUpper(strings.TrimSpace(s)) {
+	case "", "NONE":
+		return tlsNone
+	case "SSL", "ANY":
+		return tlsSSL
 	case "X509":
-		return tlsX509, true
+		return tlsX509
 	}
-	return tlsSpecified, true
+	return tlsSpecified
 }
 
 // parseGrant reads one line of SHOW GRANTS, in any form MariaDB 10.x/11.x and MySQL 8 print, with

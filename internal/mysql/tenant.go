@@ -136,7 +136,7 @@ func (a *Admin) Provision(ctx context.Context, t Tenant, c Claim, password strin
 	if errors.As(err, &refused) {
 		// Nothing of this tenant can work until the policy admits the password: what this pass
 		// created is taken back, so that the name is not held by an empty shell.
-		return changes, errors.Join(err, a.release(ctx, t, c, changes))
+		return changes, errors.Join(err, a.undoRefusedPass(ctx, t, c, changes))
 	}
 	if err != nil {
 		return changes, err
@@ -165,9 +165,9 @@ func (a *Admin) Provision(ctx context.Context, t Tenant, c Claim, password strin
 	return changes, nil
 }
 
-// release takes back what a pass created for a tenant that cannot be completed: the database, if
+// undoRefusedPass takes back what a pass created for a tenant that cannot be completed: the database, if
 // this pass created it (it is empty), and the ownership records of what does not exist.
-func (a *Admin) release(ctx context.Context, t Tenant, c Claim, changes []Change) error {
+func (a *Admin) undoRefusedPass(ctx context.Context, t Tenant, c Claim, changes []Change) error {
 	for _, change := range changes {
 		if change.Kind == CreatedDatabase && c.freshDatabase {
 			if err := a.exec(ctx, dropDatabase(t.Database)); err != nil {
@@ -375,15 +375,7 @@ func (a *Admin) tlsRequirement(ctx context.Context, user string) (tlsRequirement
 		a.observe(opRead, err)
 		return "", fmt.Errorf("reading the TLS requirement of user %q: %w", user, err)
 	}
-	switch strings.ToUpper(sslType) {
-	case "":
-		return tlsNone, nil
-	case "ANY":
-		return tlsSSL, nil
-	case "X509":
-		return tlsX509, nil
-	}
-	return tlsSpecified, nil
+	return parseTLSRequirement(sslType), nil
 }
 
 func (a *Admin) showGrants(ctx context.Context, user string) ([]string, error) {
@@ -396,19 +388,25 @@ func (a *Admin) showGrants(ctx context.Context, user string) ([]string, error) {
 		}
 		return nil, fmt.Errorf("reading grants of user %q: %w", user, err)
 	}
-	defer rows.Close()
-	var lines []string
-	for rows.Next() {
-		var line string
-		if err := rows.Scan(&line); err != nil {
-			return nil, fmt.Errorf("reading grants of user %q: %w", user, err)
-		}
-		lines = append(lines, line)
-	}
-	if err := rows.Err(); err != nil {
+	lines, err := column[string](rows)
+	if err != nil {
 		return nil, fmt.Errorf("reading grants of user %q: %w", user, err)
 	}
 	return lines, nil
+}
+
+// column reads the one column of every row, and closes rows.
+func column[T any](rows *sql.Rows) ([]T, error) {
+	defer rows.Close()
+	var values []T
+	for rows.Next() {
+		var v T
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		values = append(values, v)
+	}
+	return values, rows.Err()
 }
 
 // DropOwned drops the databases and users that the ownership table attributes to owner uid — and
@@ -526,14 +524,9 @@ func sessionsOf(ctx context.Context, conn *sql.Conn, user string) ([]int64, erro
 	if err != nil {
 		return nil, fmt.Errorf("listing the sessions of user %q: %w", user, err)
 	}
-	defer rows.Close()
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("listing the sessions of user %q: %w", user, err)
-		}
-		ids = append(ids, id)
+	ids, err := column[int64](rows)
+	if err != nil {
+		return nil, fmt.Errorf("listing the sessions of user %q: %w", user, err)
 	}
-	return ids, rows.Err()
+	return ids, nil
 }

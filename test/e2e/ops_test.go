@@ -10,7 +10,6 @@ import (
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	dbv1 "github.com/stillwaters/db-concierge/api/v1"
 	"github.com/stillwaters/db-concierge/test/stack"
 )
 
@@ -18,14 +17,7 @@ import (
 func TestSeedOperationsCommands(t *testing.T) {
 	installBase(t)
 	ensureOperator(t)
-	ensureNamespace(t, "wookie")
-	db := &dbv1.AppDatabase{}
-	db.Namespace, db.Name = platformNS, "wookie"
-	db.Spec = dbv1.AppDatabaseSpec{ClusterRef: dbv1.DefaultClusterName, DBName: "wookie", AppNamespace: "wookie"}
-	if err := k8s.Create(context.Background(), db); err != nil {
-		t.Fatal(err)
-	}
-	stack.WaitForAppDatabase(t, k8s, client.ObjectKeyFromObject(db), dbv1.PhaseReady, dbv1.ReasonProvisioned)
+	db := provisionFromPlatform(t, "wookie", "wookie", "wookie")
 
 	// kubectl get appdatabase -n db-concierge: the seed's columns.
 	out := mustKubectl(t, nil, "get", "appdatabase", "-n", platformNS)

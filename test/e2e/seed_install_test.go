@@ -3,13 +3,9 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
 	"testing"
 
-	"sigs.k8s.io/controller-runtime/pkg/client"
-
-	dbv1 "github.com/stillwaters/db-concierge/api/v1"
 	"github.com/stillwaters/db-concierge/test/stack"
 )
 
@@ -48,14 +44,7 @@ func TestSeedInstallSteps(t *testing.T) {
 
 	logStart := len(operatorLog.String())
 	ensureOperator(t)
-	ensureNamespace(t, "seed-steps")
-	db := &dbv1.AppDatabase{}
-	db.Namespace, db.Name = platformNS, "seed-steps"
-	db.Spec = dbv1.AppDatabaseSpec{ClusterRef: dbv1.DefaultClusterName, DBName: "seed_steps", AppNamespace: "seed-steps"}
-	if err := k8s.Create(context.Background(), db); err != nil {
-		t.Fatal(err)
-	}
-	stack.WaitForAppDatabase(t, k8s, client.ObjectKeyFromObject(db), dbv1.PhaseReady, dbv1.ReasonProvisioned)
+	provisionFromPlatform(t, "seed-steps", "seed_steps", "seed-steps")
 	stack.Eventually(t, "leader election to hold a Lease", func() error {
 		if out, err := kubectl(kube.Kubeconfig, nil, "get", "lease", "-n", platformNS, "db-concierge-operator.db.stillwaters.io"); err != nil {
 			return fmt.Errorf("%v: %s", err, out)

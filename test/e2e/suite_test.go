@@ -23,6 +23,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	dbv1 "github.com/stillwaters/db-concierge/api/v1"
 	"github.com/stillwaters/db-concierge/internal/cluster"
 	"github.com/stillwaters/db-concierge/test/stack"
 )
@@ -184,6 +185,22 @@ func stopOperator() {
 		operator.Stop()
 		operator = nil
 	}
+}
+
+// provisionFromPlatform creates, in the platform namespace, an AppDatabase named name for database
+// dbName in namespace target (created if missing), as the seed's examples do, and waits until it
+// is Ready.
+func provisionFromPlatform(t testing.TB, name, dbName, target string) *dbv1.AppDatabase {
+	t.Helper()
+	ensureNamespace(t, target)
+	db := &dbv1.AppDatabase{}
+	db.Namespace, db.Name = platformNS, name
+	db.Spec = dbv1.AppDatabaseSpec{ClusterRef: dbv1.DefaultClusterName, DBName: dbName, AppNamespace: target}
+	if err := k8s.Create(context.Background(), db); err != nil {
+		t.Fatal(err)
+	}
+	stack.WaitForAppDatabase(t, k8s, client.ObjectKeyFromObject(db), dbv1.PhaseReady, dbv1.ReasonProvisioned)
+	return db
 }
 
 func ensureNamespace(t testing.TB, name string) {

@@ -93,15 +93,6 @@ func setSecretPassword(t *testing.T, db *dbv1.AppDatabase, password string) {
 	}
 }
 
-func loginOn(ctx context.Context, server *stack.MariaDB, user, password, database string) error {
-	db, err := server.Connect(user, password, database)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	return db.PingContext(ctx)
-}
-
 func countOn(t *testing.T, rootDB *sql.DB, query string, args ...any) int {
 	t.Helper()
 	var n int

@@ -275,7 +275,12 @@ func login(t *testing.T, user, password, database string) *sql.Conn {
 
 // canLogin reports whether user logs in to database with password.
 func canLogin(ctx context.Context, user, password, database string) error {
-	db, err := maria.Connect(user, password, database)
+	return loginOn(ctx, maria, user, password, database)
+}
+
+// loginOn reports whether user logs in to database with password on server.
+func loginOn(ctx context.Context, server *stack.MariaDB, user, password, database string) error {
+	db, err := server.Connect(user, password, database)
 	if err != nil {
 		return err
 	}
