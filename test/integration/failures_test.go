@@ -130,6 +130,17 @@ func TestAdminPasswordRotation(t *testing.T) {
 	waitReady(t, second)
 }
 
+// statusLeftAsReady says whether the operator logged, after offset start of its output, that it
+// left the named tenant's status as Ready during an outage.
+func statusLeftAsReady(start int, name string) error {
+	for _, line := range strings.Split(operatorLog.String()[start:], "\n") {
+		if strings.Contains(line, "status left as Ready") && strings.Contains(line, `"name":"`+name+`"`) {
+			return nil
+		}
+	}
+	return fmt.Errorf("no pass of %s met the outage yet", name)
+}
+
 func killSessions(t *testing.T, user string) { t.Helper(); killSessionsOn(t, root(t), user) }
 
 // killSessionsOn ends every session of user on a server, so pooled connections cannot hide a
@@ -190,14 +201,7 @@ func TestClusterOutage(t *testing.T) {
 	if err := k8s.Patch(ctx, steady, patch); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the Ready tenant to be checked during the outage", func() error {
-		for _, line := range strings.Split(operatorLog.String()[logStart:], "\n") {
-			if strings.Contains(line, "status left as Ready") && strings.Contains(line, `"name":"steady"`) {
-				return nil
-			}
-		}
-		return fmt.Errorf("not yet")
-	})
+	eventually(t, "the Ready tenant to be checked during the outage", func() error { return statusLeftAsReady(logStart, "steady") })
 	var current dbv1.AppDatabase
 	if err := k8s.Get(ctx, clientKey(steady), &current); err != nil {
 		t.Fatal(err)
@@ -211,14 +215,7 @@ func TestClusterOutage(t *testing.T) {
 	if err := k8s.Delete(ctx, oldSecret); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the pass for the deleted Secret to meet the outage", func() error {
-		for _, line := range strings.Split(operatorLog.String()[logStart:], "\n") {
-			if strings.Contains(line, "status left as Ready") && strings.Contains(line, `"name":"rebuilt"`) {
-				return nil
-			}
-		}
-		return fmt.Errorf("not yet")
-	})
+	eventually(t, "the pass for the deleted Secret to meet the outage", func() error { return statusLeftAsReady(logStart, "rebuilt") })
 
 	if err := maria.Start(); err != nil {
 		t.Fatal(err)
