@@ -52,6 +52,20 @@ const (
 	ReasonProvisioningError = "ProvisioningError"
 )
 
+// Reasons of a MySQLCluster's Ready condition. A cluster that cannot be used for one of the
+// causes an AppDatabase also reports gives the same reason: ReasonClusterUnreachable or
+// ReasonAdminCredentialsInvalid.
+const (
+	// ReasonReachable: the operator logs in with the admin account and the server answers.
+	ReasonReachable = "Reachable"
+	// ReasonInvalidConfiguration: a Secret the MySQLCluster names is missing or incomplete.
+	ReasonInvalidConfiguration = "InvalidConfiguration"
+	// ReasonCheckFailed: the check itself failed, not the cluster: the API server did not return a
+	// Secret it names, or the server answered with an error of no known class. Retried at the
+	// next check.
+	ReasonCheckFailed = "CheckFailed"
+)
+
 var terminalReasons = map[string]bool{
 	ReasonInvalidSpec:         true,
 	ReasonNamespaceNotAllowed: true,

@@ -156,10 +156,16 @@ func run(ctx context.Context, o *Options, kube *genericclioptions.ConfigFlags, s
 		return nil
 	}
 
-	// A user who may create but not watch would otherwise wait in silence until the timeout.
+	// A user who may create but not list or watch would otherwise wait in silence until the
+	// timeout: the wait retries refused requests as it retries dropped connections.
 	if err := c.List(ctx, &dbv1.AppDatabaseList{}, client.InNamespace(key.Namespace), client.Limit(1)); err != nil {
+		return explainAPIError(err, "list", "appdatabases", key.Namespace)
+	}
+	probe, err := c.Watch(ctx, &dbv1.AppDatabaseList{}, client.InNamespace(key.Namespace), client.MatchingFields{"metadata.name": key.Name})
+	if err != nil {
 		return explainAPIError(err, "watch", "appdatabases", key.Namespace)
 	}
+	probe.Stop()
 	fmt.Fprintln(story, "\nWaiting for database provisioning...")
 	p := startProgress(story, human && isTerminal(story))
 	db, err = waitForOutcome(ctx, c, key, o.Timeout, p.update)
@@ -172,6 +178,9 @@ func run(ctx context.Context, o *Options, kube *genericclioptions.ConfigFlags, s
 		}
 		return &codedError{code: ExitTimedOut, msg: fmt.Sprintf("the database was not ready within %s (%s).\nLook further with: kubectl describe appdatabase %s -n %s",
 			o.Timeout, where, key.Name, key.Namespace)}
+	case errors.Is(err, errWatchEnded):
+		return &codedError{code: ExitError, msg: fmt.Sprintf("stopped waiting before --timeout: %v.\nLook further with: kubectl describe appdatabase %s -n %s",
+			err, key.Name, key.Namespace)}
 	case err != nil:
 		return fmt.Errorf("watching AppDatabase %s: %w", key, err)
 	}

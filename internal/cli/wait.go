@@ -10,7 +10,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/tools/cache"
 	watchtools "k8s.io/client-go/tools/watch"
@@ -54,6 +53,7 @@ func done(db *dbv1.AppDatabase) (ready, failed bool) {
 // It calls progress on every change of phase, reason or message. A watch, not polling: it returns
 // as soon as the API server reports the change.
 func waitForOutcome(ctx context.Context, c client.WithWatch, key client.ObjectKey, timeout time.Duration, progress func(state)) (*dbv1.AppDatabase, error) {
+	interrupted := ctx
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	selector := fields.OneTermEqualSelector("metadata.name", key.Name)
@@ -87,10 +87,24 @@ func waitForOutcome(ctx context.Context, c client.WithWatch, key client.ObjectKe
 		ready, failed := done(db)
 		return ready || failed, nil
 	})
-	if wait.Interrupted(err) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, watchtools.ErrWatchClosed) {
+	switch {
+	case err == nil:
+		return latest, nil
+	case interrupted.Err() != nil:
+		// Stopped from outside (Ctrl-C), not by the timeout.
+		return latest, interrupted.Err()
+	case ctx.Err() != nil:
 		return latest, errTimedOut
+	case errors.Is(err, watchtools.ErrWatchClosed):
+		return latest, errWatchEnded
 	}
 	return latest, err
 }
 
-var errTimedOut = errors.New("timed out")
+var (
+	errTimedOut = errors.New("timed out")
+	// errWatchEnded: the watch stopped before the timeout, and before the AppDatabase was ready
+	// or failed; the operator may well still be working on it.
+	errWatchEnded = errors.New("the API server ended the watch before the AppDatabase was ready or failed; it may still become ready: " +
+		"kubectl get appdatabase -w shows it")
+)

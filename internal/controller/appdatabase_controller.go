@@ -92,13 +92,16 @@ var recheckedReasons = map[string]bool{
 	dbv1.ReasonPasswordRejected:  true,
 }
 
-// recheckAfter is when a tenant that failed for reason is tried again without a watch event: 0,
-// never, unless its cause is out of the watches' sight.
-func (r *AppDatabaseReconciler) recheckAfter(reason string) time.Duration {
-	if !recheckedReasons[reason] {
-		return 0
+// terminal ends a pass that failed for a reason a person has to fix: nothing changes until the
+// spec or a watched object does. It is a terminal error to controller-runtime (logged, counted in
+// controller_runtime_terminal_reconcile_errors_total, not retried), except when the cause is out
+// of the watches' sight (recheckedReasons): that tenant is tried again every
+// ConflictRecheckPeriod.
+func (r *AppDatabaseReconciler) terminal(o outcome) (reconcile.Result, error) {
+	if recheckedReasons[o.reason] && r.ConflictRecheckPeriod > 0 {
+		return reconcile.Result{RequeueAfter: r.ConflictRecheckPeriod}, nil
 	}
-	return r.ConflictRecheckPeriod
+	return reconcile.Result{}, reconcile.TerminalError(errors.New(o.reason + ": " + o.message))
 }
 
 // ReasonDriftRepaired is the Event reason of a repair: something was changed by hand.
@@ -154,9 +157,7 @@ func (r *AppDatabaseReconciler) Reconcile(ctx context.Context, req reconcile.Req
 		// --max-backoff) and logs the error, which never carries a password.
 		return reconcile.Result{}, err
 	case !o.ready:
-		// Terminal: nothing changes until the spec or a watched object does, or, for an object in
-		// the way that is not watched, until the next recheck.
-		return reconcile.Result{RequeueAfter: r.recheckAfter(o.reason)}, nil
+		return r.terminal(o)
 	}
 	return reconcile.Result{RequeueAfter: r.jitteredResync()}, nil
 }
@@ -377,6 +378,7 @@ func (r *AppDatabaseReconciler) finalize(ctx context.Context, db *dbv1.AppDataba
 		dropped, err := r.dropOwned(ctx, db)
 		if err != nil {
 			cause := r.classify(ctx, db, err)
+			r.noteUnreachable(ctx, db, cause, err)
 			o := failed(dbv1.ReasonDeleting, fmt.Sprintf("cannot drop the database and user yet (%s): %s; the AppDatabase stays until they are dropped, "+
 				"and removing finalizer %s gives up and keeps them", cause.reason, cause.message, dbv1.Finalizer))
 			return reconcile.Result{}, errors.Join(err, r.writeStatus(ctx, db, o, credentials.Connection{}))

@@ -13,8 +13,7 @@ import (
 )
 
 // classify turns an error from the cluster registry or the MySQL layer into the failure reason
-// and message a developer reads, and notes unreachable clusters so their tenants are retried as
-// soon as they answer again.
+// and message a developer reads. It changes nothing: what a reason calls for is failure's to do.
 func (r *AppDatabaseReconciler) classify(ctx context.Context, db *dbv1.AppDatabase, err error) outcome {
 	var unknown *cluster.UnknownClusterError
 	var config *cluster.ConfigError
@@ -71,8 +70,6 @@ func (r *AppDatabaseReconciler) classifyMySQL(ctx context.Context, db *dbv1.AppD
 	}
 	switch mysql.Classify(err) {
 	case mysql.KindUnreachable:
-		r.Clusters.MarkUnreachable(db.Spec.ClusterRef)
-		logf.FromContext(ctx).Info("Cluster unreachable", "cluster", db.Spec.ClusterRef, "error", err.Error())
 		return failed(dbv1.ReasonClusterUnreachable, "cannot reach MySQL cluster "+db.Spec.ClusterRef+": "+mysql.UnreachableCause(err)+
 			"; the operator retries by itself, and the platform team finds the details in the operator's log and the MySQLCluster's status")
 	case mysql.KindAccessDenied:
@@ -88,8 +85,19 @@ func (r *AppDatabaseReconciler) classifyMySQL(ctx context.Context, db *dbv1.AppD
 // retrying the same spec cannot help.
 func (r *AppDatabaseReconciler) failure(ctx context.Context, db *dbv1.AppDatabase, err error) (outcome, error) {
 	o := r.classify(ctx, db, err)
+	r.noteUnreachable(ctx, db, o, err)
 	if dbv1.IsTerminalReason(o.reason) {
 		return o, nil
 	}
 	return o, err
+}
+
+// noteUnreachable has a cluster that did not answer probed, so that its tenants are retried as
+// soon as it answers again; the whole error is the platform team's, in the log.
+func (r *AppDatabaseReconciler) noteUnreachable(ctx context.Context, db *dbv1.AppDatabase, o outcome, err error) {
+	if o.reason != dbv1.ReasonClusterUnreachable {
+		return
+	}
+	r.Clusters.MarkUnreachable(db.Spec.ClusterRef)
+	logf.FromContext(ctx).Info("Cluster unreachable", "cluster", db.Spec.ClusterRef, "error", err.Error())
 }

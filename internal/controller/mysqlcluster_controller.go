@@ -20,13 +20,6 @@ import (
 	"github.com/stillwaters/db-concierge/internal/mysql"
 )
 
-// Reasons of a MySQLCluster's Ready condition.
-const (
-	ReasonReachable = "Reachable"
-	// ReasonInvalidConfiguration: a Secret it names is missing or incomplete.
-	ReasonInvalidConfiguration = "InvalidConfiguration"
-)
-
 // MySQLClusterReconciler keeps each MySQLCluster's status true: whether the operator can log in,
 // and what the server is.
 type MySQLClusterReconciler struct {
@@ -47,8 +40,12 @@ func (r *MySQLClusterReconciler) Reconcile(ctx context.Context, req reconcile.Re
 	}
 	check := r.check(ctx, mc.Name)
 	reachable := 0.0
-	if check.reason == ReasonReachable {
+	switch check.reason {
+	case dbv1.ReasonReachable:
 		reachable = 1
+	case dbv1.ReasonClusterUnreachable:
+		// Probed until it answers, so that its tenants are retried at once.
+		r.Clusters.MarkUnreachable(mc.Name)
 	}
 	metrics.ClusterReachable.WithLabelValues(mc.Name).Set(reachable)
 	next := checkedStatus(mc.Status, check, mc.Generation, metav1.Now())
@@ -74,14 +71,15 @@ type clusterCheck struct {
 	message string
 }
 
+// check logs in and asks what the server is. It changes nothing; Reconcile acts on what it found.
 func (r *MySQLClusterReconciler) check(ctx context.Context, name string) clusterCheck {
 	c, err := r.Clusters.Get(ctx, name)
 	if err != nil {
 		var ce *cluster.ConfigError
 		if errors.As(err, &ce) {
-			return clusterCheck{reason: ReasonInvalidConfiguration, message: err.Error()}
+			return clusterCheck{reason: dbv1.ReasonInvalidConfiguration, message: err.Error()}
 		}
-		return clusterCheck{reason: dbv1.ReasonProvisioningError, message: err.Error()}
+		return clusterCheck{reason: dbv1.ReasonCheckFailed, message: err.Error()}
 	}
 	defer c.Release()
 	checkCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -89,23 +87,22 @@ func (r *MySQLClusterReconciler) check(ctx context.Context, name string) cluster
 	info, err := c.Admin.Inspect(checkCtx)
 	switch {
 	case err == nil:
-		return clusterCheck{info: info, reason: ReasonReachable,
+		return clusterCheck{info: info, reason: dbv1.ReasonReachable,
 			message: fmt.Sprintf("%s %s answers at %s", info.Flavor, info.Version, info.Endpoint)}
 	case mysql.Classify(err) == mysql.KindAccessDenied:
 		return clusterCheck{reason: dbv1.ReasonAdminCredentialsInvalid,
 			message: "the cluster refused the operator's admin account: " + err.Error()}
 	case mysql.Classify(err) == mysql.KindUnreachable:
-		r.Clusters.MarkUnreachable(name)
 		return clusterCheck{reason: dbv1.ReasonClusterUnreachable, message: "cannot reach the cluster: " + err.Error()}
 	}
-	return clusterCheck{reason: dbv1.ReasonProvisioningError, message: err.Error()}
+	return clusterCheck{reason: dbv1.ReasonCheckFailed, message: err.Error()}
 }
 
 // checkedStatus is the status after a check. Flavor and version are kept from earlier checks when
 // the cluster does not answer, since they rarely change and help whoever looks at an outage.
 func checkedStatus(old dbv1.MySQLClusterStatus, c clusterCheck, generation int64, now metav1.Time) dbv1.MySQLClusterStatus {
 	s := *old.DeepCopy()
-	s.Reachable = c.reason == ReasonReachable
+	s.Reachable = c.reason == dbv1.ReasonReachable
 	s.Message = c.message
 	s.ObservedGeneration = generation
 	s.LastCheckTime = &now

@@ -1,12 +1,14 @@
 package controller
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	dbv1 "github.com/stillwaters/db-concierge/api/v1"
 	"github.com/stillwaters/db-concierge/internal/mysql"
@@ -179,19 +181,26 @@ func TestDesiredStatusRecordsTheNamespaceUID(t *testing.T) {
 	}
 }
 
-func TestRecheckAfter(t *testing.T) {
+// TestTerminal: a failure a person has to fix is a terminal error to controller-runtime, retried
+// by nothing but a watch event, unless no watch sees its cause.
+func TestTerminal(t *testing.T) {
 	r := &AppDatabaseReconciler{ConflictRecheckPeriod: time.Minute}
-	for reason, want := range map[string]time.Duration{
+	for reason, recheck := range map[string]time.Duration{
 		dbv1.ReasonSecretConflict:      time.Minute,
 		dbv1.ReasonOwnershipConflict:   time.Minute,
 		dbv1.ReasonDatabaseMissing:     time.Minute,
+		dbv1.ReasonPasswordRejected:    time.Minute,
 		dbv1.ReasonInvalidSpec:         0, // the spec changes, and that is watched
 		dbv1.ReasonNamespaceNotAllowed: 0,
 		dbv1.ReasonNamespaceReplaced:   0, // the confirming annotation is watched
 		dbv1.ReasonUnknownCluster:      0, // MySQLClusters and the admin Secret are watched
 	} {
-		if got := r.recheckAfter(reason); got != want {
-			t.Errorf("%s: rechecked after %v, want %v", reason, got, want)
+		result, err := r.terminal(failed(reason, "why"))
+		if result.RequeueAfter != recheck {
+			t.Errorf("%s: rechecked after %v, want %v", reason, result.RequeueAfter, recheck)
+		}
+		if terminal := errors.Is(err, reconcile.TerminalError(nil)); terminal != (recheck == 0) {
+			t.Errorf("%s: returned %v, a terminal error: %v", reason, err, recheck == 0)
 		}
 	}
 }

@@ -96,6 +96,11 @@ func (a *Admin) Ping(ctx context.Context) error {
 	return nil
 }
 
+// queryRow runs a read that returns at most one row.
+func (a *Admin) queryRow(ctx context.Context, st statement) *sql.Row {
+	return a.db.QueryRowContext(ctx, st.query, st.args...)
+}
+
 func (a *Admin) exec(ctx context.Context, st statement) error {
 	_, err := a.db.ExecContext(ctx, st.query, st.args...)
 	a.observe(st.op, err)
@@ -161,7 +166,7 @@ func (a *Admin) resolveCharset(ctx context.Context, charset, collation string) (
 	if ok {
 		return resolved[0], resolved[1], nil
 	}
-	if err := a.db.QueryRowContext(ctx, resolveCharsetQuery(charset, collation)).Scan(&resolved[0], &resolved[1]); err != nil {
+	if err := a.queryRow(ctx, selectCharsetNames(charset, collation)).Scan(&resolved[0], &resolved[1]); err != nil {
 		a.observe(opRead, err)
 		return "", "", fmt.Errorf("resolving character set %q and collation %q: %w", charset, collation, err)
 	}

@@ -53,12 +53,12 @@ func detectFlavor(version, comment string, wsrepOn bool) Flavor {
 func (a *Admin) Inspect(ctx context.Context) (ServerInfo, error) {
 	var version, comment string
 	var lowerCaseNames int
-	if err := a.db.QueryRowContext(ctx, "SELECT VERSION(), @@version_comment, @@lower_case_table_names").Scan(&version, &comment, &lowerCaseNames); err != nil {
+	if err := a.queryRow(ctx, selectServerInfo).Scan(&version, &comment, &lowerCaseNames); err != nil {
 		a.observe(opRead, err)
 		return ServerInfo{}, fmt.Errorf("asking the server's version: %w", err)
 	}
 	var name, value string
-	err := a.db.QueryRowContext(ctx, "SHOW GLOBAL VARIABLES LIKE 'wsrep_on'").Scan(&name, &value)
+	err := a.queryRow(ctx, showWsrepOn).Scan(&name, &value)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return ServerInfo{}, fmt.Errorf("asking whether the server runs Galera: %w", err)
 	}
@@ -97,49 +97,12 @@ const (
 	inClear
 )
 
-// identifiedBy is the authentication clause and its value. MySQL 8 is given caching_sha2_password
-// explicitly, its default and the one that survives 8.4, where mysql_native_password is off;
-// MariaDB's uses mysql_native_password, which every client library speaks.
-func (d dialect) identifiedBy(password string, form passwordForm) (string, any) {
-	switch {
-	case d.mysqlFamily():
-		return " IDENTIFIED WITH caching_sha2_password BY ?", password
-	case form == inClear:
-		// Only where the hash form is refused: a validation plugin under strict_password_validation
-		// must read the password, and MariaDB has no form that both hides and validates it.
-		return " IDENTIFIED BY ?", password
-	}
-	return " IDENTIFIED BY PASSWORD ?", nativePasswordHash(password)
-}
-
-func (d dialect) createUser(user, password string, form passwordForm) statement {
-	clause, value := d.identifiedBy(password, form)
-	query := "CREATE USER " + quoteAccount(user, anyHost) + clause
-	if d.requireTLS {
-		query += " REQUIRE SSL"
-	}
-	return statement{op: opCreateUser, query: query, args: []any{value}, secret: true}
-}
-
-func (d dialect) alterUserPassword(user, password string, form passwordForm) statement {
-	clause, value := d.identifiedBy(password, form)
-	return statement{op: opAlterUser, query: "ALTER USER " + quoteAccount(user, anyHost) + clause, args: []any{value}, secret: true}
-}
-
 // wantedTLS is the REQUIRE clause application users get.
 func (d dialect) wantedTLS() tlsRequirement {
 	if d.requireTLS {
 		return tlsSSL
 	}
 	return tlsNone
-}
-
-func (d dialect) alterUserTLS(user string) statement {
-	clause := " REQUIRE NONE"
-	if d.requireTLS {
-		clause = " REQUIRE SSL"
-	}
-	return statement{op: opAlterUser, query: "ALTER USER " + quoteAccount(user, anyHost) + clause}
 }
 
 // dialectFor detects the flavor once per pool; the statements depend on it.

@@ -47,13 +47,6 @@ const (
 	LockWaitTimeout = 10 * time.Second
 )
 
-// sessionSetup is the one statement that pins an admin session. Besides the above, statements
-// commit on their own (a server with autocommit off would leave the ownership writes open on a
-// pooled connection), and SHOW GRANTS quotes every name.
-var sessionSetup = fmt.Sprintf("SET NAMES %s COLLATE %s, sql_mode = '%s', lock_wait_timeout = %d, innodb_lock_wait_timeout = %d, "+
-	"autocommit = 1, sql_quote_show_create = 1",
-	sessionCharset, sessionCollation, sessionSQLMode, int(LockWaitTimeout.Seconds()), int(LockWaitTimeout.Seconds()))
-
 // ConnectError says no endpoint accepted a connection. An error without it happened on a
 // connection that was established: the statement failed, not necessarily the cluster.
 type ConnectError struct{ Err error }
@@ -168,7 +161,7 @@ func prepareAdminSession(ctx context.Context, conn driver.Conn) error {
 	if _, err := execer.ExecContext(ctx, sessionSetup, nil); err != nil {
 		return fmt.Errorf("setting up the session: %w", err)
 	}
-	vars, err := showValues(ctx, q, "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('read_only', 'super_read_only', 'wsrep_on')")
+	vars, err := showValues(ctx, q, showWritability)
 	if err != nil {
 		return err
 	}
@@ -178,7 +171,7 @@ func prepareAdminSession(ctx context.Context, conn driver.Conn) error {
 	if vars["wsrep_on"] != "ON" {
 		return nil
 	}
-	status, err := showValues(ctx, q, "SHOW GLOBAL STATUS LIKE 'wsrep_ready'")
+	status, err := showValues(ctx, q, showWsrepReady)
 	if err != nil {
 		return err
 	}

@@ -73,19 +73,18 @@ func planGrants(lines []string, database, user string, d dialect) (grantPlan, er
 			// MySQL 8's partial revokes only take away.
 		case g.defaultRoles:
 			plan.revokes = append(plan.revokes, revocation{
-				statement{op: opRevoke, query: "SET DEFAULT ROLE NONE FOR " + quoteAccount(user, anyHost)}, "its default role"})
+				clearDefaultRole(user), "its default role"})
 		case g.proxy != nil:
 			plan.revokes = append(plan.revokes, revocation{
-				statement{op: opRevoke, query: "REVOKE PROXY ON " + quoteAccount(g.proxy.user, g.proxy.host) + " FROM " + quoteAccount(user, anyHost)},
-				"PROXY on " + g.proxy.String()})
+				revokeProxy(*g.proxy, user), "PROXY on " + g.proxy.String()})
 		case len(g.roles) > 0:
 			for _, role := range g.roles {
 				plan.revokes = append(plan.revokes, revocation{
-					statement{op: opRevoke, query: "REVOKE " + role.sql() + " FROM " + quoteAccount(user, anyHost)}, "role " + role.String()})
+					revokeRole(role, user), "role " + role.String()})
 			}
 		case g.target.global():
 			if g.privileges != "USAGE" {
-				plan.revokes = append(plan.revokes, revokeAll(g.target, user))
+				plan.revokes = append(plan.revokes, revocation{revokeAll(g.target, user), "privileges on " + g.target.sql()})
 			}
 			// MySQL 8 prints no REQUIRE clause in SHOW GRANTS: its absence there says nothing.
 			if tls, found := g.requirement(); found && !d.mysqlFamily() {
@@ -98,12 +97,10 @@ func planGrants(lines []string, database, user string, d dialect) (grantPlan, er
 		case g.target.table != "" && names.equal(g.target.database, database):
 			// Inside its own database: covered by ALL on the database.
 		default:
-			plan.revokes = append(plan.revokes, revokeAll(g.target, user))
+			plan.revokes = append(plan.revokes, revocation{revokeAll(g.target, user), "privileges on " + g.target.sql()})
 		}
 		if g.grantOption && !g.defaultRoles && len(g.roles) == 0 && g.proxy == nil {
-			plan.revokes = append(plan.revokes, revocation{
-				statement{op: opRevoke, query: "REVOKE GRANT OPTION ON " + g.target.sql() + " FROM " + quoteAccount(user, anyHost)},
-				"GRANT OPTION on " + g.target.sql()})
+			plan.revokes = append(plan.revokes, revocation{revokeGrantOption(g.target, user), "GRANT OPTION on " + g.target.sql()})
 		}
 	}
 	return plan, nil
@@ -358,9 +355,4 @@ func unquoteName(s string) (string, error) {
 		inner = strings.NewReplacer(`\\`, `\`, `\'`, `'`).Replace(inner)
 	}
 	return inner, nil
-}
-
-func revokeAll(t grantTarget, user string) revocation {
-	return revocation{statement{op: opRevoke, query: "REVOKE ALL PRIVILEGES ON " + t.sql() + " FROM " + quoteAccount(user, anyHost)},
-		"privileges on " + t.sql()}
 }

@@ -20,28 +20,12 @@ import (
 // without regard to case, so names that differ only in case can never belong to two owners, on
 // servers that fold database names to lower case (lower_case_table_names) or not.
 
-const ownershipTable = "`" + OperatorSchema + "`.`ownership`"
+// ObjectKind names what an ownership record is about.
+type ObjectKind string
 
-var ownershipDDL = []statement{
-	{op: opBootstrap, query: "CREATE DATABASE IF NOT EXISTS " + quoteIdentifier(OperatorSchema) +
-		" CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"},
-	{op: opBootstrap, query: "CREATE TABLE IF NOT EXISTS " + ownershipTable + ` (
-  kind            VARCHAR(16)  NOT NULL,
-  name            VARCHAR(80)  NOT NULL COLLATE utf8mb4_general_ci,
-  owner_uid       CHAR(36)     NOT NULL,
-  owner_namespace VARCHAR(63)  NOT NULL,
-  owner_name      VARCHAR(253) NOT NULL,
-  state           VARCHAR(16)  NOT NULL,
-  created_at      TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
-  PRIMARY KEY (kind, name),
-  KEY owner_uid (owner_uid)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`},
-}
-
-// Kinds of owned objects.
 const (
-	KindDatabase = "database"
-	KindUser     = "user"
+	ObjectDatabase ObjectKind = "database"
+	ObjectUser     ObjectKind = "user"
 )
 
 const (
@@ -61,7 +45,7 @@ type Owner struct {
 // another AppDatabase (Owner), exists without having been created by DB Concierge (Owner nil), or
 // an existing one differs from it only in case (Existing).
 type ConflictError struct {
-	Kind  string
+	Kind  ObjectKind
 	Name  string
 	Owner *Owner
 	// Existing is the name as recorded or as the server has it, when it differs in case.
@@ -92,7 +76,8 @@ type Claim struct {
 }
 
 type ownershipRow struct {
-	kind, name, uid, namespace, ownerName, state string
+	kind                                   ObjectKind
+	name, uid, namespace, ownerName, state string
 }
 
 // ensureSchema creates the bookkeeping table on first use. It reads before it writes, so a
@@ -104,9 +89,7 @@ func (a *Admin) ensureSchema(ctx context.Context) error {
 		return nil
 	}
 	var n int
-	err := a.db.QueryRowContext(ctx,
-		"SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'ownership'",
-		OperatorSchema).Scan(&n)
+	err := a.queryRow(ctx, selectOwnershipTable).Scan(&n)
 	if err != nil {
 		return fmt.Errorf("looking for the ownership table: %w", err)
 	}
@@ -121,11 +104,9 @@ func (a *Admin) ensureSchema(ctx context.Context) error {
 	return nil
 }
 
-// queryOwnership reads the ownership rows matching condition, a constant SQL expression whose
-// values are placeholders.
-func (a *Admin) queryOwnership(ctx context.Context, condition string, args ...any) ([]ownershipRow, error) {
-	rows, err := a.db.QueryContext(ctx, "SELECT kind, name, owner_uid, owner_namespace, owner_name, state FROM "+
-		ownershipTable+" WHERE "+condition, args...)
+// readOwnership reads the ownership rows a select… statement names.
+func (a *Admin) readOwnership(ctx context.Context, st statement) ([]ownershipRow, error) {
+	rows, err := a.db.QueryContext(ctx, st.query, st.args...)
 	if err != nil {
 		a.observe(opRead, err)
 		return nil, fmt.Errorf("reading the ownership table: %w", err)
@@ -197,16 +178,15 @@ func (a *Admin) claim(ctx context.Context, t Tenant, adopt *Adoption, gone Owner
 	}
 	// Names compare case-insensitively here (the column's collation), so a tenant cannot take
 	// MyApp next to myapp on a server with lower_case_table_names=1.
-	rows, err := a.queryOwnership(ctx, "(kind = ? AND name = ?) OR (kind = ? AND name = ?)",
-		KindDatabase, t.Database, KindUser, t.User)
+	rows, err := a.readOwnership(ctx, selectOwnershipOfNames(t.Database, t.User))
 	if err != nil {
 		return Claim{}, err
 	}
 	var c Claim
-	actions := map[string]claimAction{KindDatabase: record, KindUser: record}
+	actions := map[ObjectKind]claimAction{ObjectDatabase: record, ObjectUser: record}
 	// recorded holds the row found for each kind: a takeover changes that row, and only if it is
 	// still as read.
-	recorded := map[string]ownershipRow{}
+	recorded := map[ObjectKind]ownershipRow{}
 	for _, r := range rows {
 		recorded[r.kind] = r
 		if r.uid != t.Owner.UID || r.name != t.nameOf(r.kind) {
@@ -233,14 +213,14 @@ func (a *Admin) claim(ctx context.Context, t Tenant, adopt *Adoption, gone Owner
 		actions[r.kind] = keep
 		committed := r.state == stateCommitted
 		switch r.kind {
-		case KindDatabase:
+		case ObjectDatabase:
 			c.databaseCommitted = committed
-		case KindUser:
+		case ObjectUser:
 			c.userCommitted = committed
 		}
 		c.pending = c.pending || !committed
 	}
-	for _, kind := range []string{KindDatabase, KindUser} {
+	for _, kind := range []ObjectKind{ObjectDatabase, ObjectUser} {
 		if actions[kind] == keep {
 			continue
 		}
@@ -251,7 +231,7 @@ func (a *Admin) claim(ctx context.Context, t Tenant, adopt *Adoption, gone Owner
 		}
 		switch {
 		case existing == "":
-			if kind == KindDatabase {
+			if kind == ObjectDatabase {
 				if adopt == nil {
 					if err := a.checkForeignGrants(ctx, t); err != nil {
 						return Claim{}, err
@@ -268,14 +248,14 @@ func (a *Admin) claim(ctx context.Context, t Tenant, adopt *Adoption, gone Owner
 			return Claim{}, &ConflictError{Kind: kind, Name: name}
 		}
 		actions[kind] = takeOver
-		if kind == KindUser {
+		if kind == ObjectUser {
 			if err := a.VerifyLogin(ctx, name, adopt.Password, ""); err != nil {
 				return Claim{}, &AdoptionError{Reason: fmt.Sprintf("user %q exists but does not log in with the password in the application's Secret (%v); "+
 					"adopting it would change a password an application may use: put its password in the Secret, or choose another userName", name, errorText(err))}
 			}
 		}
 	}
-	if actions[KindDatabase] == keep && actions[KindUser] == keep {
+	if actions[ObjectDatabase] == keep && actions[ObjectUser] == keep {
 		return c, nil
 	}
 	if err := a.recordIntent(ctx, t, actions, recorded); err != nil {
@@ -287,14 +267,14 @@ func (a *Admin) claim(ctx context.Context, t Tenant, adopt *Adoption, gone Owner
 		return Claim{}, err
 	}
 	c.pending = true
-	if actions[KindDatabase] == takeOver {
+	if actions[ObjectDatabase] == takeOver {
 		c.databaseCommitted = false
 	}
 	return c, nil
 }
 
-func (t Tenant) nameOf(kind string) string {
-	if kind == KindDatabase {
+func (t Tenant) nameOf(kind ObjectKind) string {
+	if kind == ObjectDatabase {
 		return t.Database
 	}
 	return t.User
@@ -303,42 +283,38 @@ func (t Tenant) nameOf(kind string) string {
 // recordIntent writes this owner's rows in one transaction, so a tenant never holds its database
 // without its user or the reverse: a new row for a name nobody recorded, a changed owner for a
 // record taken over.
-func (a *Admin) recordIntent(ctx context.Context, t Tenant, actions map[string]claimAction, recorded map[string]ownershipRow) (err error) {
+func (a *Admin) recordIntent(ctx context.Context, t Tenant, actions map[ObjectKind]claimAction, recorded map[ObjectKind]ownershipRow) (err error) {
 	defer func() { a.observe(opOwnership, err) }()
 	tx, err := a.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("recording ownership: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	// New rows go in one statement: a tenant's intent is one write.
-	var values []string
-	var args []any
-	for _, kind := range []string{KindDatabase, KindUser} {
+	var fresh []ownershipRecord
+	for _, kind := range []ObjectKind{ObjectDatabase, ObjectUser} {
 		if actions[kind] == keep {
 			continue
 		}
 		name := t.nameOf(kind)
-		if previous, found := recorded[kind]; found {
-			// Only the record as it was read passes: two claimants of a vanished owner's name
-			// cannot both take it.
-			result, err := tx.ExecContext(ctx, "UPDATE "+ownershipTable+
-				" SET owner_uid = ?, owner_namespace = ?, owner_name = ?, state = ? WHERE kind = ? AND name = ? AND owner_uid = ? AND state = ?",
-				t.Owner.UID, t.Owner.Namespace, t.Owner.Name, statePending, kind, name, previous.uid, previous.state)
-			if err != nil {
-				return fmt.Errorf("recording ownership of %s %q: %w", kind, name, err)
-			}
-			if n, err := result.RowsAffected(); err != nil || n != 1 {
-				return errors.Join(errClaimRace, err)
-			}
+		previous, found := recorded[kind]
+		if !found {
+			fresh = append(fresh, ownershipRecord{kind, name})
 			continue
 		}
-		values = append(values, "(?, ?, ?, ?, ?, ?)")
-		args = append(args, kind, name, t.Owner.UID, t.Owner.Namespace, t.Owner.Name, statePending)
-	}
-	if len(values) > 0 {
-		_, err = tx.ExecContext(ctx, "INSERT INTO "+ownershipTable+
-			" (kind, name, owner_uid, owner_namespace, owner_name, state) VALUES "+strings.Join(values, ", "), args...)
+		// Only the record as it was read passes: two claimants of a vanished owner's name cannot
+		// both take it.
+		st := takeOverOwnership(kind, name, t.Owner, previous)
+		result, err := tx.ExecContext(ctx, st.query, st.args...)
 		if err != nil {
+			return fmt.Errorf("recording ownership of %s %q: %w", kind, name, err)
+		}
+		if n, err := result.RowsAffected(); err != nil || n != 1 {
+			return errors.Join(errClaimRace, err)
+		}
+	}
+	if len(fresh) > 0 {
+		st := insertOwnership(t.Owner, fresh)
+		if _, err := tx.ExecContext(ctx, st.query, st.args...); err != nil {
 			return fmt.Errorf("recording ownership of database %q and user %q: %w", t.Database, t.User, err)
 		}
 	}
@@ -350,10 +326,7 @@ func (a *Admin) recordIntent(ctx context.Context, t Tenant, actions map[string]c
 }
 
 func (a *Admin) commitClaim(ctx context.Context, owner Owner) error {
-	_, err := a.db.ExecContext(ctx, "UPDATE "+ownershipTable+" SET state = ? WHERE owner_uid = ? AND state = ?",
-		stateCommitted, owner.UID, statePending)
-	a.observe(opOwnership, err)
-	if err != nil {
+	if err := a.exec(ctx, commitOwnership(owner.UID)); err != nil {
 		return fmt.Errorf("committing ownership: %w", err)
 	}
 	return nil
@@ -364,19 +337,13 @@ func (a *Admin) commitClaim(ctx context.Context, owner Owner) error {
 // (lower_case_table_names), asking for MyApp finds myapp, and the caller refuses the difference.
 // Names that differ only in case among DB Concierge's own tenants are refused by the ownership
 // table, whose names compare without regard to case.
-func (a *Admin) existing(ctx context.Context, kind, name string) (string, error) {
-	var query string
-	switch kind {
-	case KindDatabase:
-		// An equality on SCHEMA_NAME is answered by looking up that one directory, not by
-		// scanning every schema: it stays fast with thousands of tenants.
-		query = "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ? LIMIT 1"
-	case KindUser:
-		// Any host counts: a hand-made 'name'@'localhost' is somebody else's account too.
-		query = "SELECT User FROM mysql.user WHERE User = ? LIMIT 1"
+func (a *Admin) existing(ctx context.Context, kind ObjectKind, name string) (string, error) {
+	st := selectDatabaseName(name)
+	if kind == ObjectUser {
+		st = selectUserName(name)
 	}
 	var found string
-	err := a.db.QueryRowContext(ctx, query, name).Scan(&found)
+	err := a.queryRow(ctx, st).Scan(&found)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return "", nil
@@ -391,7 +358,7 @@ func (a *Admin) owned(ctx context.Context, uid string) ([]ownershipRow, error) {
 	if err := a.ensureSchema(ctx); err != nil {
 		return nil, err
 	}
-	return a.queryOwnership(ctx, "owner_uid = ?", uid)
+	return a.readOwnership(ctx, selectOwnershipOf(uid))
 }
 
 // Release takes back the pending ownership records of owner uid under which nothing exists: what
@@ -403,7 +370,7 @@ func (a *Admin) Release(ctx context.Context, uid string) (err error) {
 	if err := a.ensureSchema(ctx); err != nil {
 		return err
 	}
-	rows, err := a.queryOwnership(ctx, "owner_uid = ? AND state = ?", uid, statePending)
+	rows, err := a.readOwnership(ctx, selectPendingOwnershipOf(uid))
 	if err != nil {
 		return err
 	}
@@ -415,10 +382,7 @@ func (a *Admin) Release(ctx context.Context, uid string) (err error) {
 		if existing != "" {
 			continue
 		}
-		_, err = a.db.ExecContext(ctx, "DELETE FROM "+ownershipTable+" WHERE kind = ? AND name = ? AND owner_uid = ? AND state = ?",
-			r.kind, r.name, uid, statePending)
-		a.observe(opOwnership, err)
-		if err != nil {
+		if err := a.exec(ctx, deletePendingOwnership(r.kind, r.name, uid)); err != nil {
 			return fmt.Errorf("taking back the ownership record of %s %q: %w", r.kind, r.name, err)
 		}
 	}
@@ -455,12 +419,7 @@ func (a *Admin) checkForeignGrants(ctx context.Context, t Tenant) error {
 		name = strings.ToLower(name)
 	}
 	var user, host, db, object string
-	var args []any
-	for range 4 {
-		args = append(args, name, t.User, a.opts.User)
-	}
-	err = a.db.QueryRowContext(ctx, foreignGrantsQuery, args...).
-		Scan(&user, &host, &db, &object)
+	err = a.queryRow(ctx, selectForeignGrant(name, t.User, a.opts.User)).Scan(&user, &host, &db, &object)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return nil
@@ -474,16 +433,3 @@ func (a *Admin) checkForeignGrants(ctx context.Context, t Tenant) error {
 	}
 	return &ForeignGrantError{Database: t.Database, Account: "'" + user + "'@'" + host + "'", On: on}
 }
-
-// foreignGrantsQuery finds one grant of an account other than the tenant's user and the operator's
-// admin account that reaches a database name: database-level grants match it as a LIKE pattern,
-// the others by equality.
-const foreignGrantsQuery = `SELECT User, Host, Db, '' FROM mysql.db
-  WHERE CAST(? AS BINARY) LIKE CAST(Db AS BINARY) AND User NOT IN (?, ?)
-UNION ALL SELECT User, Host, Db, Table_name FROM mysql.tables_priv
-  WHERE CAST(Db AS BINARY) = CAST(? AS BINARY) AND User NOT IN (?, ?)
-UNION ALL SELECT User, Host, Db, Routine_name FROM mysql.procs_priv
-  WHERE CAST(Db AS BINARY) = CAST(? AS BINARY) AND User NOT IN (?, ?)
-UNION ALL SELECT User, Host, Db, Table_name FROM mysql.columns_priv
-  WHERE CAST(Db AS BINARY) = CAST(? AS BINARY) AND User NOT IN (?, ?)
-LIMIT 1`

@@ -1,10 +1,15 @@
 package mysql
 
-import "strconv"
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
 
-// SQL text is assembled here, in grants.go and in dialect.go, nowhere else. Every identifier goes
-// through quoteIdentifier (or grantPattern); every value, passwords included, is a placeholder
-// that the driver escapes.
+// Every SQL text the operator sends is written in this file, and nowhere else in the package.
+// Identifiers go through quoteIdentifier, quoteAccount or grantPattern; values, passwords
+// included, are placeholders the driver escapes, and a password is sent as its hash where the
+// server accepts one (identifiedBy). A test (TestSQLTextLivesInStatements) keeps it that way.
 
 // Operations, the label of the SQL metrics.
 const (
@@ -32,6 +37,37 @@ type statement struct {
 	secret bool
 }
 
+func read(query string, args ...any) statement {
+	return statement{op: opRead, query: query, args: args}
+}
+
+// The admin session (see sessionCharset and what follows it in failover.go).
+
+// sessionSetup is the one statement that pins an admin session. Besides the settings above,
+// statements commit on their own (a server with autocommit off would leave the ownership writes
+// open on a pooled connection), and SHOW GRANTS quotes every name.
+var sessionSetup = fmt.Sprintf("SET NAMES %s COLLATE %s, sql_mode = '%s', lock_wait_timeout = %d, innodb_lock_wait_timeout = %d, "+
+	"autocommit = 1, sql_quote_show_create = 1",
+	sessionCharset, sessionCollation, sessionSQLMode, int(LockWaitTimeout.Seconds()), int(LockWaitTimeout.Seconds()))
+
+const (
+	showWritability = "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('read_only', 'super_read_only', 'wsrep_on')"
+	showWsrepReady  = "SHOW GLOBAL STATUS LIKE 'wsrep_ready'"
+)
+
+// The server.
+
+var (
+	selectServerInfo = read("SELECT VERSION(), @@version_comment, @@lower_case_table_names")
+	showWsrepOn      = read("SHOW GLOBAL VARIABLES LIKE 'wsrep_on'")
+	// selectPasswordValidation asks whether a validation plugin reads every password
+	// (strict_password_validation refuses hashes then).
+	selectPasswordValidation = read("SELECT @@strict_password_validation, (SELECT COUNT(*) FROM information_schema.PLUGINS " +
+		"WHERE PLUGIN_TYPE = 'PASSWORD VALIDATION' AND PLUGIN_STATUS = 'ACTIVE')")
+)
+
+// Databases.
+
 func createDatabase(name, charset, collation string) statement {
 	return statement{op: opCreateDatabase, query: "CREATE DATABASE IF NOT EXISTS " + quoteIdentifier(name) +
 		" CHARACTER SET " + quoteIdentifier(charset) + " COLLATE " + quoteIdentifier(collation)}
@@ -46,18 +82,131 @@ func dropDatabase(name string) statement {
 	return statement{op: opDropDatabase, query: "DROP DATABASE IF EXISTS " + quoteIdentifier(name)}
 }
 
+func selectDatabaseCharset(name string) statement {
+	return read("SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", name)
+}
+
+// selectDatabaseName finds a database by name. An equality on SCHEMA_NAME is answered by looking
+// up that one directory, not by scanning every schema: it stays fast with thousands of tenants.
+func selectDatabaseName(name string) statement {
+	return read("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ? LIMIT 1", name)
+}
+
+// selectCharsetNames asks the server for its own names of a character set and collation.
+func selectCharsetNames(charset, collation string) statement {
+	value := "CONVERT('' USING " + quoteIdentifier(charset) + ")"
+	return read("SELECT CHARSET(" + value + "), COLLATION(" + value + " COLLATE " + quoteIdentifier(collation) + ")")
+}
+
+// Accounts.
+
+// identifiedBy is the authentication clause and its value. MySQL 8 is given caching_sha2_password
+// explicitly, its default and the one that survives 8.4, where mysql_native_password is off;
+// MariaDB's uses mysql_native_password, which every client library speaks.
+func (d dialect) identifiedBy(password string, form passwordForm) (string, any) {
+	switch {
+	case d.mysqlFamily():
+		return " IDENTIFIED WITH caching_sha2_password BY ?", password
+	case form == inClear:
+		// Only where the hash form is refused: a validation plugin under strict_password_validation
+		// must read the password, and MariaDB has no form that both hides and validates it.
+		return " IDENTIFIED BY ?", password
+	}
+	return " IDENTIFIED BY PASSWORD ?", nativePasswordHash(password)
+}
+
+func (d dialect) createUser(user, password string, form passwordForm) statement {
+	clause, value := d.identifiedBy(password, form)
+	query := "CREATE USER " + quoteAccount(user, anyHost) + clause
+	if d.requireTLS {
+		query += " REQUIRE SSL"
+	}
+	return statement{op: opCreateUser, query: query, args: []any{value}, secret: true}
+}
+
+func (d dialect) alterUserPassword(user, password string, form passwordForm) statement {
+	clause, value := d.identifiedBy(password, form)
+	return statement{op: opAlterUser, query: "ALTER USER " + quoteAccount(user, anyHost) + clause, args: []any{value}, secret: true}
+}
+
+func (d dialect) alterUserTLS(user string) statement {
+	clause := " REQUIRE NONE"
+	if d.requireTLS {
+		clause = " REQUIRE SSL"
+	}
+	return statement{op: opAlterUser, query: "ALTER USER " + quoteAccount(user, anyHost) + clause}
+}
+
 func dropUser(user string) statement {
 	return statement{op: opDropUser, query: "DROP USER IF EXISTS " + quoteAccount(user, anyHost)}
 }
+
+// selectUserName finds an account by name. Any host counts: a hand-made 'name'@'localhost' is
+// somebody else's account too.
+func selectUserName(user string) statement {
+	return read("SELECT User FROM mysql.user WHERE User = ? LIMIT 1", user)
+}
+
+// selectTLSRequirement reads an account's REQUIRE clause where SHOW GRANTS does not print it.
+func selectTLSRequirement(user string) statement {
+	return read("SELECT ssl_type FROM mysql.user WHERE User = ? AND Host = ?", user, anyHost)
+}
+
+// Grants.
 
 func grantAllOnDatabase(database, user string) statement {
 	return statement{op: opGrant, query: "GRANT ALL PRIVILEGES ON " + grantPattern(database) + ".* TO " + quoteAccount(user, anyHost)}
 }
 
-// resolveCharsetQuery asks the server for its own names of a character set and collation.
-func resolveCharsetQuery(charset, collation string) string {
-	value := "CONVERT('' USING " + quoteIdentifier(charset) + ")"
-	return "SELECT CHARSET(" + value + "), COLLATION(" + value + " COLLATE " + quoteIdentifier(collation) + ")"
+func showGrants(user string) statement {
+	return read("SHOW GRANTS FOR " + quoteAccount(user, anyHost))
+}
+
+func revokeAll(t grantTarget, user string) statement {
+	return statement{op: opRevoke, query: "REVOKE ALL PRIVILEGES ON " + t.sql() + " FROM " + quoteAccount(user, anyHost)}
+}
+
+func revokeGrantOption(t grantTarget, user string) statement {
+	return statement{op: opRevoke, query: "REVOKE GRANT OPTION ON " + t.sql() + " FROM " + quoteAccount(user, anyHost)}
+}
+
+func revokeRole(role account, user string) statement {
+	return statement{op: opRevoke, query: "REVOKE " + role.sql() + " FROM " + quoteAccount(user, anyHost)}
+}
+
+func revokeProxy(on account, user string) statement {
+	return statement{op: opRevoke, query: "REVOKE PROXY ON " + quoteAccount(on.user, on.host) + " FROM " + quoteAccount(user, anyHost)}
+}
+
+func clearDefaultRole(user string) statement {
+	return statement{op: opRevoke, query: "SET DEFAULT ROLE NONE FOR " + quoteAccount(user, anyHost)}
+}
+
+// selectForeignGrant finds one grant of an account other than the tenant's user and the
+// operator's admin account that reaches database name (as the server compares it):
+// database-level grants match it as a LIKE pattern, the others by equality.
+func selectForeignGrant(name, user, admin string) statement {
+	var args []any
+	for range 4 {
+		args = append(args, name, user, admin)
+	}
+	return read(`SELECT User, Host, Db, '' FROM mysql.db
+  WHERE CAST(? AS BINARY) LIKE CAST(Db AS BINARY) AND User NOT IN (?, ?)
+UNION ALL SELECT User, Host, Db, Table_name FROM mysql.tables_priv
+  WHERE CAST(Db AS BINARY) = CAST(? AS BINARY) AND User NOT IN (?, ?)
+UNION ALL SELECT User, Host, Db, Routine_name FROM mysql.procs_priv
+  WHERE CAST(Db AS BINARY) = CAST(? AS BINARY) AND User NOT IN (?, ?)
+UNION ALL SELECT User, Host, Db, Table_name FROM mysql.columns_priv
+  WHERE CAST(Db AS BINARY) = CAST(? AS BINARY) AND User NOT IN (?, ?)
+LIMIT 1`, args...)
+}
+
+// Sessions.
+
+// selectSessionsOf lists a user's sessions. Names compare as bytes: user names are
+// case-sensitive, the processlist's collation is not.
+func selectSessionsOf(user string) statement {
+	return read("SELECT ID FROM information_schema.PROCESSLIST WHERE CAST(USER AS BINARY) = CAST(? AS BINARY)", user)
 }
 
 // killConnection ends a session; the id is a number the server gave, formatted as one.
@@ -65,6 +214,81 @@ func killConnection(id int64) statement {
 	return statement{op: opKill, query: "KILL CONNECTION " + strconv.FormatInt(id, 10)}
 }
 
-func showGrants(user string) statement {
-	return statement{op: opRead, query: "SHOW GRANTS FOR " + quoteAccount(user, anyHost)}
+// The ownership table (ownership.go says what it records).
+
+const ownershipTable = "`" + OperatorSchema + "`.`ownership`"
+
+var ownershipDDL = []statement{
+	{op: opBootstrap, query: "CREATE DATABASE IF NOT EXISTS " + quoteIdentifier(OperatorSchema) +
+		" CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"},
+	{op: opBootstrap, query: "CREATE TABLE IF NOT EXISTS " + ownershipTable + ` (
+  kind            VARCHAR(16)  NOT NULL,
+  name            VARCHAR(80)  NOT NULL COLLATE utf8mb4_general_ci,
+  owner_uid       CHAR(36)     NOT NULL,
+  owner_namespace VARCHAR(63)  NOT NULL,
+  owner_name      VARCHAR(253) NOT NULL,
+  state           VARCHAR(16)  NOT NULL,
+  created_at      TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
+  PRIMARY KEY (kind, name),
+  KEY owner_uid (owner_uid)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`},
+}
+
+var selectOwnershipTable = read("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'ownership'", OperatorSchema)
+
+// ownershipColumns are the columns ownershipRow scans, in its order.
+const ownershipColumns = "SELECT kind, name, owner_uid, owner_namespace, owner_name, state FROM " + ownershipTable
+
+// selectOwnershipOfNames reads the records of a database and a user name. Names compare without
+// regard to case here (the column's collation).
+func selectOwnershipOfNames(database, user string) statement {
+	return read(ownershipColumns+" WHERE (kind = ? AND name = ?) OR (kind = ? AND name = ?)",
+		ObjectDatabase, database, ObjectUser, user)
+}
+
+func selectOwnershipOf(uid string) statement {
+	return read(ownershipColumns+" WHERE owner_uid = ?", uid)
+}
+
+func selectPendingOwnershipOf(uid string) statement {
+	return read(ownershipColumns+" WHERE owner_uid = ? AND state = ?", uid, statePending)
+}
+
+// takeOverOwnership moves a record to owner, only if it still names previous in the state read.
+func takeOverOwnership(kind ObjectKind, name string, owner Owner, previous ownershipRow) statement {
+	return statement{op: opOwnership, query: "UPDATE " + ownershipTable +
+		" SET owner_uid = ?, owner_namespace = ?, owner_name = ?, state = ? WHERE kind = ? AND name = ? AND owner_uid = ? AND state = ?",
+		args: []any{owner.UID, owner.Namespace, owner.Name, statePending, kind, name, previous.uid, previous.state}}
+}
+
+// ownershipRecord is one new row of insertOwnership.
+type ownershipRecord struct {
+	kind ObjectKind
+	name string
+}
+
+// insertOwnership records pending rows for owner in one statement: a tenant's intent is one write.
+func insertOwnership(owner Owner, records []ownershipRecord) statement {
+	placeholders := make([]string, len(records))
+	var args []any
+	for i, r := range records {
+		placeholders[i] = "(?, ?, ?, ?, ?, ?)"
+		args = append(args, r.kind, r.name, owner.UID, owner.Namespace, owner.Name, statePending)
+	}
+	return statement{op: opOwnership, query: "INSERT INTO " + ownershipTable +
+		" (kind, name, owner_uid, owner_namespace, owner_name, state) VALUES " + strings.Join(placeholders, ", "), args: args}
+}
+
+func commitOwnership(uid string) statement {
+	return statement{op: opOwnership, query: "UPDATE " + ownershipTable + " SET state = ? WHERE owner_uid = ? AND state = ?",
+		args: []any{stateCommitted, uid, statePending}}
+}
+
+func deletePendingOwnership(kind ObjectKind, name, uid string) statement {
+	return statement{op: opOwnership, query: "DELETE FROM " + ownershipTable + " WHERE kind = ? AND name = ? AND owner_uid = ? AND state = ?",
+		args: []any{kind, name, uid, statePending}}
+}
+
+func deleteOwnershipOf(uid string) statement {
+	return statement{op: opOwnership, query: "DELETE FROM " + ownershipTable + " WHERE owner_uid = ?", args: []any{uid}}
 }

@@ -1,6 +1,7 @@
 package mysql
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -182,9 +183,7 @@ func (a *Admin) ensureDatabase(ctx context.Context, t Tenant, c Claim) (*Change,
 	var charset, collation string
 	err := sql.ErrNoRows
 	if !c.freshDatabase {
-		err = a.db.QueryRowContext(ctx,
-			"SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?",
-			t.Database).Scan(&charset, &collation)
+		err = a.queryRow(ctx, selectDatabaseCharset(t.Database)).Scan(&charset, &collation)
 	}
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
@@ -222,7 +221,7 @@ func (a *Admin) ensureDatabase(ctx context.Context, t Tenant, c Claim) (*Change,
 // ensureUser creates the user, or brings its password to the given one, after a failed login
 // (loginErr). A login refused for the database only (the grant is missing) needs no change here.
 func (a *Admin) ensureUser(ctx context.Context, d dialect, t Tenant, password string, loginErr error) (*Change, error) {
-	existing, err := a.existing(ctx, KindUser, t.User)
+	existing, err := a.existing(ctx, ObjectUser, t.User)
 	if err != nil {
 		return nil, err
 	}
@@ -280,8 +279,7 @@ func (a *Admin) passwordFormNow(ctx context.Context, d dialect) (passwordForm, e
 		return inClear, nil
 	}
 	var strict, plugins int
-	err := a.db.QueryRowContext(ctx, "SELECT @@strict_password_validation, (SELECT COUNT(*) FROM information_schema.PLUGINS "+
-		"WHERE PLUGIN_TYPE = 'PASSWORD VALIDATION' AND PLUGIN_STATUS = 'ACTIVE')").Scan(&strict, &plugins)
+	err := a.queryRow(ctx, selectPasswordValidation).Scan(&strict, &plugins)
 	if err != nil {
 		a.observe(opRead, err)
 		return hashed, fmt.Errorf("asking whether the server validates passwords: %w", err)
@@ -370,7 +368,7 @@ func (a *Admin) revokeBeyondDatabase(ctx context.Context, user string, revokes [
 // tlsRequirement reads an account's REQUIRE clause where SHOW GRANTS does not print it (MySQL 8).
 func (a *Admin) tlsRequirement(ctx context.Context, user string) (tlsRequirement, error) {
 	var sslType string
-	err := a.db.QueryRowContext(ctx, "SELECT ssl_type FROM mysql.user WHERE User = ? AND Host = ?", user, anyHost).Scan(&sslType)
+	err := a.queryRow(ctx, selectTLSRequirement(user)).Scan(&sslType)
 	if err != nil {
 		a.observe(opRead, err)
 		return "", fmt.Errorf("reading the TLS requirement of user %q: %w", user, err)
@@ -380,7 +378,7 @@ func (a *Admin) tlsRequirement(ctx context.Context, user string) (tlsRequirement
 
 func (a *Admin) showGrants(ctx context.Context, user string) ([]string, error) {
 	st := showGrants(user)
-	rows, err := a.db.QueryContext(ctx, st.query)
+	rows, err := a.db.QueryContext(ctx, st.query, st.args...)
 	if err != nil {
 		// "No such grant" is how a user dropped by hand shows: drift, not an error of the server.
 		if errorNumber(err) != erNonexistingGrant {
@@ -422,14 +420,14 @@ func (a *Admin) DropOwned(ctx context.Context, uid string) (dropped []string, er
 	}
 	slices.SortStableFunc(rows, func(x, y ownershipRow) int {
 		// Users before databases.
-		return strings.Compare(y.kind, x.kind)
+		return cmp.Compare(y.kind, x.kind)
 	})
 	for _, r := range rows {
 		var st statement
 		switch r.kind {
-		case KindDatabase:
+		case ObjectDatabase:
 			st = dropDatabase(r.name)
-		case KindUser:
+		case ObjectUser:
 			st = dropUser(r.name)
 		default:
 			continue
@@ -438,16 +436,14 @@ func (a *Admin) DropOwned(ctx context.Context, uid string) (dropped []string, er
 			return dropped, fmt.Errorf("dropping %s %q: %w", r.kind, r.name, err)
 		}
 		dropped = append(dropped, fmt.Sprintf("%s %q", r.kind, r.name))
-		if r.kind == KindUser {
+		if r.kind == ObjectUser {
 			if err := a.endSessions(ctx, r.name); err != nil {
 				return dropped, err
 			}
 		}
 	}
 	if len(rows) > 0 {
-		_, err := a.db.ExecContext(ctx, "DELETE FROM "+ownershipTable+" WHERE owner_uid = ?", uid)
-		a.observe(opOwnership, err)
-		if err != nil {
+		if err := a.exec(ctx, deleteOwnershipOf(uid)); err != nil {
 			return dropped, fmt.Errorf("removing ownership records: %w", err)
 		}
 	}
@@ -519,8 +515,8 @@ func (a *Admin) endSessionsOn(ctx context.Context, db *sql.DB, user string) erro
 }
 
 func sessionsOf(ctx context.Context, conn *sql.Conn, user string) ([]int64, error) {
-	// Compared as bytes: user names are case-sensitive, the processlist's collation is not.
-	rows, err := conn.QueryContext(ctx, "SELECT ID FROM information_schema.PROCESSLIST WHERE CAST(USER AS BINARY) = CAST(? AS BINARY)", user)
+	st := selectSessionsOf(user)
+	rows, err := conn.QueryContext(ctx, st.query, st.args...)
 	if err != nil {
 		return nil, fmt.Errorf("listing the sessions of user %q: %w", user, err)
 	}

@@ -1,693 +1,336 @@
-// Package chart draws the benchmark report's picture: a histogram of time-to-Ready.
+// Package chart draws the benchmark report's picture: time-to-Ready as
+// empirical CDFs, one panel per workload, on a log time axis.
 //
-// It deliberately depends only on the standard library's image packages plus
-// golang.org/x/image for a bitmap font, so the benchmark tooling stays light.
+// CDFs rather than histograms because a reader compares two runs of the same
+// workload ("how many tenants were Ready by 2 s?", "where is p90?"), and a log
+// axis because bursts of 100 and of 10,000 differ by two orders of magnitude.
 package chart
 
 import (
 	"fmt"
-	"image"
 	"image/color"
-	"image/draw"
 	"image/png"
 	"io"
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
-	"golang.org/x/image/font"
-	"golang.org/x/image/font/basicfont"
-	"golang.org/x/image/math/fixed"
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/text"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
 )
 
-// Series is one set of latencies to plot, e.g. "operator" and "baseline".
+// Series is one run's latencies, e.g. the operator's or the baseline's.
 type Series struct {
 	Name    string
 	Samples []time.Duration
 }
 
+// Panel is one workload: its series share the panel's axes.
+type Panel struct {
+	Title  string
+	Series []Series
+}
+
 const (
-	// maxSide bounds the image so a typo in a flag cannot allocate gigabytes.
-	maxSide = 1 << 14
-	// targetBuckets is roughly how many linear buckets share the x range.
-	targetBuckets = 30
-	// rangeQuantile caps the linear range so one pathological outlier does not
-	// squash every other bar into the first bucket; the rest go to overflow.
-	rangeQuantile = 0.995
-	// minPlot is the smallest plot area (pixels) worth drawing bars into.
-	minPlot = 16
-	pad     = 6
+	// minSide is where text, scaled down with the picture, stops being
+	// readable even as a thumbnail.
+	minSide = 200
+	// maxSide keeps a mistyped size from allocating gigabytes (4096² RGBA is 64 MiB).
+	maxSide = 4096
+	// floor (seconds) is where durations below it, 0 and negative ones
+	// included, are drawn, since a log axis has no 0. None is expected from a
+	// monotonic clock, but one should bend the picture, not break it. It is
+	// far below anything a round trip through the API server can take, so a
+	// clamped point cannot pass for a real one; the legend counts them.
+	floor = 1e-6
+	// maxPoints bounds the vertices per curve: a panel is a few hundred pixels
+	// tall, so ranks beyond this many only cost render time.
+	maxPoints = 2000
 )
 
 var (
-	face       = basicfont.Face7x13
-	white      = color.NRGBA{255, 255, 255, 255}
-	black      = color.NRGBA{0, 0, 0, 255}
-	gridGray   = color.NRGBA{228, 228, 228, 255}
-	bandGray   = color.NRGBA{244, 244, 244, 255}
-	legendEdge = color.NRGBA{170, 170, 170, 255}
-	textGray   = color.NRGBA{60, 60, 60, 255}
-
-	// palette is Tableau 10: distinct hues that stay distinguishable when the
-	// translucent fills of two series overlap.
-	palette = []color.NRGBA{
+	// palette is from Tableau 10; the dash patterns keep operator and
+	// baseline apart in greyscale and for colour-blind readers.
+	palette = []color.RGBA{
 		{31, 119, 180, 255}, {255, 127, 14, 255}, {44, 160, 44, 255},
 		{214, 39, 40, 255}, {148, 103, 189, 255}, {140, 86, 75, 255},
-		{227, 119, 194, 255}, {127, 127, 127, 255}, {188, 189, 34, 255},
-		{23, 190, 207, 255},
 	}
+	dashes = [][]vg.Length{nil, {vg.Points(6), vg.Points(3)}, {vg.Points(2), vg.Points(2)}}
 )
 
-// seriesColor returns the solid colour of series i (cycling for many series).
-func seriesColor(i int) color.NRGBA { return palette[i%len(palette)] }
-
-// Histogram writes a PNG (width x height pixels) to w: for each series, the distribution of its
-// samples over shared logarithmic or linear buckets (choose sensibly: linear from 0 to the p99.5 of
-// all samples, ~30 buckets, with an overflow bucket), as bars or step lines in a distinct colour per
-// series, with a title, an x axis labelled in milliseconds (a few tick labels), a y axis with counts,
-// a legend naming the series with their p50/p90/p99, and vertical dashed lines at each series' p50
-// and p99.
-//
-// Buckets are linear (a reader compares milliseconds, not orders of
-// magnitude): about 30 of a round width from 0 to just past the pooled p99.5,
-// with everything beyond counted in a separate overflow slot at the right.
-// Each series is drawn as a translucent filled histogram with a solid step
-// outline, so overlapping series remain readable. When there are no samples
-// at all the image says so instead of drawing empty axes. The only errors are
-// an image size outside 1..16384 and a failing writer.
-func Histogram(w io.Writer, title string, series []Series, width, height int) error {
-	if width <= 0 || height <= 0 || width > maxSide || height > maxSide {
-		return fmt.Errorf("chart: image size %dx%d out of range 1..%d", width, height, maxSide)
+// CDFs writes a width x height PNG to w: one panel per entry of panels, laid
+// out in a grid, each showing every series' empirical CDF (fraction of
+// samples at or below t) against t on a log axis. A series keeps its colour
+// across panels, by name, so "operator" reads the same everywhere. Panels
+// without samples still appear, saying so. The errors are a size outside
+// 200..4096, a failing writer, and anything gonum/plot refuses to draw.
+func CDFs(w io.Writer, panels []Panel, width, height int) (err error) {
+	if width < minSide || height < minSide || width > maxSide || height > maxSide {
+		return fmt.Errorf("chart: size %dx%d outside %d..%d", width, height, minSide, maxSide)
 	}
-	img := image.NewRGBA(image.Rect(0, 0, width, height))
-	fillRect(img, img.Bounds(), white)
-
-	top := drawTitle(img, title)
-	stats := summarize(series)
-	if total(stats) == 0 {
-		msg := "no samples"
-		drawText(img, msg, (width-textWidth(msg))/2, top+(height-top-face.Height)/2, textGray)
-	} else {
-		drawChart(img, top, stats)
+	if len(panels) == 0 {
+		panels = []Panel{{}}
 	}
-	if err := png.Encode(w, img); err != nil {
-		return fmt.Errorf("chart: encode png: %w", err)
-	}
-	return nil
-}
-
-// stat is a series prepared for plotting.
-type stat struct {
-	name          string
-	color         color.NRGBA
-	sorted        []time.Duration
-	p50, p90, p99 time.Duration
-}
-
-// summarize sorts copies of the samples (the caller's slices are left alone)
-// and precomputes the percentiles shown in the legend and as marker lines.
-func summarize(series []Series) []stat {
-	out := make([]stat, len(series))
-	for i, s := range series {
-		sorted := slices.Clone(s.Samples)
-		slices.Sort(sorted)
-		name := s.Name
-		if name == "" {
-			name = "series " + strconv.Itoa(i+1)
+	// gonum/plot reports what it cannot draw by panicking; the caller has a
+	// finished benchmark to report and should get an error, not a crash.
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("chart: %v", r)
 		}
-		out[i] = stat{
-			name:   name,
-			color:  seriesColor(i),
-			sorted: sorted,
-			p50:    percentile(sorted, 0.50),
-			p90:    percentile(sorted, 0.90),
-			p99:    percentile(sorted, 0.99),
-		}
-	}
-	return out
-}
+	}()
 
-// percentile uses the nearest-rank method: it always returns a real sample,
-// which is what a reader expects when comparing against raw benchmark logs.
-func percentile(sorted []time.Duration, p float64) time.Duration {
-	if len(sorted) == 0 {
-		return 0
+	styles := map[string]int{}
+	plots := make([]*plot.Plot, len(panels))
+	for i, p := range panels {
+		plots[i] = newPanel(p, styles)
 	}
-	rank := int(math.Ceil(p*float64(len(sorted)))) - 1
-	return sorted[max(0, min(rank, len(sorted)-1))]
-}
 
-func total(stats []stat) int {
-	n := 0
-	for _, s := range stats {
-		n += len(s.sorted)
-	}
-	return n
-}
-
-// buckets is the shared binning: n linear buckets of width ns starting at 0,
-// plus counts[n] holding everything at or beyond n*width.
-type buckets struct {
-	width    float64 // nanoseconds
-	n        int
-	overflow bool    // whether any series has samples in counts[n]
-	counts   [][]int // per series, len n+1
-	maxCount int     // over all series and buckets, including overflow
-}
-
-// bucketize picks a "nice" bucket width so bucket edges land on round
-// milliseconds, then counts every series over the same buckets so their
-// shapes are directly comparable.
-func bucketize(stats []stat) buckets {
-	var all []time.Duration
-	for _, s := range stats {
-		all = append(all, s.sorted...)
-	}
-	slices.Sort(all)
-	hi := float64(percentile(all, rangeQuantile))
-	if hi <= 0 {
-		// Nearly everything is zero: fall back to the true max so the few
-		// non-zero samples are still placed, or to 1ms if all are zero.
-		hi = max(float64(all[len(all)-1]), float64(time.Millisecond))
-	}
-	b := buckets{width: max(bucketWidth(hi/targetBuckets), 1)}
-	// +1 so the p99.5 sample itself falls inside the linear range, +1 more
-	// so the tallest values do not sit flush against the right edge (which
-	// matters most when all samples are equal).
-	b.n = int(hi/b.width) + 2
-	b.counts = make([][]int, len(stats))
-	for i, s := range stats {
-		c := make([]int, b.n+1)
-		for _, d := range s.sorted {
-			c[b.index(d)]++
-		}
-		b.counts[i] = c
-		b.overflow = b.overflow || c[b.n] > 0
-		b.maxCount = max(b.maxCount, slices.Max(c))
-	}
-	return b
-}
-
-// index maps a duration to its bucket; negative durations (clock skew) go to
-// the first bucket rather than being dropped.
-func (b buckets) index(d time.Duration) int {
-	if d <= 0 {
-		return 0
-	}
-	return min(int(float64(d)/b.width), b.n)
-}
-
-// span is the end of the linear range in nanoseconds.
-func (b buckets) span() float64 { return b.width * float64(b.n) }
-
-// frame is the pixel geometry of the plot area.
-type frame struct {
-	plot     image.Rectangle
-	bucketPx float64 // pixel width of one bucket
-	yMax     int
-	yStep    int
-}
-
-// x maps a bucket edge (0..n, n+1 is the overflow end) to a pixel column. The
-// overflow slot sits half a bucket to the right of the linear range so it
-// reads as "something else", not as the next bucket.
-func (f frame) x(b buckets, edge int) int {
-	v := float64(edge)
-	if edge > b.n {
-		v += 0.5
-	}
-	return f.plot.Min.X + int(math.Round(v*f.bucketPx))
-}
-
-// overflowRange returns the pixel columns of the overflow slot.
-func (f frame) overflowRange(b buckets) (int, int) {
-	x0 := f.plot.Min.X + int(math.Round((float64(b.n)+0.5)*f.bucketPx))
-	return x0, f.x(b, b.n+1)
-}
-
-// xOf maps a duration to a pixel column; values past the linear range are
-// drawn in the middle of the overflow slot, where they were counted.
-func (f frame) xOf(b buckets, d time.Duration) int {
-	v := max(float64(d), 0)
-	if v >= b.span() {
-		x0, x1 := f.overflowRange(b)
-		return (x0 + x1) / 2
-	}
-	return f.plot.Min.X + int(math.Round(v/b.width*f.bucketPx))
-}
-
-// y maps a count to a pixel row.
-func (f frame) y(c int) int {
-	return f.plot.Max.Y - int(math.Round(float64(c)/float64(f.yMax)*float64(f.plot.Dy())))
-}
-
-// drawChart lays out and draws axes, bars, percentile lines and legend.
-func drawChart(img *image.RGBA, top int, stats []stat) {
-	b := bucketize(stats)
-	f, ok := layout(img.Bounds(), top, b)
-	if !ok {
-		return // too small for a plot; the title (if it fit) is all we can show
-	}
-	leg := newLegend(stats, f.plot.Dx()-2*pad)
-	legRect := placeLegend(&f, b, leg)
-
-	drawGrid(img, f)
-	if b.overflow {
-		x0, x1 := f.overflowRange(b)
-		fillRect(img, image.Rect(x0, f.plot.Min.Y, x1, f.plot.Max.Y), bandGray)
-	}
-	for i := range stats {
-		drawFill(img, f, b, b.counts[i], stats[i].color)
-	}
-	for i := range stats {
-		drawOutline(img, f, b, b.counts[i], stats[i].color)
-	}
-	for i, s := range stats {
-		drawPercentileLines(img, f, b, s, i)
-	}
-	drawAxes(img, f, b)
-	leg.draw(img, legRect)
-}
-
-// layout reserves margins for labels and sizes the plot area. It reports
-// false when the image is too small to hold a meaningful plot.
-func layout(bounds image.Rectangle, top int, b buckets) (frame, bool) {
-	// The y axis can grow up to ~5x maxCount (legend headroom + rounding);
-	// size the margin for that so the plot never needs a second layout pass.
-	left := pad + textWidth(strconv.Itoa(5*b.maxCount)) + pad
-	bottom := pad + face.Height + pad + face.Height + pad // tick labels + axis title
-	// A literal, not image.Rect: Rect would swap inverted corners on tiny
-	// images and make a negative-size plot look valid.
-	f := frame{plot: image.Rectangle{
-		Min: image.Pt(left, top+face.Height+2*pad), // room for the "count" label
-		Max: image.Pt(bounds.Dx()-2*pad, bounds.Dy()-bottom),
-	}}
-	if f.plot.Dx() < minPlot || f.plot.Dy() < minPlot {
-		return f, false
-	}
-	units := float64(b.n)
-	if b.overflow {
-		units += 1.5 // gap + overflow slot
-	}
-	f.bucketPx = float64(f.plot.Dx()) / units
-	return f, true
-}
-
-// placeLegend puts the legend in whichever top corner is emptier and raises
-// the y maximum so no bar reaches up into it. Headroom is capped so a tall
-// legend cannot flatten the bars; in that case overlap is the lesser evil.
-func placeLegend(f *frame, b buckets, leg legend) image.Rectangle {
-	w, h := leg.size()
-	avail := max(float64(f.plot.Dy()-h-2*pad), 0.4*float64(f.plot.Dy()))
-	best := image.Rectangle{}
-	bestMax := math.MaxInt
-	left := image.Rect(f.plot.Min.X+pad, f.plot.Min.Y+pad, f.plot.Min.X+pad+w, f.plot.Min.Y+pad+h)
-	// Never start left of the plot: if the legend is too wide to fit, let
-	// its end be clipped rather than the series names at its start.
-	right := left.Add(image.Pt(max(f.plot.Dx()-2*pad-w, 0), 0))
-	for _, r := range []image.Rectangle{right, left} {
-		under := maxUnder(*f, b, r.Min.X, r.Max.X)
-		need := max(b.maxCount, int(math.Ceil(float64(under)*float64(f.plot.Dy())/avail)))
-		if need < bestMax {
-			best, bestMax = r, need
-		}
-	}
-	f.yStep = niceInt(float64(bestMax) / 5)
-	f.yMax = (bestMax + f.yStep - 1) / f.yStep * f.yStep
-	return best
-}
-
-// maxUnder is the tallest bucket (any series) overlapping columns [x0, x1).
-func maxUnder(f frame, b buckets, x0, x1 int) int {
-	m := 0
-	for i := 0; i <= b.n; i++ {
-		bx0, bx1 := f.x(b, i), f.x(b, i+1)
-		if i == b.n {
-			if !b.overflow {
-				break
+	cols, rows := grid(len(panels), width, height)
+	cells := make([][]*plot.Plot, rows)
+	for r := range cells {
+		cells[r] = make([]*plot.Plot, cols)
+		for c := range cells[r] {
+			if i := r*cols + c; i < len(plots) {
+				cells[r][c] = plots[i]
 			}
-			bx0, bx1 = f.overflowRange(b)
-		}
-		if bx1 <= x0 || bx0 >= x1 {
-			continue
-		}
-		for _, c := range b.counts {
-			m = max(m, c[i])
 		}
 	}
-	return m
+	// Lengths below are in points; taking the resolution from the cell size
+	// scales text along with the picture, so a small one shrinks like a
+	// thumbnail instead of its labels spilling over the curves.
+	cellW, cellH := float64(width)/float64(cols), float64(height)/float64(rows)
+	dpi := max(8, int(96*min(cellW/480, cellH/320, 3)))
+	inches := func(px int) vg.Length { return vg.Length(px) / vg.Length(dpi) * vg.Inch }
+	canvas := vgimg.NewWith(vgimg.UseWH(inches(width), inches(height)), vgimg.UseDPI(dpi))
+	pad := vg.Points(8)
+	tiles := draw.Tiles{Rows: rows, Cols: cols, PadX: 2 * pad, PadY: 2 * pad, PadTop: pad, PadBottom: pad, PadLeft: pad, PadRight: 2 * pad}
+	at := plot.Align(cells, tiles, draw.New(canvas))
+	for r, row := range cells {
+		for c, p := range row {
+			if p != nil {
+				makeRoomForLegend(p, at[r][c], len(panels[r*cols+c].Series))
+				p.Draw(at[r][c])
+			}
+		}
+	}
+	return png.Encode(w, canvas.Image())
 }
 
-// barRect is bucket i's bar for count c; i == n is the overflow slot.
-func barRect(f frame, b buckets, i, c int) image.Rectangle {
-	x0, x1 := f.x(b, i), f.x(b, i+1)
-	if i == b.n {
-		x0, x1 = f.overflowRange(b)
-	}
-	return image.Rect(x0, f.y(c), x1, f.plot.Max.Y)
-}
-
-// drawFill paints translucent bars so a second series stays visible through
-// the first.
-func drawFill(img *image.RGBA, f frame, b buckets, counts []int, c color.NRGBA) {
-	c.A = 70
-	for i, n := range counts {
-		if n > 0 {
-			fillRect(img, barRect(f, b, i, n), c)
-		}
-	}
-}
-
-// drawOutline traces the histogram as a 2px step line, which is what makes
-// each series' shape readable where the fills overlap.
-func drawOutline(img *image.RGBA, f frame, b buckets, counts []int, c color.NRGBA) {
-	prevY := f.plot.Max.Y
-	for i := 0; i < b.n; i++ {
-		x0, x1, y := f.x(b, i), f.x(b, i+1), f.y(counts[i])
-		vline(img, x0, min(prevY, y), max(prevY, y), c)
-		if counts[i] > 0 {
-			hline(img, x0, x1+1, y, c)
-		}
-		prevY = y
-	}
-	vline(img, f.x(b, b.n), prevY, f.plot.Max.Y, c)
-	if n := counts[b.n]; n > 0 {
-		r := barRect(f, b, b.n, n)
-		hline(img, r.Min.X, r.Max.X+1, r.Min.Y, c)
-		vline(img, r.Min.X, r.Min.Y, r.Max.Y, c)
-		vline(img, r.Max.X, r.Min.Y, r.Max.Y, c)
-	}
-}
-
-// drawPercentileLines marks p50 (dashed) and p99 (dotted). Each series starts
-// its dash pattern at a different phase so coincident lines of two series
-// interleave instead of hiding each other.
-func drawPercentileLines(img *image.RGBA, f frame, b buckets, s stat, i int) {
-	if len(s.sorted) == 0 {
+// makeRoomForLegend stretches the y axis above 1 by the legend's height, so
+// the legend sits in a band no CDF can reach and never hides a curve or
+// gets crossed by one, whatever the distribution's shape.
+func makeRoomForLegend(p *plot.Plot, c draw.Canvas, entries int) {
+	if entries == 0 {
 		return
 	}
-	phase := i * 4
-	dashedVLine(img, f.xOf(b, s.p50), f.plot.Min.Y, f.plot.Max.Y, 8, 5, phase, s.color)
-	dashedVLine(img, f.xOf(b, s.p99), f.plot.Min.Y, f.plot.Max.Y, 2, 3, phase, s.color)
-}
-
-// drawGrid draws light horizontal lines at the y ticks, behind the bars.
-func drawGrid(img *image.RGBA, f frame) {
-	for v := f.yStep; v <= f.yMax; v += f.yStep {
-		fillRect(img, image.Rect(f.plot.Min.X, f.y(v), f.plot.Max.X, f.y(v)+1), gridGray)
+	sty := p.Legend.TextStyle
+	band := vg.Length(entries)*sty.Rectangle("Mg").Max.Y + sty.FontExtents().Descent + vg.Points(4)
+	if h := p.DataCanvas(c).Size().Y; h > 2*band {
+		p.Y.Max = float64(h / (h - band))
 	}
 }
 
-// drawAxes draws both axes with tick labels, the overflow label and the axis titles.
-func drawAxes(img *image.RGBA, f frame, b buckets) {
-	p := f.plot
-	fillRect(img, image.Rect(p.Min.X-1, p.Min.Y, p.Min.X, p.Max.Y+1), black)
-	fillRect(img, image.Rect(p.Min.X-1, p.Max.Y, p.Max.X, p.Max.Y+1), black)
-	drawText(img, "count", pad, p.Min.Y-face.Height-2*pad, textGray)
-	for v := 0; v <= f.yMax; v += f.yStep {
-		y := f.y(v)
-		fillRect(img, image.Rect(p.Min.X-5, y, p.Min.X-1, y+1), black)
-		s := strconv.Itoa(v)
-		drawText(img, s, p.Min.X-pad-textWidth(s), y-face.Height/2, textGray)
-	}
-	labelY := p.Max.Y + pad
-	limit := p.Max.X
-	if b.overflow {
-		x0, x1 := f.overflowRange(b)
-		s := ">" + formatMs(b.span(), decimals(b.span()))
-		lx := min((x0+x1-textWidth(s))/2, p.Max.X-textWidth(s))
-		drawText(img, s, lx, labelY, textGray)
-		limit = lx - pad
-	}
-	drawXTicks(img, f, b, labelY, limit)
-	title := "latency (ms)"
-	drawText(img, title, p.Min.X+(p.Dx()-textWidth(title))/2, labelY+face.Height+pad, textGray)
-}
-
-// drawXTicks labels the linear range in milliseconds, widening the tick step
-// until labels have room, and skipping any label that would run past limit
-// (where the overflow label starts).
-func drawXTicks(img *image.RGBA, f frame, b buckets, labelY, limit int) {
-	span := b.span()
-	pxPerNs := f.bucketPx / b.width
-	step := niceCeil(span / 6)
-	for range 20 {
-		widest := textWidth(formatMs(span, decimals(step)))
-		if step*pxPerNs >= float64(widest+3*pad) {
-			break
-		}
-		step = niceCeil(step * 1.01) // next nice value up
-	}
-	dec := decimals(step)
-	for k := 0; float64(k)*step <= span*(1+1e-9); k++ {
-		v := float64(k) * step
-		x := f.plot.Min.X + int(math.Round(v*pxPerNs))
-		fillRect(img, image.Rect(x, f.plot.Max.Y+1, x+1, f.plot.Max.Y+5), black)
-		s := formatMs(v, dec)
-		lx := max(x-textWidth(s)/2, 0)
-		if lx+textWidth(s) <= limit {
-			drawText(img, s, lx, labelY, textGray)
+// grid picks the columns (and so rows) whose panels come closest to 3:2,
+// a shape where both a steep and a shallow CDF stay legible.
+func grid(n, width, height int) (cols, rows int) {
+	best := math.Inf(1)
+	for c := 1; c <= n; c++ {
+		r := (n + c - 1) / c
+		aspect := (float64(width) / float64(c)) / (float64(height) / float64(r))
+		if d := math.Abs(math.Log(aspect / 1.5)); d < best {
+			best, cols, rows = d, c, r
 		}
 	}
+	return cols, rows
 }
 
-// legend lists each series with its sample count and percentiles, plus a key
-// explaining the two line styles.
-type legend struct {
-	colors []color.NRGBA
-	rows   [][]string // per series: first row next to the swatch, the rest indented
-	key    [2]string
-}
-
-const swatch = 14 // width of the colour sample / line sample in the legend
-
-// newLegend builds one row per series, or two shorter ones (name, then
-// percentiles) when one row would be wider than maxW, so narrow images keep a
-// readable legend.
-func newLegend(stats []stat, maxW int) legend {
-	l := legend{key: [2]string{"p50", "p99"}}
-	heads, tails := make([]string, len(stats)), make([]string, len(stats))
-	for i, s := range stats {
-		heads[i] = fmt.Sprintf("%s (n=%d)", s.name, len(s.sorted))
-		tails[i] = "no samples"
-		if len(s.sorted) > 0 {
-			tails[i] = fmt.Sprintf("p50 %sms  p90 %sms  p99 %sms",
-				formatMsAuto(s.p50), formatMsAuto(s.p90), formatMsAuto(s.p99))
-		}
-		l.colors = append(l.colors, s.color)
-		l.rows = append(l.rows, []string{heads[i] + "  " + tails[i]})
+func newPanel(p Panel, styles map[string]int) *plot.Plot {
+	pl := plot.New()
+	pl.Title.Text = p.Title
+	pl.Title.TextStyle.Font.Size = vg.Points(13)
+	pl.Title.Padding = vg.Points(4)
+	pl.X.Label.Text = "time from create to Ready (log scale)"
+	pl.Y.Label.Text = "fraction of tenants Ready"
+	pl.X.Scale = plot.LogScale{}
+	pl.X.Tick.Marker = plot.TickerFunc(logTicks)
+	pl.Y.Min, pl.Y.Max = 0, 1
+	pl.Y.Tick.Marker = plot.ConstantTicks{{Value: 0, Label: "0"}, {Value: 0.25, Label: "0.25"},
+		{Value: 0.5, Label: "0.5"}, {Value: 0.75, Label: "0.75"}, {Value: 0.9, Label: "0.9"}, {Value: 1, Label: "1"}}
+	pl.Legend.Top, pl.Legend.Left = true, true
+	pl.Legend.XOffs = vg.Points(6)
+	pl.Legend.TextStyle.Font.Size = vg.Points(10)
+	// Sans serif stays legible at the small sizes of tick labels and legends.
+	for _, sty := range []*text.Style{&pl.Title.TextStyle, &pl.X.Label.TextStyle, &pl.Y.Label.TextStyle,
+		&pl.X.Tick.Label, &pl.Y.Tick.Label, &pl.Legend.TextStyle} {
+		sty.Font.Variant = "Sans"
 	}
-	if w, _ := l.size(); w > maxW {
-		for i, s := range stats {
-			if len(s.sorted) > 0 {
-				tails[i] = fmt.Sprintf("p50/90/99 %s/%s/%sms",
-					formatMsAuto(s.p50), formatMsAuto(s.p90), formatMsAuto(s.p99))
+	pl.Add(plotter.NewGrid())
+
+	type curve struct {
+		name    string
+		sorted  []float64 // seconds, clamped to floor
+		clamped int
+	}
+	var curves []curve
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, s := range p.Series {
+		c := curve{name: s.Name, sorted: make([]float64, len(s.Samples))}
+		for i, d := range s.Samples {
+			c.sorted[i] = d.Seconds()
+			if c.sorted[i] < floor {
+				c.sorted[i] = floor
+				c.clamped++
 			}
-			l.rows[i] = []string{heads[i], tails[i]}
 		}
-	}
-	return l
-}
-
-// keyWidth is the width of the "-- p50 ... p99" line.
-func (l legend) keyWidth() int {
-	return swatch + pad + textWidth(l.key[0]) + 3*pad + swatch + pad + textWidth(l.key[1])
-}
-
-func (l legend) size() (int, int) {
-	w, rows := l.keyWidth(), 1
-	for _, r := range l.rows {
-		for _, s := range r {
-			w = max(w, swatch+pad+textWidth(s))
+		slices.Sort(c.sorted)
+		if n := len(c.sorted); n > 0 {
+			lo, hi = min(lo, c.sorted[0]), max(hi, c.sorted[n-1])
 		}
-		rows += len(r)
+		curves = append(curves, c)
 	}
-	return w + 2*pad, rows*face.Height + 2*pad
-}
-
-func (l legend) draw(img *image.RGBA, r image.Rectangle) {
-	fillRect(img, r, white)
-	strokeRect(img, r, legendEdge)
-	x, y := r.Min.X+pad, r.Min.Y+pad
-	for i, rows := range l.rows {
-		fillRect(img, image.Rect(x, y+2, x+swatch, y+face.Height-2), l.colors[i])
-		for _, s := range rows {
-			drawText(img, s, x+swatch+pad, y, black)
-			y += face.Height
+	if math.IsInf(lo, 1) {
+		pl.Title.Text = "no samples"
+		if p.Title != "" {
+			pl.Title.Text = p.Title + " (no samples)"
 		}
+		lo, hi = 0.01, 10
 	}
-	mid := y + face.Height/2
-	dashedHLine(img, x, x+swatch, mid, 5, 3, textGray)
-	x += swatch + pad
-	drawText(img, l.key[0], x, y, textGray)
-	x += textWidth(l.key[0]) + 3*pad
-	dashedHLine(img, x, x+swatch, mid, 2, 3, textGray)
-	drawText(img, l.key[1], x+swatch+pad, y, textGray)
-}
+	pl.X.Min, pl.X.Max = xRange(lo, hi)
 
-// drawTitle draws the title centred at the top, doubled in size when it fits
-// because the 7x13 bitmap font alone is too small to read as a heading. It
-// returns the first free row below the title.
-func drawTitle(img *image.RGBA, title string) int {
-	if title == "" {
-		return pad
+	for _, c := range curves {
+		i, ok := styles[c.name]
+		if !ok {
+			i = len(styles)
+			styles[c.name] = i
+		}
+		line := &plotter.Line{XYs: steps(c.sorted, pl.X.Min, pl.X.Max), StepStyle: plotter.PostStep}
+		line.LineStyle = draw.LineStyle{Color: palette[i%len(palette)], Width: vg.Points(1.75), Dashes: dashes[i%len(dashes)]}
+		pl.Add(line)
+		pl.Legend.Add(label(c.name, c.sorted, c.clamped), line)
 	}
-	scale := 2
-	if textWidth(title)*scale > img.Bounds().Dx()-2*pad {
-		scale = 1
+	return pl
+}
+
+// xRange pads the samples' span so the first and last steps are visible,
+// and widens it to at least a decade so a single sample, or many equal
+// ones, still gets labelled ticks on both sides.
+func xRange(lo, hi float64) (float64, float64) {
+	lo, hi = lo/1.25, hi*1.25
+	if hi/lo < 10 {
+		mid := math.Sqrt(lo * hi)
+		lo, hi = mid/math.Sqrt(10), mid*math.Sqrt(10)
 	}
-	x := (img.Bounds().Dx() - textWidth(title)*scale) / 2
-	drawTextScaled(img, title, max(x, pad), pad, scale, black)
-	return pad + face.Height*scale + pad
+	return lo, hi
 }
 
-// --- drawing primitives -----------------------------------------------------
-
-func fillRect(img *image.RGBA, r image.Rectangle, c color.Color) {
-	draw.Draw(img, r, image.NewUniform(c), image.Point{}, draw.Over)
-}
-
-// hline and vline draw 2px-wide axis-aligned lines; the histogram only ever
-// needs horizontal and vertical strokes, so no general line algorithm.
-func hline(img *image.RGBA, x0, x1, y int, c color.Color) {
-	fillRect(img, image.Rect(x0, y-1, x1, y+1), c)
-}
-
-func vline(img *image.RGBA, x, y0, y1 int, c color.Color) {
-	fillRect(img, image.Rect(x-1, y0, x+1, y1), c)
-}
-
-func strokeRect(img *image.RGBA, r image.Rectangle, c color.Color) {
-	fillRect(img, image.Rect(r.Min.X, r.Min.Y, r.Max.X, r.Min.Y+1), c)
-	fillRect(img, image.Rect(r.Min.X, r.Max.Y-1, r.Max.X, r.Max.Y), c)
-	fillRect(img, image.Rect(r.Min.X, r.Min.Y, r.Min.X+1, r.Max.Y), c)
-	fillRect(img, image.Rect(r.Max.X-1, r.Min.Y, r.Max.X, r.Max.Y), c)
-}
-
-func dashedVLine(img *image.RGBA, x, y0, y1, on, off, phase int, c color.Color) {
-	for y := y0 - phase%(on+off); y < y1; y += on + off {
-		fillRect(img, image.Rect(x-1, max(y, y0), x+1, min(y+on, y1)), c)
+// steps turns sorted samples into the corners of a post-step CDF: flat at 0
+// from the left edge, a rise of 1/n at each sample, flat at 1 to the right
+// edge. Beyond maxPoints samples it keeps evenly spaced ranks, which moves
+// the curve by less than 1/maxPoints: under a pixel.
+func steps(sorted []float64, left, right float64) plotter.XYs {
+	n := len(sorted)
+	if n == 0 {
+		return nil
 	}
-}
-
-func dashedHLine(img *image.RGBA, x0, x1, y, on, off int, c color.Color) {
-	for x := x0; x < x1; x += on + off {
-		fillRect(img, image.Rect(x, y-1, min(x+on, x1), y+1), c)
+	m := min(n, maxPoints)
+	xys := make(plotter.XYs, 0, m+2)
+	xys = append(xys, plotter.XY{X: left, Y: 0})
+	for j := range m {
+		k := j
+		if m < n {
+			k = int(math.Round(float64(j) * float64(n-1) / float64(m-1)))
+		}
+		xys = append(xys, plotter.XY{X: sorted[k], Y: float64(k+1) / float64(n)})
 	}
+	return append(xys, plotter.XY{X: right, Y: 1})
 }
 
-// textWidth is the advance of s in the bitmap font, in pixels.
-func textWidth(s string) int { return font.MeasureString(face, s).Ceil() }
-
-// drawText draws s with its top-left corner at (x, y).
-func drawText(img draw.Image, s string, x, y int, c color.Color) {
-	d := font.Drawer{
-		Dst:  img,
-		Src:  image.NewUniform(c),
-		Face: face,
-		Dot:  fixed.P(x, y+face.Ascent),
+func label(name string, sorted []float64, clamped int) string {
+	if name == "" {
+		name = "(unnamed)"
 	}
-	d.DrawString(s)
+	n := len(sorted)
+	if n == 0 {
+		return name + "  no samples"
+	}
+	s := fmt.Sprintf("%s  n=%d  p50 %s  p99 %s", name, n,
+		formatSeconds(percentile(sorted, 0.5)), formatSeconds(percentile(sorted, 0.99)))
+	if clamped > 0 {
+		s += fmt.Sprintf("  (%d clamped to %s)", clamped, formatSeconds(floor))
+	}
+	return s
 }
 
-// drawTextScaled renders s into a mask and blows it up by an integer factor;
-// nearest-neighbour scaling keeps the bitmap font crisp.
-func drawTextScaled(img *image.RGBA, s string, x, y, scale int, c color.Color) {
-	w := textWidth(s)
-	small := image.NewAlpha(image.Rect(0, 0, w, face.Height))
-	drawText(small, s, 0, 0, color.Opaque)
-	big := image.NewAlpha(image.Rect(0, 0, w*scale, face.Height*scale))
-	for py := 0; py < face.Height; py++ {
-		for px := 0; px < w; px++ {
-			a := small.AlphaAt(px, py)
-			if a.A == 0 {
+// percentile is nearest-rank, so it always names a measured sample.
+func percentile(sorted []float64, p float64) float64 {
+	i := int(math.Ceil(p*float64(len(sorted)))) - 1
+	return sorted[max(0, min(i, len(sorted)-1))]
+}
+
+// logTicks marks every 1..9 × 10^k; it labels 1, 2 and 5 × 10^k across
+// spans of up to three decades and thins to powers of ten beyond that, and
+// past six decades to every few powers without the unlabelled marks, so ticks
+// never crowd however wide the span.
+func logTicks(lo, hi float64) []plot.Tick {
+	decades := math.Log10(hi / lo)
+	labelled := []int{1, 2, 5}
+	if decades > 3 {
+		labelled = []int{1}
+	}
+	every := max(1, int(math.Ceil(decades/6)))
+	var ticks []plot.Tick
+	for e := int(math.Floor(math.Log10(lo))); e <= int(math.Ceil(math.Log10(hi))); e++ {
+		for m := 1; m <= 9; m++ {
+			v := float64(m) * math.Pow10(e)
+			if v < lo || v > hi {
 				continue
 			}
-			draw.Draw(big, image.Rect(px*scale, py*scale, (px+1)*scale, (py+1)*scale),
-				image.NewUniform(a), image.Point{}, draw.Src)
+			if slices.Contains(labelled, m) && ((e%every)+every)%every == 0 {
+				ticks = append(ticks, plot.Tick{Value: v, Label: formatSeconds(v)})
+			} else if every == 1 {
+				ticks = append(ticks, plot.Tick{Value: v})
+			}
 		}
 	}
-	dst := image.Rect(x, y, x+w*scale, y+face.Height*scale)
-	draw.DrawMask(img, dst, image.NewUniform(c), image.Point{}, big, image.Point{}, draw.Over)
+	return ticks
 }
 
-// --- numbers ----------------------------------------------------------------
-
-// niceCeil rounds v up to 1, 2, 2.5 or 5 times a power of ten, so bucket
-// edges and ticks fall on values a reader can add up in their head.
-func niceCeil(v float64) float64 {
-	if v <= 0 || math.IsNaN(v) || math.IsInf(v, 0) {
-		return 1
-	}
-	mag := math.Pow(10, math.Floor(math.Log10(v)))
-	for _, m := range []float64{1, 2, 2.5, 5, 10} {
-		if m*mag >= v*(1-1e-12) {
-			return m * mag
+// formatSeconds writes s in the largest unit that keeps it ≥ 1, with three
+// significant digits at most: 10ms, 1.04s, 152s, 1000s.
+func formatSeconds(s float64) string {
+	units := []struct {
+		name  string
+		scale float64
+	}{{"s", 1}, {"ms", 1e-3}, {"µs", 1e-6}, {"ns", 1e-9}}
+	u := units[len(units)-1]
+	for _, c := range units {
+		if s >= c.scale*0.9995 {
+			u = c
+			break
 		}
 	}
-	return 10 * mag
-}
-
-// bucketWidth rounds v to the nearest (in log terms) of a finer ladder of
-// round numbers than niceCeil: rounding up to 1-2-5 alone can leave only ~15
-// buckets, too coarse to show a distribution's shape.
-func bucketWidth(v float64) float64 {
-	if v <= 0 || math.IsNaN(v) || math.IsInf(v, 0) {
-		return 1
+	v := s / u.scale
+	if v >= 1e4 {
+		// Hours and beyond: an exponent keeps the label from running
+		// over its neighbours.
+		return strconv.FormatFloat(v, 'g', 3, 64) + u.name
 	}
-	mag := math.Pow(10, math.Floor(math.Log10(v)))
-	best := mag
-	for _, m := range []float64{1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10} {
-		if math.Abs(math.Log(m*mag/v)) < math.Abs(math.Log(best/v)) {
-			best = m * mag
-		}
+	dec := 2
+	switch {
+	case v >= 99.95:
+		dec = 0
+	case v >= 9.995:
+		dec = 1
 	}
-	return best
-}
-
-// niceInt is niceCeil for integer counts, skipping 2.5 and never below 1.
-func niceInt(v float64) int {
-	n := niceCeil(v)
-	if r := n / math.Pow(10, math.Floor(math.Log10(n))); r == 2.5 {
-		n *= 2
+	txt := strconv.FormatFloat(v, 'f', dec, 64)
+	if strings.Contains(txt, ".") {
+		txt = strings.TrimRight(strings.TrimRight(txt, "0"), ".")
 	}
-	return max(1, int(math.Round(n)))
-}
-
-// decimals is how many fraction digits a tick step of stepNs needs in ms.
-func decimals(stepNs float64) int {
-	ms := stepNs / float64(time.Millisecond)
-	for d := 0; d < 6; d++ {
-		if math.Abs(ms-math.Round(ms)) < 1e-9*math.Max(1, ms) {
-			return d
-		}
-		ms *= 10
-	}
-	return 6
-}
-
-// formatMs formats nanoseconds as milliseconds with a fixed number of decimals.
-func formatMs(ns float64, dec int) string {
-	return strconv.FormatFloat(ns/float64(time.Millisecond), 'f', dec, 64)
-}
-
-// formatMsAuto shows about three significant digits, enough to compare
-// percentiles without drowning the legend in noise.
-func formatMsAuto(d time.Duration) string {
-	ms := float64(d) / float64(time.Millisecond)
-	switch a := math.Abs(ms); {
-	case a == 0:
-		return "0"
-	case a >= 100:
-		return strconv.FormatFloat(ms, 'f', 0, 64)
-	case a >= 10:
-		return strconv.FormatFloat(ms, 'f', 1, 64)
-	case a >= 1:
-		return strconv.FormatFloat(ms, 'f', 2, 64)
-	default:
-		// Sub-millisecond: keep three significant digits, down to 1ns.
-		dec := min(2-int(math.Floor(math.Log10(a))), 6)
-		return strconv.FormatFloat(ms, 'f', dec, 64)
-	}
+	return txt + u.name
 }
