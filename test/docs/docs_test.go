@@ -82,7 +82,6 @@ func TestTroubleshootingCoversEveryReason(t *testing.T) {
 	}
 	reasons := reasonConstants(t, filepath.Join(root, "api", "v1", "reasons.go"))
 	reasons = append(reasons, reasonConstants(t, filepath.Join(root, "internal", "controller", "appdatabase_controller.go"))...)
-	reasons = append(reasons, reasonConstants(t, filepath.Join(root, "internal", "controller", "mysqlcluster_controller.go"))...)
 	reasons = append(reasons, "PasswordRegenerated")
 	if len(reasons) < 10 {
 		t.Fatalf("found only %d reasons: the parsing is broken", len(reasons))

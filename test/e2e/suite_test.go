@@ -236,4 +236,3 @@ func assertNoForbidden(t *testing.T, logStart int) {
 	}
 }
 
-func sleepBriefly() { time.Sleep(500 * time.Millisecond) }
