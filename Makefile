@@ -40,8 +40,12 @@ generate: $(CONTROLLER_GEN) ## Regenerate deepcopy code and the CRD YAML from ap
 	go run ./hack/gen-api-docs charts/db-concierge/crds docs/api.md
 
 .PHONY: verify
-verify: deps $(CONTROLLER_GEN) ## Fail if generated files, go.mod or the test binaries' version are stale, or a shell script fails shellcheck.
+verify: deps $(CONTROLLER_GEN) ## Fail if generated files, go.mod or the test binaries' version are stale, or golangci-lint or shellcheck complain.
 	hack/verify.sh $(CONTROLLER_GEN)
+
+.PHONY: lint
+lint: ## Run golangci-lint (.golangci.yml; built once per version from hack/lint-tools) over every package, test code included.
+	hack/golangci-lint.sh run ./...
 
 .PHONY: deps
 deps: ## Install the Debian packages the tests and the demo run (as root), or say which are missing.
@@ -67,6 +71,12 @@ BENCH_FLAGS ?=
 .PHONY: bench
 bench: deps ## Benchmark the operator against a raw-limit baseline; writes bench/report.md (BENCH_FLAGS="-n 10000" for the large run).
 	KUBEBUILDER_ASSETS="$$(hack/kube-assets.sh)" go run ./test/bench -out bench $(BENCH_FLAGS)
+
+CHAOS_FLAGS ?= -count=1 -p 1 -timeout 90m -v
+
+.PHONY: chaos
+chaos: deps ## 200 AppDatabases on MariaDB and on Galera while servers, operators and the API server are killed (CHAOS_SEED=n repeats, CHAOS_REPORT=file.md keeps the figures).
+	CHAOS_MODE=full KUBEBUILDER_ASSETS="$$(hack/kube-assets.sh)" go test -tags integration $(CHAOS_FLAGS) -run '^TestChaos$$' ./test/chaos
 
 .PHONY: demo
 demo: deps ## Start a local API server and MariaDB, run the operator, provision a database end to end.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fails when committed generated output is stale: it regenerates, and if anything changed it says
-# so (the working tree then holds the fresh output to commit). Also checks go.mod is tidy and that
-# the Kubernetes test binaries are built at the version of the client libraries.
+# so (the working tree then holds the fresh output to commit). Also checks go.mod is tidy, that
+# the Kubernetes test binaries are built at the version of the client libraries, and runs gofmt,
+# go vet, golangci-lint and shellcheck.
 set -euo pipefail
 controller_gen=$1
 generated() { cat api/v1/zz_generated.deepcopy.go crds/*.yaml charts/db-concierge/crds/*.yaml docs/api.md go.mod go.sum 2>/dev/null; }
@@ -32,6 +33,7 @@ if [[ -n $unformatted ]]; then
 	exit 1
 fi
 go vet -tags integration ./...
+hack/golangci-lint.sh run ./...
 
 if command -v shellcheck >/dev/null; then
 	shellcheck install.sh uninstall.sh hack/*.sh .ci/run
@@ -39,4 +41,4 @@ else
 	echo "shellcheck is not installed (make deps installs it): shell scripts not checked" >&2
 	exit 1
 fi
-echo "Generated files, go.mod, the test binaries' version and the shell scripts are in order."
+echo "Generated files, go.mod, the test binaries' version, the Go code and the shell scripts are in order."

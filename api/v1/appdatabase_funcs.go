@@ -2,6 +2,7 @@ package v1
 
 import "strings"
 
+// Defaults for what a spec or the seed's admin Secret leaves out.
 const (
 	// DefaultClusterName is the clusterRef the seed's admin Secret stands for when it has no
 	// MYSQL_CLUSTER_NAME key.
@@ -11,7 +12,7 @@ const (
 	DefaultCollation = "utf8mb4_unicode_ci"
 
 	defaultUserSuffix   = "_app"
-	defaultSecretSuffix = "-mysql-creds"
+	defaultSecretSuffix = "-mysql-creds" //nolint:gosec // G101: part of a Secret's name, no credential
 )
 
 // Labels and annotations the operator reads or writes.

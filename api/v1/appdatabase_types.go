@@ -19,6 +19,7 @@ const (
 // +kubebuilder:validation:Enum=Pending;Creating;Ready;Failed
 type Phase string
 
+// The values of Phase.
 const (
 	PhasePending  Phase = "Pending"
 	PhaseCreating Phase = "Creating"

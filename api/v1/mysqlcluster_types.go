@@ -51,6 +51,7 @@ type AdminCredentials struct {
 // +kubebuilder:validation:Enum=Disabled;Required;VerifyCA;VerifyFull
 type TLSMode string
 
+// The values of TLSMode, from the least to the most checked.
 const (
 	// TLSDisabled: plain connections.
 	TLSDisabled TLSMode = "Disabled"

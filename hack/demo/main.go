@@ -70,7 +70,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(workDir)
+	defer func() { _ = os.RemoveAll(workDir) }()
 	kubectl := func(args ...string) error { return runShown(kube, args, nil) }
 
 	step("Platform team: the admin Secret, as the seed's manual installation creates it")
@@ -96,7 +96,8 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	defer logFile.Close()
+	// The operator writes the log through its own descriptor; this one only hands it over.
+	defer func() { _ = logFile.Close() }()
 	operator, err := stack.StartOperator(bin, []string{
 		"--kubeconfig=" + kube.Kubeconfig, "--platform-namespace=" + platformNS,
 		"--metrics-bind-address=0", "--health-probe-bind-address=0",

@@ -75,9 +75,12 @@ func printEnv(w io.Writer, s *corev1.Secret) error {
 	for _, v := range vars {
 		value, ok := s.Data[v.key]
 		if !ok {
-			return fmt.Errorf("Secret %s/%s has no key %q", s.Namespace, s.Name, v.key)
+			return fmt.Errorf("Secret %s/%s has no key %q", s.Namespace, s.Name, v.key) //nolint:staticcheck // ST1005: Secret is the Kubernetes kind, spelt as kubectl does
 		}
-		fmt.Fprintf(w, "%s=%s\n", v.name, shellQuote(string(value)))
+		// Redirected into a .env file, a failed write must not pass for a complete one.
+		if _, err := fmt.Fprintf(w, "%s=%s\n", v.name, shellQuote(string(value))); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -22,7 +22,7 @@ const (
 	KeyAdminHost     = "MYSQL_ADMIN_HOST"
 	KeyAdminPort     = "MYSQL_ADMIN_PORT"
 	KeyAdminUser     = "MYSQL_ADMIN_USER"
-	KeyAdminPassword = "MYSQL_ADMIN_PASSWORD"
+	KeyAdminPassword = "MYSQL_ADMIN_PASSWORD" //nolint:gosec // G101: the name of a Secret key, not a credential
 	KeyClusterName   = "MYSQL_CLUSTER_NAME"
 	KeyAppHost       = "MYSQL_APP_HOST"
 	KeyAppPort       = "MYSQL_APP_PORT"

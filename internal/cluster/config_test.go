@@ -139,7 +139,7 @@ func TestConfigFromCluster(t *testing.T) {
 
 // A tenant who names a cluster that does not exist learns what to do, not which clusters exist.
 func TestUnknownClusterErrorNamesNoOtherCluster(t *testing.T) {
-	err := &UnknownClusterError{Name: "nowhere", Known: []string{"prod-eu", "payments"}, Secret: "db-concierge/db-concierge-mysql-admin"}
+	err := &UnknownClusterError{Name: "nowhere", Known: []string{"prod-eu", "payments"}, Secret: "db-concierge/db-concierge-mysql-admin"} //nolint:gosec // G101: a Secret's name, not a credential
 	msg := err.Error()
 	for _, other := range err.Known {
 		if strings.Contains(msg, other) {

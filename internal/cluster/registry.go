@@ -171,7 +171,7 @@ func (r *Registry) secret(ctx context.Context, name string) (*corev1.Secret, err
 	var s corev1.Secret
 	if err := r.secrets.Get(ctx, types.NamespacedName{Namespace: r.opts.Namespace, Name: name}, &s); err != nil {
 		if apierrors.IsNotFound(err) {
-			return nil, fmt.Errorf("Secret %s/%s not found: %w", r.opts.Namespace, name, err)
+			return nil, fmt.Errorf("secret %s/%s not found: %w", r.opts.Namespace, name, err)
 		}
 		return nil, fmt.Errorf("reading Secret %s/%s: %w", r.opts.Namespace, name, err)
 	}

@@ -494,5 +494,5 @@ func (r *AppDatabaseReconciler) jitteredResync() time.Duration {
 	if r.ResyncPeriod <= 0 {
 		return 0
 	}
-	return time.Duration(float64(r.ResyncPeriod) * (0.8 + 0.4*rand.Float64()))
+	return time.Duration(float64(r.ResyncPeriod) * (0.8 + 0.4*rand.Float64())) //nolint:gosec // G404: jitter, not a secret
 }

@@ -184,14 +184,14 @@ func (r *AppDatabaseReconciler) ensureSecret(ctx context.Context, db *dbv1.AppDa
 			return "", nil, err
 		}
 		if existing == nil {
-			return "", nil, fmt.Errorf("Secret %s appeared and vanished while being created", key)
+			return "", nil, fmt.Errorf("secret %s appeared and vanished while being created", key)
 		}
 	}
 
 	if isTrimmed(existing) {
 		// The cache's partial copy has no data: its password would be taken for none, and an
 		// update from it would wipe the Secret.
-		return "", nil, fmt.Errorf("Secret %s was read from the cache in part only; it is not used", key)
+		return "", nil, fmt.Errorf("secret %s was read from the cache in part only; it is not used", key)
 	}
 
 	var changes []mysql.Change

@@ -30,10 +30,10 @@ const (
 
 // NewPassword returns a fresh random password from crypto/rand.
 func NewPassword() (string, error) {
-	max := big.NewInt(int64(len(passwordAlphabet)))
+	limit := big.NewInt(int64(len(passwordAlphabet)))
 	b := make([]byte, PasswordLength)
 	for i := range b {
-		n, err := rand.Int(rand.Reader, max)
+		n, err := rand.Int(rand.Reader, limit)
 		if err != nil {
 			return "", fmt.Errorf("generating a password: %w", err)
 		}

@@ -15,6 +15,7 @@ import (
 // ErrorKind sorts errors by what the caller should do about them.
 type ErrorKind int
 
+// The kinds of error, each with what a retry can do about it.
 const (
 	// KindOther is any error without a better class; retry it.
 	KindOther ErrorKind = iota

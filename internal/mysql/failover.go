@@ -24,7 +24,7 @@ type Endpoint struct {
 func (e Endpoint) String() string { return net.JoinHostPort(e.Host, strconv.Itoa(e.Port)) }
 
 // errNodeNotReady says a Galera node accepted the connection but does not serve statements.
-var errNodeNotReady = errors.New("Galera node is not ready (wsrep_ready is OFF): it is not part of the primary component")
+var errNodeNotReady = errors.New("the Galera node is not ready (wsrep_ready is OFF): it is not part of the primary component")
 
 // errNodeReadOnly says a server accepted the connection but is read-only: a replica, or a node
 // set aside for maintenance. The admin account's privileges would let it write there anyway, and
@@ -110,7 +110,7 @@ func (f *failover) Connect(ctx context.Context) (driver.Conn, error) {
 		idx := (start + i) % len(f.connectors)
 		conn, err := f.attempt(ctx, idx)
 		if err == nil {
-			f.preferred.Store(int32(idx))
+			f.preferred.Store(int32(idx)) //nolint:gosec // G115: idx < len(f.connectors), a handful of endpoints
 			return conn, nil
 		}
 		errs = append(errs, fmt.Errorf("%s: %w", f.endpoints[idx], err))
@@ -135,7 +135,7 @@ func (f *failover) attempt(ctx context.Context, idx int) (driver.Conn, error) {
 	conn, err := f.connectors[idx].Connect(ctx)
 	if err == nil && f.admin {
 		if err = prepareAdminSession(ctx, conn); err != nil {
-			conn.Close()
+			_ = conn.Close() // the session's error is the one that matters
 		}
 	}
 	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
@@ -191,7 +191,7 @@ func showValues(ctx context.Context, q driver.QueryerContext, query string) (map
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }() // the read's errors come from Next
 	found := map[string]string{}
 	values := make([]driver.Value, len(rows.Columns()))
 	for {

@@ -29,7 +29,7 @@ func (s *silentServer) listen(t *testing.T, name string) Endpoint {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		for _, c := range s.conns {
-			c.Close()
+			_ = c.Close()
 		}
 	})
 	go func() {
@@ -85,7 +85,7 @@ func TestLoginsStartWhereThePoolIs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer a.Close()
+	defer func() { _ = a.Close() }()
 	a.connector.preferred.Store(1)
 	_ = a.VerifyLogin(context.Background(), "app", "pw", "")
 	if got := s.order(); len(got) == 0 || got[0] != "second" {

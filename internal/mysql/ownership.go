@@ -23,6 +23,7 @@ import (
 // ObjectKind names what an ownership record is about.
 type ObjectKind string
 
+// The objects an ownership record can be about.
 const (
 	ObjectDatabase ObjectKind = "database"
 	ObjectUser     ObjectKind = "user"

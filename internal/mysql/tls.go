@@ -54,7 +54,7 @@ func (t *TLS) config(host string) (*tls.Config, error) {
 		}
 		// Checked by hand below: the chain, not the name.
 		c.InsecureSkipVerify = true
-		c.VerifyPeerCertificate = verifyChain(roots)
+		c.VerifyConnection = verifyChain(roots)
 	case TLSVerifyFull, "":
 		if roots == nil {
 			return nil, errors.New("TLS mode VerifyFull needs a CA")
@@ -70,25 +70,18 @@ func (t *TLS) config(host string) (*tls.Config, error) {
 	return c, nil
 }
 
-// verifyChain checks that the server's certificate chains to roots, whatever name it carries.
-func verifyChain(roots *x509.CertPool) func([][]byte, [][]*x509.Certificate) error {
-	return func(raw [][]byte, _ [][]*x509.Certificate) error {
-		if len(raw) == 0 {
+// verifyChain checks that the server's certificate chains to roots, whatever name it carries. It
+// runs as VerifyConnection, which (unlike VerifyPeerCertificate) also runs on resumed sessions.
+func verifyChain(roots *x509.CertPool) func(tls.ConnectionState) error {
+	return func(cs tls.ConnectionState) error {
+		if len(cs.PeerCertificates) == 0 {
 			return errors.New("the server sent no certificate")
 		}
-		certs := make([]*x509.Certificate, len(raw))
-		for i, b := range raw {
-			cert, err := x509.ParseCertificate(b)
-			if err != nil {
-				return fmt.Errorf("parsing the server's certificate: %w", err)
-			}
-			certs[i] = cert
-		}
 		intermediates := x509.NewCertPool()
-		for _, c := range certs[1:] {
+		for _, c := range cs.PeerCertificates[1:] {
 			intermediates.AddCert(c)
 		}
-		_, err := certs[0].Verify(x509.VerifyOptions{Roots: roots, Intermediates: intermediates})
+		_, err := cs.PeerCertificates[0].Verify(x509.VerifyOptions{Roots: roots, Intermediates: intermediates})
 		return err
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -139,7 +140,9 @@ func (o options) describe() map[string]string {
 	for s := range o.scenarios {
 		scenarios = append(scenarios, s)
 	}
+	slices.Sort(scenarios)
 	return map[string]string{
+		"scenarios":   strings.Join(scenarios, ","),
 		"sizes":       fmt.Sprint(o.sizes),
 		"concurrency": strconv.Itoa(o.concurrency),
 		"single":      strconv.Itoa(o.single),

@@ -213,7 +213,7 @@ func (r *Report) write(dir string) error {
 		return err
 	}
 	if err := chart.CDFs(f, panels, 1200, 800); err != nil {
-		f.Close()
+		_ = f.Close() // the drawing error is the one worth reporting
 		return err
 	}
 	return f.Close()

@@ -56,7 +56,7 @@ func (b *bench) single(ctx context.Context) (*SingleResult, error) {
 		out, err := exec.CommandContext(ctx, b.cliBin, "--kubeconfig", b.kube.Kubeconfig,
 			"--name", fmt.Sprintf("cli-%03d", i), "--namespace", ns).CombinedOutput()
 		if err != nil {
-			return nil, fmt.Errorf("the CLI failed: %v\n%s", err, out)
+			return nil, fmt.Errorf("the CLI failed: %w\n%s", err, out)
 		}
 		res.cli = append(res.cli, time.Since(start))
 	}
@@ -342,15 +342,15 @@ func (b *bench) restart(ctx context.Context) (*RestartResult, error) {
 			return
 		}
 		defer root.Close()
-		max := 0
+		highest := 0
 		for {
 			var n int
-			if err := root.QueryRow("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = ?", adminUser).Scan(&n); err == nil && n > max {
-				max = n
+			if err := root.QueryRow("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = ?", adminUser).Scan(&n); err == nil && n > highest {
+				highest = n
 			}
 			select {
 			case <-stopSampling:
-				sampled <- max
+				sampled <- highest
 				return
 			case <-time.After(10 * time.Millisecond):
 			}

@@ -29,7 +29,7 @@ func Blocks(path string) ([]Block, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read only: a read error surfaces from the scanner
 	var blocks []Block
 	var current *Block
 	var body strings.Builder

@@ -33,7 +33,7 @@ func TestSeedInstallSteps(t *testing.T) {
 		stack.Eventually(t, "kubectl apply -f "+file, func() error {
 			// A CRD just deleted may still be terminating.
 			if out, err := kubectl(kube.Kubeconfig, nil, "apply", "-f", file); err != nil {
-				return fmt.Errorf("%v: %s", err, out)
+				return fmt.Errorf("%w: %s", err, out)
 			}
 			return nil
 		})
@@ -47,7 +47,7 @@ func TestSeedInstallSteps(t *testing.T) {
 	provisionFromPlatform(t, "seed-steps", "seed_steps", "seed-steps")
 	stack.Eventually(t, "leader election to hold a Lease", func() error {
 		if out, err := kubectl(kube.Kubeconfig, nil, "get", "lease", "-n", platformNS, "db-concierge-operator.db.stillwaters.io"); err != nil {
-			return fmt.Errorf("%v: %s", err, out)
+			return fmt.Errorf("%w: %s", err, out)
 		}
 		return nil
 	})

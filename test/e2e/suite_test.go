@@ -16,7 +16,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -72,7 +71,7 @@ func runSuite(m *testing.M) (int, error) {
 	if err != nil {
 		return 1, err
 	}
-	defer os.RemoveAll(binDir)
+	defer func() { _ = os.RemoveAll(binDir) }()
 	if operatorBin, err = stack.BuildOperator(binDir, false); err != nil {
 		return 1, err
 	}
@@ -128,7 +127,7 @@ func installBase(t testing.TB) {
 		// A CRD that a previous test deleted may still be terminating.
 		out, err := kubectl(kube.Kubeconfig, nil, "apply", "-k", "deploy/")
 		if err != nil {
-			return fmt.Errorf("%v: %s", err, out)
+			return fmt.Errorf("%w: %s", err, out)
 		}
 		return nil
 	})
@@ -235,4 +234,3 @@ func assertNoForbidden(t *testing.T, logStart int) {
 		}
 	}
 }
-

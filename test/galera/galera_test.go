@@ -70,7 +70,7 @@ func runSuite(m *testing.M) (int, error) {
 	if err != nil {
 		return 1, err
 	}
-	defer os.RemoveAll(binDir)
+	defer func() { _ = os.RemoveAll(binDir) }()
 	bin, err := stack.BuildOperator(binDir, false)
 	if err != nil {
 		return 1, err
@@ -78,7 +78,7 @@ func runSuite(m *testing.M) (int, error) {
 
 	endpoints := make([]dbv1.Endpoint, 0, len(galera.Nodes))
 	for _, n := range galera.Nodes {
-		endpoints = append(endpoints, dbv1.Endpoint{Host: "127.0.0.1", Port: int32(n.Port)})
+		endpoints = append(endpoints, dbv1.Endpoint{Host: "127.0.0.1", Port: int32(n.Port)}) //nolint:gosec // G115: a TCP port fits in int32
 	}
 	for _, obj := range []client.Object{
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: platformNS}},
@@ -189,12 +189,12 @@ func TestDeletionEndsSessionsOnEveryNode(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer pool.Close()
+		defer pool.Close() //nolint:revive // one session per node, open until the test ends
 		conn, err := pool.Conn(ctx)
 		if err != nil {
 			t.Fatalf("logging in on node %s: %v", n.Name, err)
 		}
-		defer conn.Close()
+		defer conn.Close() //nolint:revive // one session per node, open until the test ends
 		sessions = append(sessions, conn)
 	}
 
@@ -206,7 +206,7 @@ func TestDeletionEndsSessionsOnEveryNode(t *testing.T) {
 		if apierrors.IsNotFound(err) {
 			return nil
 		}
-		return fmt.Errorf("still there: %v", err)
+		return fmt.Errorf("still there: %v", err) //nolint:errorlint // nil while it exists: %v prints that, %w would not
 	})
 	for i, conn := range sessions {
 		var one int
@@ -285,7 +285,7 @@ func TestBatchSurvivesNodeLoss(t *testing.T) {
 		}
 		stack.Eventually(t, "deletion of "+db.Name, func() error {
 			if err := k8s.Get(ctx, client.ObjectKeyFromObject(db), db); !apierrors.IsNotFound(err) {
-				return fmt.Errorf("still there: %v", err)
+				return fmt.Errorf("still there: %v", err) //nolint:errorlint // nil while it exists: %v prints that, %w would not
 			}
 			return nil
 		})

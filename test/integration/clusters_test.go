@@ -41,7 +41,7 @@ func secondCluster(t *testing.T, name string, maxConns int32, opts ...stack.Mari
 	mc := &dbv1.MySQLCluster{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec: dbv1.MySQLClusterSpec{
-			AdminEndpoints:   []dbv1.Endpoint{{Host: "127.0.0.1", Port: int32(server.Port)}},
+			AdminEndpoints:   []dbv1.Endpoint{{Host: "127.0.0.1", Port: int32(server.Port)}}, //nolint:gosec // G115: a TCP port fits in int32
 			AdminCredentials: dbv1.AdminCredentials{SecretName: name + "-admin", UsernameKey: "username", PasswordKey: "password"},
 			MaxConnections:   maxConns,
 		},
@@ -115,7 +115,8 @@ func TestTwoClusters(t *testing.T) {
 	onFirst := newAppDB("two", "on-first", dbv1.AppDatabaseSpec{DBName: "on_first"})
 	create(t, onSecond)
 	create(t, onFirst)
-	onSecond, onFirst = waitReady(t, onSecond), waitReady(t, onFirst)
+	onSecond = waitReady(t, onSecond)
+	waitReady(t, onFirst)
 	if !schemaOn(t, second, "on_second") || databaseExists(t, "on_second") {
 		t.Error("on_second is not on the second server alone")
 	}
@@ -226,7 +227,7 @@ func TestInstancesSplitClusters(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer op.Stop()
+		defer op.Stop() //nolint:revive // both operators run until the test ends
 	}
 	onA := newAppDB("split", "on-a", dbv1.AppDatabaseSpec{DBName: "split_a"})
 	onB := newAppDB("split", "on-b", dbv1.AppDatabaseSpec{DBName: "split_b", ClusterRef: "split-b"})

@@ -151,6 +151,8 @@ func killSessionsOn(t *testing.T, db *sql.DB, user string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The loop's last Next closes the rows; the deferred Close covers a Fatal inside it.
+	defer rows.Close()
 	var ids []int64
 	for rows.Next() {
 		var id int64
@@ -159,7 +161,9 @@ func killSessionsOn(t *testing.T, db *sql.DB, user string) {
 		}
 		ids = append(ids, id)
 	}
-	rows.Close()
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
 	for _, id := range ids {
 		_, _ = db.Exec(fmt.Sprintf("KILL %d", id))
 	}

@@ -27,7 +27,7 @@ func TestLeaderElectionHandover(t *testing.T) {
 		if ops[i], err = stack.StartOperator(operatorBin, operatorArgs(election...), nil, teeLog(logs[i])); err != nil {
 			t.Fatal(err)
 		}
-		defer ops[i].Stop()
+		defer ops[i].Stop() //nolint:revive // both operators run until the test ends
 	}
 	leader := -1
 	eventually(t, "one operator to lead", func() error {

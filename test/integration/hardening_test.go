@@ -532,7 +532,7 @@ func TestReadOnlyEndpointIsSkipped(t *testing.T) {
 		mc := &dbv1.MySQLCluster{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: dbv1.MySQLClusterSpec{
 			AdminCredentials: dbv1.AdminCredentials{SecretName: "ro-admin", UsernameKey: "username", PasswordKey: "password"}}}
 		for _, s := range endpoints {
-			mc.Spec.AdminEndpoints = append(mc.Spec.AdminEndpoints, dbv1.Endpoint{Host: "127.0.0.1", Port: int32(s.Port)})
+			mc.Spec.AdminEndpoints = append(mc.Spec.AdminEndpoints, dbv1.Endpoint{Host: "127.0.0.1", Port: int32(s.Port)}) //nolint:gosec // G115: a TCP port fits in int32
 		}
 		create(t, mc)
 		t.Cleanup(func() { _ = k8s.Delete(context.Background(), mc) })

@@ -111,7 +111,9 @@ func TestDriftRepair(t *testing.T) {
 	for _, d := range []*dbv1.AppDatabase{db, disposable, kept} {
 		create(t, d)
 	}
-	db, disposable, kept = waitReady(t, db), waitReady(t, disposable), waitReady(t, kept)
+	db = waitReady(t, db)
+	waitReady(t, disposable)
+	kept = waitReady(t, kept)
 	password := func() string { return string(secretOf(t, db).Data["password"]) }
 
 	// Nothing drifted: several periodic checks go by without a single write.

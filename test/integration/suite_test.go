@@ -72,7 +72,7 @@ func runSuite(m *testing.M) (int, error) {
 	if err != nil {
 		return 1, err
 	}
-	defer os.RemoveAll(binDir)
+	defer func() { _ = os.RemoveAll(binDir) }()
 	if operatorBin, err = stack.BuildOperator(binDir, true); err != nil {
 		return 1, err
 	}
@@ -242,7 +242,7 @@ func deleteAndWait(t *testing.T, obj client.Object) {
 		if apierrors.IsNotFound(err) {
 			return nil
 		}
-		return fmt.Errorf("still there (finalizers %v): %v", obj.GetFinalizers(), err)
+		return fmt.Errorf("still there (finalizers %v): %v", obj.GetFinalizers(), err) //nolint:errorlint // nil while it exists: %v prints that, %w would not
 	})
 }
 
@@ -326,6 +326,9 @@ func grantsOn(t *testing.T, rootDB *sql.DB, user string) []string {
 			t.Fatal(err)
 		}
 		grants = append(grants, g)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
 	}
 	return grants
 }

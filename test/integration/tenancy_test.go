@@ -85,6 +85,9 @@ func column(t *testing.T, query string) []string {
 		}
 		out = append(out, v)
 	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
 	return out
 }
 
@@ -186,7 +189,7 @@ func hostileCorpus() []hostile {
 	op("the victim's database, Delete policy", "attacker", dbv1.AppDatabaseSpec{DBName: "victim", UserName: "attacker_app", DeletionPolicy: dbv1.DeletionPolicyDelete}, dbv1.ReasonOwnershipConflict, "belongs to another AppDatabase")
 	op("a victim's database from the platform namespace", platformNS, dbv1.AppDatabaseSpec{DBName: "billing", UserName: "attacker_app", AppNamespace: "attacker"}, dbv1.ReasonOwnershipConflict, "belongs to another AppDatabase")
 	op("the victim's user with another database", "attacker", dbv1.AppDatabaseSpec{DBName: "attacker_db", UserName: "victim_app", DeletionPolicy: dbv1.DeletionPolicyDelete}, dbv1.ReasonOwnershipConflict, "belongs to another AppDatabase")
-	op("the victim's Secret", platformNS, dbv1.AppDatabaseSpec{DBName: "attacker_db", UserName: "attacker_app", AppNamespace: "victim", SecretName: "victim-mysql-creds"}, dbv1.ReasonSecretConflict, "belongs to another AppDatabase")
+	op("the victim's Secret", platformNS, dbv1.AppDatabaseSpec{DBName: "attacker_db", UserName: "attacker_app", AppNamespace: "victim", SecretName: "victim-mysql-creds"}, dbv1.ReasonSecretConflict, "belongs to another AppDatabase") //nolint:gosec // G101: a Secret's name, no credential
 	op("the admin Secret", platformNS, dbv1.AppDatabaseSpec{DBName: "attacker_db", UserName: "attacker_app", SecretName: cluster.LegacySecretName}, dbv1.ReasonSecretConflict, "not created by DB Concierge")
 	op("appNamespace of the victim", "attacker", dbv1.AppDatabaseSpec{DBName: "attacker_db", UserName: "attacker_app", AppNamespace: "victim"}, dbv1.ReasonNamespaceNotAllowed, "only AppDatabases in the platform namespace")
 	op("appNamespace of the platform", "attacker", dbv1.AppDatabaseSpec{DBName: "attacker_db", UserName: "attacker_app", AppNamespace: platformNS}, dbv1.ReasonNamespaceNotAllowed, "only AppDatabases in the platform namespace")

@@ -75,7 +75,7 @@ func TestTLS(t *testing.T) {
 	}
 	cluster := func(name, caSecret string) *dbv1.MySQLCluster {
 		return &dbv1.MySQLCluster{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: dbv1.MySQLClusterSpec{
-			AdminEndpoints:            []dbv1.Endpoint{{Host: "127.0.0.1", Port: int32(server.Port)}},
+			AdminEndpoints:            []dbv1.Endpoint{{Host: "127.0.0.1", Port: int32(server.Port)}}, //nolint:gosec // G115: a TCP port fits in int32
 			AdminCredentials:          dbv1.AdminCredentials{SecretName: "tls-admin"},
 			TLS:                       &dbv1.TLSSpec{Mode: dbv1.TLSVerifyFull, CA: &dbv1.SecretKeyRef{Name: caSecret}},
 			RequireTLSForApplications: true,
@@ -83,7 +83,7 @@ func TestTLS(t *testing.T) {
 	}
 	for _, mc := range []*dbv1.MySQLCluster{cluster("tls-good", "tls-ca"), cluster("tls-bad", "tls-wrong-ca")} {
 		create(t, mc)
-		defer func() { _ = k8s.Delete(context.Background(), mc) }()
+		defer func() { _ = k8s.Delete(context.Background(), mc) }() //nolint:revive // both clusters exist until the test ends
 	}
 
 	good := newAppDB("tls", "secure", dbv1.AppDatabaseSpec{DBName: "secure", ClusterRef: "tls-good"})

@@ -70,7 +70,7 @@ func TestAPIRejectsNameChanges(t *testing.T) {
 	}
 	for i, c := range changes {
 		t.Run(c.name, func(t *testing.T) {
-			db := newAppDB("immutable", "imm"+string(rune('a'+i)), c.create)
+			db := newAppDB("immutable", "imm"+string(rune('a'+i)), c.create) //nolint:gosec // G115: i indexes the few cases above
 			create(t, db)
 			err := patchSpec(db, c.change)
 			if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), c.want) {

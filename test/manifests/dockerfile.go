@@ -15,7 +15,7 @@ func DockerfileStages(path string) ([]instructions.Stage, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read only: a read error surfaces from the parser
 	ast, err := parser.Parse(f)
 	if err != nil {
 		return nil, fmt.Errorf("parsing %s: %w", path, err)

@@ -31,10 +31,9 @@ func CheckOperatorDeployment(d *appsv1.Deployment) []string {
 		fail("serviceAccountName is %q", pod.ServiceAccountName)
 	}
 	psc := pod.SecurityContext
-	switch {
-	case psc == nil:
+	if psc == nil {
 		fail("no pod securityContext")
-	default:
+	} else {
 		if psc.RunAsNonRoot == nil || !*psc.RunAsNonRoot {
 			fail("pod securityContext.runAsNonRoot is not true")
 		}
@@ -56,10 +55,9 @@ func CheckOperatorDeployment(d *appsv1.Deployment) []string {
 	}
 	c := pod.Containers[0]
 	sc := c.SecurityContext
-	switch {
-	case sc == nil:
+	if sc == nil {
 		fail("no container securityContext")
-	default:
+	} else {
 		if sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation {
 			fail("allowPrivilegeEscalation is not false")
 		}

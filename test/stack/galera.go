@@ -226,12 +226,12 @@ func (n *GaleraNode) start(bin, cluster, address string, bootstrap bool) error {
 	// spawns, so Kill and Close can stop those with it.
 	n.cmd.SysProcAttr = dieWithParent(n.cred)
 	if err := n.cmd.Start(); err != nil {
-		log.Close()
+		_ = log.Close()
 		n.cmd = nil
 		return fmt.Errorf("starting mariadbd for Galera node %s: %w", n.Name, err)
 	}
 	n.done = make(chan struct{})
-	go func(cmd *exec.Cmd, done chan struct{}) { _ = cmd.Wait(); log.Close(); close(done) }(n.cmd, n.done)
+	go func(cmd *exec.Cmd, done chan struct{}) { _ = cmd.Wait(); _ = log.Close(); close(done) }(n.cmd, n.done)
 	return nil
 }
 
@@ -322,7 +322,7 @@ func (g *Galera) poll(ctx context.Context, polled *GaleraNode, watched []*Galera
 		}
 		select {
 		case <-ctx.Done():
-			return culprit, fmt.Errorf("waiting for %s: %w; last: %v", what, ctx.Err(), last)
+			return culprit, fmt.Errorf("waiting for %s: %w; last: %w", what, ctx.Err(), last)
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
@@ -371,7 +371,7 @@ func (g *Galera) CreateAdmin(ctx context.Context, user, password string) error {
 		if err != nil {
 			return err
 		}
-		defer db.Close()
+		defer db.Close() //nolint:revive // the loop returns at its first live node: this defers once
 		return createAdmin(ctx, db, user, password)
 	}
 	return errors.New("creating admin account: no Galera node is running")
@@ -432,7 +432,7 @@ func freePorts(n int) ([]int, error) {
 		if err != nil {
 			return nil, fmt.Errorf("finding a free port: %w", err)
 		}
-		defer l.Close()
+		defer l.Close() //nolint:revive // every port stays held until all are found, so none repeats
 		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
 	return ports, nil

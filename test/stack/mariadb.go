@@ -84,8 +84,11 @@ func (m *MariaDB) QueryLogs() (string, error) {
 		return "", err
 	}
 	binlogs, err := filepath.Glob(filepath.Join(m.Dir, "binlog.[0-9]*"))
-	if err != nil || len(binlogs) == 0 {
-		return "", fmt.Errorf("no binary log in %s (%v)", m.Dir, err)
+	if err != nil {
+		return "", fmt.Errorf("listing the binary logs in %s: %w", m.Dir, err)
+	}
+	if len(binlogs) == 0 {
+		return "", fmt.Errorf("no binary log in %s", m.Dir)
 	}
 	out, err := exec.Command(decoder, append([]string{"--verbose"}, binlogs...)...).Output()
 	if err != nil {
@@ -200,8 +203,16 @@ func mysqlUser() (*syscall.Credential, error) {
 	if err != nil {
 		return nil, fmt.Errorf("MariaDB must not run as root and there is no mysql user (install mariadb-server): %w", err)
 	}
-	uid, _ := strconv.Atoi(u.Uid)
-	gid, _ := strconv.Atoi(u.Gid)
+	// Parsed at the width of the credential fields, so a value that does not fit is an error
+	// rather than a truncated id, and an unparsable one is not silently uid 0 (root).
+	uid, err := strconv.ParseUint(u.Uid, 10, 32)
+	if err != nil {
+		return nil, fmt.Errorf("the mysql user's uid: %w", err)
+	}
+	gid, err := strconv.ParseUint(u.Gid, 10, 32)
+	if err != nil {
+		return nil, fmt.Errorf("the mysql user's gid: %w", err)
+	}
 	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
 }
 
@@ -225,7 +236,7 @@ func (m *MariaDB) Start() error {
 		return fmt.Errorf("starting mariadbd: %w", err)
 	}
 	m.done = make(chan struct{})
-	go func(cmd *exec.Cmd, done chan struct{}) { _ = cmd.Wait(); log.Close(); close(done) }(m.cmd, m.done)
+	go func(cmd *exec.Cmd, done chan struct{}) { _ = cmd.Wait(); _ = log.Close(); close(done) }(m.cmd, m.done)
 
 	db, err := m.RootDB()
 	if err != nil {
