@@ -52,7 +52,7 @@ func main() {
 		"Name of the Secret in the platform namespace with the MySQL admin credentials (MYSQL_ADMIN_* keys).")
 	flag.IntVar(&opts.MaxConcurrentReconciles, "max-concurrent-reconciles", 4, "How many AppDatabases are worked on at once.")
 	flag.DurationVar(&opts.MaxBackoff, "max-backoff", 5*time.Minute, "Longest wait before an AppDatabase that failed is retried.")
-	flag.DurationVar(&opts.ResyncPeriod, "resync-period", 10*time.Minute, "Mean time between drift checks of a Ready AppDatabase (spread by ±20%).")
+	flag.DurationVar(&opts.ResyncPeriod, "resync-period", 10*time.Minute, "How often each cluster is swept for drift: its Ready AppDatabases are compared in bulk, and those that differ get a full reconcile.")
 	flag.IntVar(&opts.MaxConnsPerCluster, "max-conns-per-cluster", 4, "Most admin connections the operator opens to one MySQL cluster (a MySQLCluster's spec.maxConnections overrides it).")
 	flag.BoolVar(&opts.RecreateMissingDatabases, "recreate-missing-databases", false,
 		"Recreate, empty, the database of a deletionPolicy Delete AppDatabase that was dropped by hand (otherwise it fails with DatabaseMissing).")

@@ -42,7 +42,8 @@ type AppDatabaseReconciler struct {
 	Clusters  *cluster.Registry
 	// PlatformNamespace is the only namespace whose AppDatabases may target other namespaces.
 	PlatformNamespace string
-	// ResyncPeriod is the mean time between drift checks of a Ready AppDatabase.
+	// ResyncPeriod is how often the drift sweep of each cluster checks its Ready AppDatabases
+	// (sweep.go).
 	ResyncPeriod time.Duration
 	// RecreateMissingDatabases lets a dropped database of a deletionPolicy Delete tenant be
 	// recreated empty; otherwise the AppDatabase fails with DatabaseMissing.
@@ -159,7 +160,8 @@ func (r *AppDatabaseReconciler) Reconcile(ctx context.Context, req reconcile.Req
 	case !o.ready:
 		return r.terminal(o)
 	}
-	return reconcile.Result{RequeueAfter: r.jitteredResync()}, nil
+	// Ready: no timer of its own. Its cluster's drift sweep queues it again if it drifts.
+	return reconcile.Result{}, nil
 }
 
 // provision runs the steps of one pass. It returns the outcome for status; err is non-nil for a
@@ -488,8 +490,9 @@ func readyCondition(s dbv1.AppDatabaseStatus) metav1.Condition {
 	return metav1.Condition{}
 }
 
-// jitteredResync spreads drift checks over ±20% of the period, so objects created together do
-// not stay in step.
+// jitteredResync is when a Ready tenant whose pass an outage cut short is tried again, if its
+// cluster's return has not requeued it first; spread over ±20% of the period, so tenants cut short
+// together do not stay in step.
 func (r *AppDatabaseReconciler) jitteredResync() time.Duration {
 	if r.ResyncPeriod <= 0 {
 		return 0

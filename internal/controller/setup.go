@@ -41,7 +41,7 @@ type Options struct {
 	MaxConcurrentReconciles int
 	// MaxBackoff caps the per-object retry delay after failures.
 	MaxBackoff time.Duration
-	// ResyncPeriod is the mean time between drift checks of Ready AppDatabases.
+	// ResyncPeriod is how often each cluster's Ready AppDatabases are swept for drift (sweep.go).
 	ResyncPeriod time.Duration
 	// ClusterCheckInterval is how often each MySQLCluster's status is refreshed.
 	ClusterCheckInterval time.Duration
@@ -163,6 +163,7 @@ func SetupWithManager(ctx context.Context, mgr manager.Manager, opts Options) er
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		WatchesRawSource(source.Kind(platform, &corev1.Secret{}, handler.TypedEnqueueRequestsFromMapFunc(r.usingAdminSecret))).
 		WatchesRawSource(source.Channel(tenantsWaiting, handler.EnqueueRequestsFromMapFunc(r.waitingForCluster))).
+		WatchesRawSource(&driftSweep{r: r, elected: mgr.Elected()}).
 		WithOptions(controller.Options{
 			MaxConcurrentReconciles: opts.MaxConcurrentReconciles,
 			RateLimiter:             rateLimiter(opts.MaxBackoff),

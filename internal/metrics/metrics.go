@@ -71,5 +71,6 @@ var (
 
 // Register adds the metrics to reg (controller-runtime's registry, served on /metrics).
 func Register(reg prometheus.Registerer) {
-	reg.MustRegister(SQLOperations, SQLErrors, DriftRepairs, Reconciles, ReconcileDuration, TimeToReady, ClusterReachable)
+	reg.MustRegister(SQLOperations, SQLErrors, DriftRepairs, Reconciles, ReconcileDuration, TimeToReady, ClusterReachable,
+		DriftSweeps, DriftSweepDuration, DriftSweepChecked, DriftSweepEnqueued)
 }

@@ -292,3 +292,25 @@ func deletePendingOwnership(kind ObjectKind, name, uid string) statement {
 func deleteOwnershipOf(uid string) statement {
 	return statement{op: opOwnership, query: "DELETE FROM " + ownershipTable + " WHERE owner_uid = ?", args: []any{uid}}
 }
+
+// The drift sweep (sweep.go): what a cluster holds for all its tenants, each read in one statement.
+// Accounts and grants are MariaDB's tables, and only those of the host every tenant uses.
+
+var (
+	selectOwnershipRecords = read(ownershipColumns+" WHERE kind IN (?, ?)", ObjectDatabase, ObjectUser)
+	selectSchemata         = read("SELECT SCHEMA_NAME, DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA")
+	// selectAccounts reads MariaDB's account rows (10.4 and later): privileges, plugin, hash, TLS
+	// requirement and default role, as JSON.
+	selectAccounts = read("SELECT User, Priv FROM mysql.global_priv WHERE Host = ?", anyHost)
+	// selectDatabaseGrants reads every column: each server version has its own set of privilege
+	// columns, and ALL PRIVILEGES is all of them.
+	selectDatabaseGrants = read("SELECT * FROM mysql.db WHERE Host = ?", anyHost)
+	// selectObjectGrants reads grants on tables, columns and routines, with their privileges
+	// (columns carry no GRANT OPTION).
+	selectObjectGrants = read(`SELECT User, Db, Table_priv FROM mysql.tables_priv WHERE Host = ?
+UNION ALL SELECT User, Db, '' FROM mysql.columns_priv WHERE Host = ?
+UNION ALL SELECT User, Db, Proc_priv FROM mysql.procs_priv WHERE Host = ?`, anyHost, anyHost, anyHost)
+	// selectDelegations lists the users granted a role or PROXY.
+	selectDelegations = read(`SELECT User FROM mysql.roles_mapping WHERE Host = ?
+UNION SELECT User FROM mysql.proxies_priv WHERE Host = ?`, anyHost, anyHost)
+)

@@ -114,6 +114,9 @@ type SteadyResult struct {
 	DriftChecksPerMin   float64 `json:"driftChecksPerMinute"`
 	LongRunChecksPerMin float64 `json:"longRunChecksPerMinute"`
 	CPUMsPerCheck       float64 `json:"operatorCPUMillisecondsPerCheck,omitempty"`
+	// CPUPer1000PerPeriod is all of the window's operator CPU, in seconds, per 1,000 tenants
+	// and per resync period: comparable however drift is checked.
+	CPUPer1000PerPeriod float64 `json:"operatorCPUSecondsPer1000TenantsPerResyncPeriod"`
 }
 
 // RestartResult is the operator re-verifying every tenant after a kill.
@@ -257,6 +260,10 @@ func (r *Report) markdown() string {
 	if s := r.Steady; s != nil {
 		fmt.Fprintf(&b, "\n## Steady state (%d tenants, %.0f s quiet)\n\nAPI writes %.0f (Lease renewals %.0f), SQL writes %.0f, operator CPU %.2f%% of one core; "+
 			"drift checks: %.0f reads and %.0f logins per minute.\n", s.Tenants, s.QuietSeconds, s.APIWrites, s.LeaseWrites, s.SQLWrites, s.OperatorCPUPct, s.DriftReadsPerMin, s.LoginsPerMin)
+		if s.CPUPer1000PerPeriod > 0 {
+			fmt.Fprintf(&b, "\nOperator CPU per 1,000 tenants per resync period: %.3f s (scaled linearly: %.2f%% of one core for 10,000 tenants at the default 10-minute period).\n",
+				s.CPUPer1000PerPeriod, 100*s.CPUPer1000PerPeriod*10/600)
+		}
 		if s.CPUMsPerCheck > 0 {
 			fmt.Fprintf(&b, "\nDrift checks in the window: %.0f per minute (long-run rate at this resync period: %.0f per minute); "+
 				"operator CPU per check (all of the window's CPU divided by its checks): %.2f ms, so %.2f%% of one core at the long-run rate.\n",

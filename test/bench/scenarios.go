@@ -323,7 +323,16 @@ func (b *bench) steady(ctx context.Context) (*SteadyResult, error) {
 		DriftChecksPerMin:   sqld["com_show_grants"] / minutes,
 		LongRunChecksPerMin: float64(b.tenants) / b.o.resync.Minutes(),
 		CPUMsPerCheck:       msPerCheck,
+		CPUPer1000PerPeriod: cpuPer1000PerPeriod(cpu, after.at.Sub(before.at), b.o.resync, b.tenants),
 	}, nil
+}
+
+// cpuPer1000PerPeriod scales CPU seconds spent over window to 1,000 tenants and one resync period.
+func cpuPer1000PerPeriod(cpu float64, window, resync time.Duration, tenants int) float64 {
+	if tenants == 0 || window <= 0 {
+		return 0
+	}
+	return cpu / window.Seconds() * resync.Seconds() / (float64(tenants) / 1000)
 }
 
 // restart kills the operator and measures the new one re-verifying every tenant.

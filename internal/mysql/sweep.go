@@ -1,0 +1,468 @@
+package mysql
+
+import (
+	"context"
+	"crypto/subtle"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// A sweep is the periodic drift check of a whole cluster. A full pass reads one tenant's records,
+// database, grants and, when the password hash cannot be compared, logs in: a few round trips per
+// tenant. A sweep reads the same facts for every tenant of the cluster in six statements and
+// compares each Ready tenant with them in memory. It vouches for a tenant only where what it read
+// answers every question a full pass would ask; anything else — a difference, or a fact it cannot
+// judge — sends the tenant to a full pass, which decides and repairs. A superfluous full pass
+// costs some CPU; a drift vouched for would stay unrepaired.
+
+// Expectation is a Ready tenant as a sweep expects to find it: its names, and the password its
+// Secret holds.
+type Expectation struct {
+	Tenant   Tenant
+	Password string
+}
+
+// Finding is why a sweep sends a tenant to a full pass. It labels a metric: the set is fixed.
+type Finding string
+
+// The findings. findingNone vouches for the tenant.
+const (
+	findingNone Finding = ""
+	// FindingOwnershipRecord: a record of the database or user is missing, still pending, spelled
+	// otherwise, or names another owner.
+	FindingOwnershipRecord Finding = "ownership_record"
+	FindingDatabaseMissing Finding = "database_missing"
+	FindingCharset         Finding = "charset_differs"
+	FindingUserMissing     Finding = "user_missing"
+	FindingPassword        Finding = "password_differs"
+	// FindingGrantMissing: ALL PRIVILEGES on the database is missing or partial.
+	FindingGrantMissing Finding = "grant_missing"
+	// FindingGrantBeyond: a privilege beyond the database, GRANT OPTION, a role, a default role
+	// or a PROXY grant.
+	FindingGrantBeyond Finding = "grant_beyond_database"
+	FindingTLS         Finding = "tls_requirement_differs"
+	// FindingUnverifiable: the sweep cannot judge the tenant (a password stored by another
+	// plugin, a server whose hashes are salted, an account row it cannot read).
+	FindingUnverifiable Finding = "unverifiable"
+)
+
+// nativePlugin is the authentication plugin whose stored hash a sweep can compare with a password.
+const nativePlugin = "mysql_native_password"
+
+// erNoSuchTable: MariaDB before 10.4 has no mysql.global_priv.
+const erNoSuchTable = 1146
+
+// Sweep reads what the cluster holds for its tenants and compares every expected tenant with it.
+// It returns, by owner UID, the tenants a full pass must look at and why; the others match. An
+// error means nothing was judged: an outage (Classify says KindUnreachable), or a read that
+// failed.
+func (a *Admin) Sweep(ctx context.Context, expected []Expectation) (findings map[string]Finding, err error) {
+	defer func() { err = a.settle(ctx, err) }()
+	findings = map[string]Finding{}
+	if len(expected) == 0 {
+		return findings, nil
+	}
+	d, err := a.dialectFor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if d.mysqlFamily() {
+		// MySQL 8 stores salted caching_sha2_password hashes: only a login tells whether the
+		// Secret's password is the account's.
+		return allFound(expected, FindingUnverifiable), nil
+	}
+	inv, err := a.readInventory(ctx, d.names)
+	if errorNumber(err) == erNoSuchTable {
+		return allFound(expected, FindingUnverifiable), nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range expected {
+		want, err := a.wantedFor(ctx, d, e.Tenant)
+		if err != nil {
+			if Classify(err) == KindUnreachable {
+				return nil, err
+			}
+			// A charset the server no longer knows: the full pass reports it.
+			findings[e.Tenant.Owner.UID] = FindingUnverifiable
+			continue
+		}
+		if f := inv.judge(e, want); f != findingNone {
+			findings[e.Tenant.Owner.UID] = f
+		}
+	}
+	return findings, nil
+}
+
+func allFound(expected []Expectation, f Finding) map[string]Finding {
+	findings := make(map[string]Finding, len(expected))
+	for _, e := range expected {
+		findings[e.Tenant.Owner.UID] = f
+	}
+	return findings
+}
+
+// wanted is what a tenant's database and account must show, as the server spells it.
+type wanted struct {
+	charset, collation string
+	tls                tlsRequirement
+}
+
+// wantedFor resolves a tenant's charset and collation the way the server does (aliases, a
+// collation named alone), as the full pass compares them.
+func (a *Admin) wantedFor(ctx context.Context, d dialect, t Tenant) (wanted, error) {
+	charset, collation, err := a.resolveCharset(ctx, t.Charset, t.Collation)
+	if err != nil {
+		return wanted{}, err
+	}
+	return wanted{charset: charset, collation: collation, tls: d.wantedTLS()}, nil
+}
+
+// inventory is what a cluster holds for its tenants, as one sweep read it. Accounts and grants
+// are those of the host '%', the only one a full pass looks at.
+type inventory struct {
+	names nameComparison
+	// records are keyed by kind and lower-cased name: the table compares names without regard to
+	// case, so at most one record answers a name.
+	records        map[recordKey]ownershipRow
+	schemata       map[string]schemaFacts
+	accounts       map[string]accountFacts
+	databaseGrants map[string][]databaseGrant
+	objectGrants   map[string][]objectGrant
+	// delegated holds the users granted a role or PROXY.
+	delegated map[string]bool
+}
+
+type recordKey struct {
+	kind ObjectKind
+	name string
+}
+
+type schemaFacts struct{ name, charset, collation string }
+
+// accountFacts is an account's row of mysql.global_priv.
+type accountFacts struct {
+	// unreadable: the row is not the JSON the server writes; nothing about it is known.
+	unreadable bool
+	// access is the bitmask of global privileges, GRANT OPTION included: 0 is USAGE alone.
+	access      uint64
+	plugin      string
+	authString  string
+	tls         tlsRequirement
+	defaultRole string
+	// alternatives: the account also authenticates another way (IDENTIFIED VIA … OR …).
+	alternatives bool
+}
+
+// databaseGrant is a row of mysql.db: pattern is the Db column, wildcards escaped as stored.
+type databaseGrant struct {
+	pattern     string
+	all         bool
+	grantOption bool
+}
+
+// objectGrant is a grant on a table, column or routine, in database.
+type objectGrant struct {
+	database    string
+	grantOption bool
+}
+
+func newInventory(names nameComparison) *inventory {
+	return &inventory{
+		names:          names,
+		records:        map[recordKey]ownershipRow{},
+		schemata:       map[string]schemaFacts{},
+		accounts:       map[string]accountFacts{},
+		databaseGrants: map[string][]databaseGrant{},
+		objectGrants:   map[string][]objectGrant{},
+		delegated:      map[string]bool{},
+	}
+}
+
+// key is how the server tells database names apart.
+func (c nameComparison) key(name string) string {
+	if c == namesFolded {
+		return strings.ToLower(name)
+	}
+	return name
+}
+
+// judge compares one tenant with the inventory, in the order a full pass checks.
+func (inv *inventory) judge(e Expectation, want wanted) Finding {
+	t := e.Tenant
+	if !inv.recordedFor(t) {
+		return FindingOwnershipRecord
+	}
+	schema, found := inv.schemata[inv.names.key(t.Database)]
+	switch {
+	case !found:
+		return FindingDatabaseMissing
+	case !strings.EqualFold(schema.charset, want.charset) || !strings.EqualFold(schema.collation, want.collation):
+		return FindingCharset
+	}
+	account, found := inv.accounts[t.User]
+	if !found {
+		return FindingUserMissing
+	}
+	if f := account.judgePassword(e.Password); f != findingNone {
+		return f
+	}
+	if f := inv.judgeGrants(t, account); f != findingNone {
+		return f
+	}
+	if account.tls != want.tls {
+		return FindingTLS
+	}
+	return findingNone
+}
+
+// recordedFor reports whether both records name the tenant's owner, as committed, under the
+// tenant's own spelling: what a claim finds with nothing to write.
+func (inv *inventory) recordedFor(t Tenant) bool {
+	return inv.recordedAs(ObjectDatabase, t.Database, t.Owner.UID) && inv.recordedAs(ObjectUser, t.User, t.Owner.UID)
+}
+
+func (inv *inventory) recordedAs(kind ObjectKind, name, uid string) bool {
+	r, found := inv.records[recordKey{kind, strings.ToLower(name)}]
+	return found && r.name == name && r.uid == uid && r.state == stateCommitted
+}
+
+// judgePassword compares the stored mysql_native_password hash with the password's. Any other
+// way to log in is beyond what a hash comparison can tell.
+func (acc accountFacts) judgePassword(password string) Finding {
+	if acc.unreadable || acc.alternatives || acc.plugin != nativePlugin {
+		return FindingUnverifiable
+	}
+	stored := []byte(strings.ToUpper(acc.authString))
+	if subtle.ConstantTimeCompare(stored, []byte(nativePasswordHash(password))) != 1 {
+		return FindingPassword
+	}
+	return findingNone
+}
+
+// judgeGrants asks what planGrants asks of SHOW GRANTS: exactly ALL PRIVILEGES on the tenant's
+// escaped pattern, grants on objects inside its database at most, and nothing else.
+func (inv *inventory) judgeGrants(t Tenant, account accountFacts) Finding {
+	if account.access != 0 || account.defaultRole != "" || inv.delegated[t.User] {
+		return FindingGrantBeyond
+	}
+	own := escapePattern(t.Database)
+	hasAll := false
+	for _, g := range inv.databaseGrants[t.User] {
+		if !inv.names.equal(g.pattern, own) || g.grantOption {
+			return FindingGrantBeyond
+		}
+		hasAll = g.all
+	}
+	for _, g := range inv.objectGrants[t.User] {
+		if !inv.names.equal(g.database, t.Database) || g.grantOption {
+			return FindingGrantBeyond
+		}
+	}
+	if !hasAll {
+		return FindingGrantMissing
+	}
+	return findingNone
+}
+
+// readInventory reads the records, schemata, accounts and grants of the whole cluster.
+func (a *Admin) readInventory(ctx context.Context, names nameComparison) (*inventory, error) {
+	if err := a.ensureSchema(ctx); err != nil {
+		return nil, err
+	}
+	inv := newInventory(names)
+	records, err := a.readOwnership(ctx, selectOwnershipRecords)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range records {
+		inv.records[recordKey{r.kind, strings.ToLower(r.name)}] = r
+	}
+	reads := []struct {
+		what string
+		st   statement
+		scan func(*sql.Rows) error
+	}{
+		{"schemata", selectSchemata, inv.scanSchema},
+		{"accounts", selectAccounts, inv.scanAccount},
+		{"grants on tables and routines", selectObjectGrants, inv.scanObjectGrant},
+		{"roles and PROXY grants", selectDelegations, inv.scanDelegation},
+	}
+	for _, r := range reads {
+		if err := a.eachRow(ctx, r.st, r.scan); err != nil {
+			return nil, fmt.Errorf("reading %s: %w", r.what, err)
+		}
+	}
+	if err := a.readDatabaseGrants(ctx, inv); err != nil {
+		return nil, fmt.Errorf("reading grants on databases: %w", err)
+	}
+	return inv, nil
+}
+
+// eachRow runs a read and hands every row to scan; it closes the rows and reports their error.
+func (a *Admin) eachRow(ctx context.Context, st statement, scan func(*sql.Rows) error) error {
+	rows, err := a.db.QueryContext(ctx, st.query, st.args...)
+	if err != nil {
+		a.observe(opRead, err)
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+func (inv *inventory) scanSchema(rows *sql.Rows) error {
+	var s schemaFacts
+	if err := rows.Scan(&s.name, &s.charset, &s.collation); err != nil {
+		return err
+	}
+	inv.schemata[inv.names.key(s.name)] = s
+	return nil
+}
+
+func (inv *inventory) scanAccount(rows *sql.Rows) error {
+	var user string
+	var priv []byte
+	if err := rows.Scan(&user, &priv); err != nil {
+		return err
+	}
+	inv.accounts[user] = parseGlobalPriv(priv)
+	return nil
+}
+
+// globalPriv is the JSON MariaDB keeps per account in mysql.global_priv.Priv.
+type globalPriv struct {
+	Access               *uint64           `json:"access"`
+	Plugin               string            `json:"plugin"`
+	AuthenticationString string            `json:"authentication_string"`
+	SSLType              int               `json:"ssl_type"`
+	DefaultRole          string            `json:"default_role"`
+	AuthOr               []json.RawMessage `json:"auth_or"`
+}
+
+// sslTypes maps MariaDB's stored ssl_type numbers to requirements.
+var sslTypes = map[int]tlsRequirement{0: tlsNone, 1: tlsSSL, 2: tlsX509, 3: tlsSpecified}
+
+func parseGlobalPriv(priv []byte) accountFacts {
+	var p globalPriv
+	if err := json.Unmarshal(priv, &p); err != nil || p.Access == nil {
+		return accountFacts{unreadable: true}
+	}
+	tls, known := sslTypes[p.SSLType]
+	if !known {
+		tls = tlsSpecified
+	}
+	return accountFacts{
+		access:       *p.Access,
+		plugin:       p.Plugin,
+		authString:   p.AuthenticationString,
+		tls:          tls,
+		defaultRole:  p.DefaultRole,
+		alternatives: len(p.AuthOr) > 0,
+	}
+}
+
+func (inv *inventory) scanObjectGrant(rows *sql.Rows) error {
+	var user, database, privileges string
+	if err := rows.Scan(&user, &database, &privileges); err != nil {
+		return err
+	}
+	inv.objectGrants[user] = append(inv.objectGrants[user], objectGrant{database: database, grantOption: holdsGrantOption(privileges)})
+	return nil
+}
+
+// holdsGrantOption reads a Table_priv or Proc_priv set ("Select,Insert,Grant").
+func holdsGrantOption(privileges string) bool {
+	for _, p := range strings.Split(privileges, ",") {
+		if strings.EqualFold(p, "Grant") {
+			return true
+		}
+	}
+	return false
+}
+
+func (inv *inventory) scanDelegation(rows *sql.Rows) error {
+	var user string
+	if err := rows.Scan(&user); err != nil {
+		return err
+	}
+	inv.delegated[user] = true
+	return nil
+}
+
+// readDatabaseGrants reads mysql.db. Its privilege columns differ between server versions (each
+// new database privilege adds one), so they are found by name: ALL PRIVILEGES is every one of
+// them but Grant_priv.
+func (a *Admin) readDatabaseGrants(ctx context.Context, inv *inventory) error {
+	rows, err := a.db.QueryContext(ctx, selectDatabaseGrants.query, selectDatabaseGrants.args...)
+	if err != nil {
+		a.observe(opRead, err)
+		return err
+	}
+	defer rows.Close()
+	columns, err := rows.Columns()
+	if err != nil {
+		return err
+	}
+	layout, err := databaseGrantLayoutOf(columns)
+	if err != nil {
+		return err
+	}
+	values := make([]sql.RawBytes, len(columns))
+	targets := make([]any, len(columns))
+	for i := range values {
+		targets[i] = &values[i]
+	}
+	for rows.Next() {
+		if err := rows.Scan(targets...); err != nil {
+			return err
+		}
+		user, grant := layout.read(values)
+		inv.databaseGrants[user] = append(inv.databaseGrants[user], grant)
+	}
+	return rows.Err()
+}
+
+// databaseGrantLayout says where mysql.db keeps what a sweep reads.
+type databaseGrantLayout struct {
+	user, db, grantOption int
+	privileges            []int
+}
+
+func databaseGrantLayoutOf(columns []string) (databaseGrantLayout, error) {
+	l := databaseGrantLayout{user: -1, db: -1, grantOption: -1}
+	for i, c := range columns {
+		switch name := strings.ToLower(c); {
+		case name == "user":
+			l.user = i
+		case name == "db":
+			l.db = i
+		case name == "grant_priv":
+			l.grantOption = i
+		case strings.HasSuffix(name, "_priv"):
+			l.privileges = append(l.privileges, i)
+		}
+	}
+	if l.user < 0 || l.db < 0 || l.grantOption < 0 || len(l.privileges) == 0 {
+		return l, errors.New("mysql.db does not have the columns User, Db, Grant_priv and the privileges")
+	}
+	return l, nil
+}
+
+func (l databaseGrantLayout) read(values []sql.RawBytes) (user string, g databaseGrant) {
+	g = databaseGrant{pattern: string(values[l.db]), all: true, grantOption: isYes(values[l.grantOption])}
+	for _, i := range l.privileges {
+		g.all = g.all && isYes(values[i])
+	}
+	return string(values[l.user]), g
+}
+
+func isYes(v []byte) bool { return len(v) == 1 && (v[0] == 'Y' || v[0] == 'y') }

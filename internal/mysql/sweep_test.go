@@ -1,0 +1,256 @@
+package mysql
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+	"testing"
+)
+
+const (
+	sweptUID      = "8d4c6a5e-0000-4000-8000-000000000001"
+	otherUID      = "8d4c6a5e-0000-4000-8000-000000000002"
+	sweptPassword = "Kq3vN8xZ2pL7wR4tY6uI9oA1sD5fG0hJ" //nolint:gosec // G101: a made-up password, whose hash the test compares
+)
+
+func sweptTenant() Expectation {
+	return Expectation{
+		Tenant: Tenant{Database: "my_app", User: "my_app_app", Charset: "utf8mb4", Collation: "utf8mb4_unicode_ci",
+			Owner: Owner{UID: sweptUID, Namespace: "apps", Name: "my-app"}},
+		Password: sweptPassword,
+	}
+}
+
+var sweptWant = wanted{charset: "utf8mb4", collation: "utf8mb4_unicode_ci", tls: tlsNone}
+
+// matchingInventory holds exactly what a full pass leaves behind for sweptTenant.
+func matchingInventory(names nameComparison) *inventory {
+	inv := newInventory(names)
+	inv.records[recordKey{ObjectDatabase, "my_app"}] = ownershipRow{kind: ObjectDatabase, name: "my_app", uid: sweptUID, state: stateCommitted}
+	inv.records[recordKey{ObjectUser, "my_app_app"}] = ownershipRow{kind: ObjectUser, name: "my_app_app", uid: sweptUID, state: stateCommitted}
+	inv.schemata["my_app"] = schemaFacts{name: "my_app", charset: "utf8mb4", collation: "utf8mb4_unicode_ci"}
+	inv.accounts["my_app_app"] = accountFacts{plugin: nativePlugin, authString: nativePasswordHash(sweptPassword)}
+	inv.databaseGrants["my_app_app"] = []databaseGrant{{pattern: `my\_app`, all: true}}
+	return inv
+}
+
+func TestSweepJudge(t *testing.T) {
+	cases := []struct {
+		name  string
+		names nameComparison
+		drift func(inv *inventory)
+		want  Finding
+	}{
+		{"matching", namesAsWritten, func(*inventory) {}, findingNone},
+		{"hash printed in lower case", namesAsWritten, func(inv *inventory) {
+			a := inv.accounts["my_app_app"]
+			a.authString = strings.ToLower(nativePasswordHash(sweptPassword))
+			inv.accounts["my_app_app"] = a
+		}, findingNone},
+		{"tables, columns and routines of its own database", namesAsWritten, func(inv *inventory) {
+			inv.objectGrants["my_app_app"] = []objectGrant{{database: "my_app"}, {database: "my_app"}}
+		}, findingNone},
+		{"database record of another owner", namesAsWritten, func(inv *inventory) {
+			inv.records[recordKey{ObjectDatabase, "my_app"}] = ownershipRow{kind: ObjectDatabase, name: "my_app", uid: otherUID, state: stateCommitted}
+		}, FindingOwnershipRecord},
+		{"user record missing", namesAsWritten, func(inv *inventory) {
+			delete(inv.records, recordKey{ObjectUser, "my_app_app"})
+		}, FindingOwnershipRecord},
+		{"record still pending", namesAsWritten, func(inv *inventory) {
+			inv.records[recordKey{ObjectUser, "my_app_app"}] = ownershipRow{kind: ObjectUser, name: "my_app_app", uid: sweptUID, state: statePending}
+		}, FindingOwnershipRecord},
+		{"record spelled in another case", namesAsWritten, func(inv *inventory) {
+			inv.records[recordKey{ObjectDatabase, "my_app"}] = ownershipRow{kind: ObjectDatabase, name: "My_App", uid: sweptUID, state: stateCommitted}
+		}, FindingOwnershipRecord},
+		{"database dropped", namesAsWritten, func(inv *inventory) { delete(inv.schemata, "my_app") }, FindingDatabaseMissing},
+		{"only a database differing in case, names as written", namesAsWritten, func(inv *inventory) {
+			delete(inv.schemata, "my_app")
+			inv.schemata["My_app"] = schemaFacts{name: "My_app", charset: "utf8mb4", collation: "utf8mb4_unicode_ci"}
+		}, FindingDatabaseMissing},
+		{"charset changed", namesAsWritten, func(inv *inventory) {
+			inv.schemata["my_app"] = schemaFacts{name: "my_app", charset: "latin1", collation: "latin1_swedish_ci"}
+		}, FindingCharset},
+		{"collation changed", namesAsWritten, func(inv *inventory) {
+			inv.schemata["my_app"] = schemaFacts{name: "my_app", charset: "utf8mb4", collation: "utf8mb4_bin"}
+		}, FindingCharset},
+		{"user dropped", namesAsWritten, func(inv *inventory) { delete(inv.accounts, "my_app_app") }, FindingUserMissing},
+		{"user differing in case", namesAsWritten, func(inv *inventory) {
+			inv.accounts["My_app_app"] = inv.accounts["my_app_app"]
+			delete(inv.accounts, "my_app_app")
+		}, FindingUserMissing},
+		{"password changed", namesAsWritten, func(inv *inventory) {
+			a := inv.accounts["my_app_app"]
+			a.authString = nativePasswordHash("changed-by-hand")
+			inv.accounts["my_app_app"] = a
+		}, FindingPassword},
+		{"password removed", namesAsWritten, func(inv *inventory) {
+			a := inv.accounts["my_app_app"]
+			a.authString = ""
+			inv.accounts["my_app_app"] = a
+		}, FindingPassword},
+		{"another authentication plugin", namesAsWritten, func(inv *inventory) {
+			inv.accounts["my_app_app"] = accountFacts{plugin: "ed25519", authString: "ZIgUREUg5PVgQ6LskhXmO+eZLS0nC8be6HPjYWR4YJY"}
+		}, FindingUnverifiable},
+		{"a second way to authenticate", namesAsWritten, func(inv *inventory) {
+			a := inv.accounts["my_app_app"]
+			a.alternatives = true
+			inv.accounts["my_app_app"] = a
+		}, FindingUnverifiable},
+		{"account row unreadable", namesAsWritten, func(inv *inventory) {
+			inv.accounts["my_app_app"] = accountFacts{unreadable: true}
+		}, FindingUnverifiable},
+		{"grant revoked", namesAsWritten, func(inv *inventory) { delete(inv.databaseGrants, "my_app_app") }, FindingGrantMissing},
+		{"grant reduced", namesAsWritten, func(inv *inventory) {
+			inv.databaseGrants["my_app_app"] = []databaseGrant{{pattern: `my\_app`, all: false}}
+		}, FindingGrantMissing},
+		{"grant on another database", namesAsWritten, func(inv *inventory) {
+			inv.databaseGrants["my_app_app"] = append(inv.databaseGrants["my_app_app"], databaseGrant{pattern: "mysql", all: false})
+		}, FindingGrantBeyond},
+		{"unescaped pattern reaching look-alikes", namesAsWritten, func(inv *inventory) {
+			inv.databaseGrants["my_app_app"] = []databaseGrant{{pattern: "my_app", all: true}}
+		}, FindingGrantBeyond},
+		{"GRANT OPTION on its database", namesAsWritten, func(inv *inventory) {
+			inv.databaseGrants["my_app_app"] = []databaseGrant{{pattern: `my\_app`, all: true, grantOption: true}}
+		}, FindingGrantBeyond},
+		{"global privilege", namesAsWritten, func(inv *inventory) {
+			a := inv.accounts["my_app_app"]
+			a.access = 1 // SELECT
+			inv.accounts["my_app_app"] = a
+		}, FindingGrantBeyond},
+		{"default role", namesAsWritten, func(inv *inventory) {
+			a := inv.accounts["my_app_app"]
+			a.defaultRole = "r1"
+			inv.accounts["my_app_app"] = a
+		}, FindingGrantBeyond},
+		{"role or PROXY granted", namesAsWritten, func(inv *inventory) { inv.delegated["my_app_app"] = true }, FindingGrantBeyond},
+		{"table in another database", namesAsWritten, func(inv *inventory) {
+			inv.objectGrants["my_app_app"] = []objectGrant{{database: "mysql"}}
+		}, FindingGrantBeyond},
+		{"GRANT OPTION on a table of its database", namesAsWritten, func(inv *inventory) {
+			inv.objectGrants["my_app_app"] = []objectGrant{{database: "my_app", grantOption: true}}
+		}, FindingGrantBeyond},
+		{"TLS requirement changed", namesAsWritten, func(inv *inventory) {
+			a := inv.accounts["my_app_app"]
+			a.tls = tlsX509
+			inv.accounts["my_app_app"] = a
+		}, FindingTLS},
+		{"folded names: the server lower-cased the database and the grant", namesFolded, func(inv *inventory) {
+			inv.schemata["my_app"] = schemaFacts{name: "my_app", charset: "UTF8MB4", collation: "utf8mb4_unicode_ci"}
+			inv.databaseGrants["my_app_app"] = []databaseGrant{{pattern: `MY\_APP`, all: true}}
+		}, findingNone},
+		{"folded names: a grant on another database", namesFolded, func(inv *inventory) {
+			inv.databaseGrants["my_app_app"] = append(inv.databaseGrants["my_app_app"], databaseGrant{pattern: `other`, all: true})
+		}, FindingGrantBeyond},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			inv := matchingInventory(c.names)
+			c.drift(inv)
+			if got := inv.judge(sweptTenant(), sweptWant); got != c.want {
+				t.Errorf("judge = %q, want %q", got, c.want)
+			}
+		})
+	}
+}
+
+func TestSweepJudgeTLSRequired(t *testing.T) {
+	inv := matchingInventory(namesAsWritten)
+	want := sweptWant
+	want.tls = tlsSSL
+	if got := inv.judge(sweptTenant(), want); got != FindingTLS {
+		t.Errorf("an account without REQUIRE SSL on a cluster that requires it: %q", got)
+	}
+	a := inv.accounts["my_app_app"]
+	a.tls = tlsSSL
+	inv.accounts["my_app_app"] = a
+	if got := inv.judge(sweptTenant(), want); got != findingNone {
+		t.Errorf("an account with REQUIRE SSL on a cluster that requires it: %q", got)
+	}
+}
+
+func TestParseGlobalPriv(t *testing.T) {
+	hash := nativePasswordHash(sweptPassword)
+	cases := []struct {
+		name string
+		priv string
+		want accountFacts
+	}{
+		{"as CREATE USER leaves it", `{"access":0,"version_id":101119,"plugin":"mysql_native_password","authentication_string":"` + hash + `","password_last_changed":1795989266}`,
+			accountFacts{plugin: nativePlugin, authString: hash}},
+		{"REQUIRE SSL, GRANT OPTION, default role", `{"access":1024,"plugin":"mysql_native_password","authentication_string":"` + hash + `","ssl_type":1,"ssl_cipher":"","default_role":"r1"}`,
+			accountFacts{access: 1024, plugin: nativePlugin, authString: hash, tls: tlsSSL, defaultRole: "r1"}},
+		{"every privilege", `{"access":18446744073709551615}`, accountFacts{access: 18446744073709551615}},
+		{"REQUIRE ISSUER", `{"access":0,"ssl_type":3}`, accountFacts{tls: tlsSpecified}},
+		{"unknown ssl_type", `{"access":0,"ssl_type":7}`, accountFacts{tls: tlsSpecified}},
+		{"two ways to authenticate", `{"access":0,"plugin":"mysql_native_password","authentication_string":"` + hash + `","auth_or":[{},{"plugin":"unix_socket"}]}`,
+			accountFacts{plugin: nativePlugin, authString: hash, alternatives: true}},
+		{"no access", `{"plugin":"mysql_native_password"}`, accountFacts{unreadable: true}},
+		{"not JSON", `*` + hash[1:], accountFacts{unreadable: true}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := parseGlobalPriv([]byte(c.priv)); got != c.want {
+				t.Errorf("parseGlobalPriv = %+v, want %+v", got, c.want)
+			}
+		})
+	}
+}
+
+func TestDatabaseGrantLayout(t *testing.T) {
+	// MariaDB 10.11's mysql.db, and a later server's with a privilege column more.
+	columns := []string{"Host", "Db", "User", "Select_priv", "Insert_priv", "Grant_priv", "Delete_history_priv"}
+	later := append(append([]string{}, columns...), "Show_create_routine_priv")
+	row := func(values ...string) []sql.RawBytes {
+		raw := make([]sql.RawBytes, len(values))
+		for i, v := range values {
+			raw[i] = sql.RawBytes(v)
+		}
+		return raw
+	}
+	cases := []struct {
+		name    string
+		columns []string
+		values  []sql.RawBytes
+		want    databaseGrant
+	}{
+		{"all privileges", columns, row("%", `my\_app`, "my_app_app", "Y", "Y", "N", "Y"), databaseGrant{pattern: `my\_app`, all: true}},
+		{"one privilege missing", columns, row("%", `my\_app`, "my_app_app", "Y", "N", "N", "Y"), databaseGrant{pattern: `my\_app`}},
+		{"with GRANT OPTION", columns, row("%", `my\_app`, "my_app_app", "Y", "Y", "Y", "Y"), databaseGrant{pattern: `my\_app`, all: true, grantOption: true}},
+		{"a privilege this code has never heard of, missing", later, row("%", `my\_app`, "my_app_app", "Y", "Y", "N", "Y", "N"), databaseGrant{pattern: `my\_app`}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			layout, err := databaseGrantLayoutOf(c.columns)
+			if err != nil {
+				t.Fatal(err)
+			}
+			user, got := layout.read(c.values)
+			if user != "my_app_app" || got != c.want {
+				t.Errorf("read = %q %+v, want my_app_app %+v", user, got, c.want)
+			}
+		})
+	}
+	if _, err := databaseGrantLayoutOf([]string{"Host", "Db", "User"}); err == nil {
+		t.Error("a mysql.db without privilege columns was accepted")
+	}
+}
+
+func TestHoldsGrantOption(t *testing.T) {
+	for privileges, want := range map[string]bool{"": false, "Select,Insert": false, "Select,Insert,Grant": true, "Grant": true, "Execute,Alter Routine": false} {
+		if got := holdsGrantOption(privileges); got != want {
+			t.Errorf("holdsGrantOption(%q) = %v, want %v", privileges, got, want)
+		}
+	}
+}
+
+// MySQL 8 keeps salted hashes: a sweep there vouches for nobody, without reading anything.
+func TestSweepSendsEveryMySQLTenantToAFullPass(t *testing.T) {
+	a := &Admin{dialect: &dialect{flavor: FlavorMySQL}}
+	findings, err := a.Sweep(context.Background(), []Expectation{sweptTenant()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if findings[sweptUID] != FindingUnverifiable {
+		t.Errorf("findings = %v", findings)
+	}
+}
