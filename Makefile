@@ -72,11 +72,12 @@ BENCH_FLAGS ?=
 bench: deps ## Benchmark the operator against a raw-limit baseline; writes bench/report.md (BENCH_FLAGS="-n 10000" for the large run).
 	KUBEBUILDER_ASSETS="$$(hack/kube-assets.sh)" go run ./test/bench -out bench $(BENCH_FLAGS)
 
+CHAOS_MODE ?= full
 CHAOS_FLAGS ?= -count=1 -p 1 -timeout 90m -v
 
 .PHONY: chaos
 chaos: deps ## 200 AppDatabases on MariaDB and on Galera while servers, operators and the API server are killed (CHAOS_SEED=n repeats, CHAOS_REPORT=file.md keeps the figures).
-	CHAOS_MODE=full KUBEBUILDER_ASSETS="$$(hack/kube-assets.sh)" go test -tags integration $(CHAOS_FLAGS) -run '^TestChaos$$' ./test/chaos
+	CHAOS_MODE=$(CHAOS_MODE) KUBEBUILDER_ASSETS="$$(hack/kube-assets.sh)" go test -tags integration $(CHAOS_FLAGS) -run '^TestChaos$$' ./test/chaos
 
 .PHONY: demo
 demo: deps ## Start a local API server and MariaDB, run the operator, provision a database end to end.
