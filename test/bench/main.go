@@ -41,13 +41,16 @@ func main() {
 	flag.IntVar(&o.concurrency, "concurrency", 4, "reconcile workers of the operator, and workers of the baseline")
 	flag.IntVar(&o.single, "single", 50, "AppDatabases created one at a time for the single-request latency")
 	flag.IntVar(&o.cliRuns, "cli-runs", 10, "runs of the CLI for its wall time")
-	flag.DurationVar(&o.quiet, "quiet", 5*time.Minute, "length of the steady-state quiet period")
+	flag.DurationVar(&o.quiet, "quiet", 0, "length of the steady-state quiet period; by default one resync period, so that every cluster's drift sweep falls in it")
 	flag.DurationVar(&o.resync, "resync", 10*time.Minute, "the operator's --resync-period (drift checks) during the run; 10m is its default")
 	flag.Float64Var(&o.qps, "qps", 500, "API client requests per second, for the operator and the baseline alike")
 	flag.IntVar(&o.burst, "burst", 1000, "API client burst, for the operator and the baseline alike")
 	flag.StringVar(&o.out, "out", "bench", "directory for the report")
 	flag.StringVar(&scenarios, "scenarios", "single,burst,baseline,steady,restart", "scenarios to run")
 	flag.Parse()
+	if o.quiet <= 0 {
+		o.quiet = o.resync
+	}
 	for _, s := range strings.Split(sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || n <= 0 {
