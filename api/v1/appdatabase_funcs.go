@@ -58,6 +58,15 @@ func DefaultSecretName(dbName string) string {
 	return strings.ReplaceAll(strings.ToLower(dbName), "_", "-") + defaultSecretSuffix
 }
 
+// DefaultUserSecretName is the Secret name of an extra account that sets no secretName: the main
+// Secret's name without its "-mysql-creds" suffix, the user name as a Kubernetes name, and
+// "-mysql-creds". It never equals the main Secret's name, and two accounts whose names differ
+// other than in case never share one.
+func DefaultUserSecretName(mainSecretName, user string) string {
+	stem := strings.TrimSuffix(mainSecretName, defaultSecretSuffix)
+	return stem + "-" + strings.ReplaceAll(strings.ToLower(user), "_", "-") + defaultSecretSuffix
+}
+
 // DBNameFor maps a Kubernetes-style name (my-app) to the database name it stands for (my_app).
 func DBNameFor(resourceName string) string { return strings.ReplaceAll(resourceName, "-", "_") }
 
@@ -108,4 +117,12 @@ func (a *AppDatabase) EffectiveAppNamespace() string {
 		return a.Spec.AppNamespace
 	}
 	return a.Namespace
+}
+
+// EffectiveSecretName is the account's secretName, or its default next to the main Secret.
+func (u *AppDatabaseUser) EffectiveSecretName(spec *AppDatabaseSpec) string {
+	if u.SecretName != "" {
+		return u.SecretName
+	}
+	return DefaultUserSecretName(spec.EffectiveSecretName(), u.Name)
 }

@@ -34,6 +34,8 @@ const (
 // +kubebuilder:validation:XValidation:rule="!has(self.charset) || !has(self.collation) || self.collation.startsWith(self.charset + '_') || self.collation.startsWith('uca1400_') || (self.charset == 'binary' && self.collation == 'binary') || (self.charset == 'utf8' && self.collation.startsWith('utf8mb3_'))",message="collation does not belong to charset (for example charset utf8mb4 goes with collation utf8mb4_unicode_ci): when you change charset, set collation too"
 // +kubebuilder:validation:XValidation:rule="has(self.userName) == has(oldSelf.userName) && (!has(self.userName) || self.userName == oldSelf.userName)",message="userName is immutable: it cannot be set, changed or removed after creation"
 // +kubebuilder:validation:XValidation:rule="has(self.secretName) == has(oldSelf.secretName) && (!has(self.secretName) || self.secretName == oldSelf.secretName)",message="secretName is immutable: it cannot be set, changed or removed after creation"
+// +kubebuilder:validation:XValidation:rule="!has(self.users) || self.users.all(u, u.name.lowerAscii() != (has(self.userName) ? self.userName : self.dbName + '_app').lowerAscii())",message="users: an extra account has the name of the main user (userName, or dbName + \"_app\")"
+// +kubebuilder:validation:XValidation:rule="!has(self.users) || self.users.all(u, !has(u.secretName) || u.secretName != (has(self.secretName) ? self.secretName : self.dbName.lowerAscii().replace('_', '-') + '-mysql-creds'))",message="users: an extra account's secretName is the main Secret's name"
 // +kubebuilder:validation:XValidation:rule="has(self.appNamespace) == has(oldSelf.appNamespace) && (!has(self.appNamespace) || self.appNamespace == oldSelf.appNamespace)",message="appNamespace is immutable: it cannot be set, changed or removed after creation"
 type AppDatabaseSpec struct {
 	// clusterRef names the MySQL cluster to create the database on, as configured by the platform
@@ -104,6 +106,80 @@ type AppDatabaseSpec struct {
 	// +optional
 	// +kubebuilder:default=Retain
 	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
+
+	// maxUserConnections caps the simultaneous connections of the main user (userName). Unset,
+	// the cluster's defaultMaxUserConnections applies; 0 sets no cap of the account's own (the
+	// server's max_user_connections still applies).
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=100000
+	MaxUserConnections *int32 `json:"maxUserConnections,omitempty"`
+
+	// users are extra accounts on the same database, besides the main user: a read-only account
+	// for reporting, a DataOnly account for the application while migrations run as the main
+	// user. Each gets its own Secret. Adding one creates only that account; removing one drops
+	// the account (the database is untouched) and keeps its Secret.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:XValidation:rule="self.all(u, self.exists_one(v, v.name.lowerAscii() == u.name.lowerAscii()))",message="users: two accounts have the same name (names compare without regard to case)"
+	// +kubebuilder:validation:XValidation:rule="self.all(u, !has(u.secretName) || self.exists_one(v, has(v.secretName) && v.secretName == u.secretName))",message="users: two accounts have the same secretName"
+	Users []AppDatabaseUser `json:"users,omitempty"`
+}
+
+// Access is what an extra account may do in its database: one of a few presets.
+// +kubebuilder:validation:Enum=ReadWrite;DataOnly;ReadOnly
+type Access string
+
+// The values of Access.
+const (
+	// AccessReadWrite: everything inside the database, DDL included, like the main user.
+	AccessReadWrite Access = "ReadWrite"
+	// AccessDataOnly: SELECT, INSERT, UPDATE, DELETE, EXECUTE, CREATE TEMPORARY TABLES and LOCK
+	// TABLES; no CREATE, ALTER or DROP.
+	AccessDataOnly Access = "DataOnly"
+	// AccessReadOnly: SELECT, SHOW VIEW and EXECUTE.
+	AccessReadOnly Access = "ReadOnly"
+)
+
+// AppDatabaseUser is an extra account on the AppDatabase's database.
+type AppDatabaseUser struct {
+	// name is the MySQL user: letters, digits and '_', at most 32 characters. It follows the
+	// rules of userName: not another tenant's account, not a reserved or the admin account.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:Pattern=`^[a-zA-Z0-9_]+$`
+	Name string `json:"name"`
+
+	// access is ReadWrite, DataOnly or ReadOnly; it may be changed at any time.
+	Access Access `json:"access"`
+
+	// secretName is the name of the account's credentials Secret in appNamespace. Defaults to the
+	// main Secret's name without its "-mysql-creds" suffix, then "-", the user name in lower case
+	// with '_' replaced by '-', and "-mysql-creds" (shop, user shop_ro -> shop-shop-ro-mysql-creds).
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	SecretName string `json:"secretName,omitempty"`
+
+	// maxUserConnections caps the account's simultaneous connections. Unset, the cluster's
+	// defaultMaxUserConnections applies; 0 sets no cap of the account's own.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=100000
+	MaxUserConnections *int32 `json:"maxUserConnections,omitempty"`
+}
+
+// AccountStatus is one account as provisioned.
+type AccountStatus struct {
+	// name is the MySQL user.
+	Name string `json:"name"`
+	// access is the account's preset.
+	Access Access `json:"access"`
+	// secretName is the Secret, in appNamespace, holding the account's credentials.
+	SecretName string `json:"secretName"`
 }
 
 // AppDatabaseStatus is what the operator observed and did.
@@ -124,6 +200,13 @@ type AppDatabaseStatus struct {
 	// secretName is the name of the credentials Secret.
 	// +optional
 	SecretName string `json:"secretName,omitempty"`
+
+	// accounts are the MySQL accounts of this database, the main user first, with their access
+	// and the Secret holding each one's credentials.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	Accounts []AccountStatus `json:"accounts,omitempty"`
 
 	// appNamespace is the namespace that holds the credentials Secret.
 	// +optional

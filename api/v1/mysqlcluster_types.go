@@ -113,6 +113,13 @@ type MySQLClusterSpec struct {
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=64
 	MaxConnections int32 `json:"maxConnections,omitempty"`
+	// defaultMaxUserConnections caps the simultaneous connections of every account of every
+	// AppDatabase on this cluster that sets no maxUserConnections of its own. Unset or 0, such
+	// accounts get no cap of their own (the server's max_user_connections still applies).
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=100000
+	DefaultMaxUserConnections *int32 `json:"defaultMaxUserConnections,omitempty"`
 }
 
 // MySQLClusterStatus is what the operator last found when it checked the cluster.

@@ -1,0 +1,228 @@
+// Package tenant is what DB Concierge asks of a database engine, in terms no engine owns: a
+// tenant's database and accounts, who owns them, the changes made, and the kinds of failure. The
+// reconciler speaks only this; an engine (internal/mysql) turns it into its server's language.
+// Nothing here knows Kubernetes or database/sql.
+package tenant
+
+import (
+	"context"
+	"fmt"
+	"strings"
+)
+
+// Access is what an account may do in its tenant's database: one of a few presets, never
+// free-form privileges, so that no spec can ask for more than its database.
+type Access string
+
+// The presets.
+const (
+	// ReadWrite may do anything inside the database, DDL included: the main account's access.
+	ReadWrite Access = "ReadWrite"
+	// DataOnly reads and writes rows, runs routines, and uses temporary tables and table locks;
+	// it cannot create, alter or drop tables.
+	DataOnly Access = "DataOnly"
+	// ReadOnly reads tables and views and runs routines.
+	ReadOnly Access = "ReadOnly"
+)
+
+// Accesses lists the presets, in order of what they allow.
+var Accesses = []Access{ReadWrite, DataOnly, ReadOnly}
+
+// Valid reports whether a is one of the presets.
+func (a Access) Valid() bool {
+	for _, known := range Accesses {
+		if a == known {
+			return true
+		}
+	}
+	return false
+}
+
+// Account is one login of a tenant.
+type Account struct {
+	Name   string
+	Access Access
+	// Password is the account's password, as its Secret holds it; empty where only names matter
+	// (a claim).
+	Password string
+	// MaxUserConnections caps the account's simultaneous connections; 0 sets no cap of its own.
+	MaxUserConnections int
+}
+
+// Owner is the AppDatabase a tenant's objects belong to. UID decides ownership; namespace and
+// name are recorded for people reading the records.
+type Owner struct {
+	UID       string
+	Namespace string
+	Name      string
+}
+
+// Spec is one application's share of a server: a database and the accounts allowed to use it.
+type Spec struct {
+	Database  string
+	Charset   string
+	Collation string
+	// Accounts are the tenant's logins; the first is the main account.
+	Accounts []Account
+	Owner    Owner
+	// RecreateMissingDatabase allows creating the database again, empty, when it was provisioned
+	// and has since been dropped by hand. Without it that is a *MissingError: an empty database
+	// under an application that had data would hide the loss.
+	RecreateMissingDatabase bool
+}
+
+// Main returns the main account.
+func (s Spec) Main() Account {
+	if len(s.Accounts) == 0 {
+		return Account{}
+	}
+	return s.Accounts[0]
+}
+
+// Account returns the account of that name (compared without regard to case, as servers compare
+// account names in the records), if the spec has one.
+func (s Spec) Account(name string) (Account, bool) {
+	for _, a := range s.Accounts {
+		if strings.EqualFold(a.Name, name) {
+			return a, true
+		}
+	}
+	return Account{}, false
+}
+
+// Validate checks what holds for every engine: an owner, at least one account, known presets,
+// limits that are not negative, and no two accounts of one name. Each engine checks the names
+// themselves against its own rules (Engine.Validate).
+func (s Spec) Validate() error {
+	if s.Owner.UID == "" {
+		return invalid("the tenant has no owner UID")
+	}
+	if s.Database == "" {
+		return invalid("the tenant has no database name")
+	}
+	if len(s.Accounts) == 0 {
+		return invalid("the tenant has no account")
+	}
+	seen := map[string]bool{}
+	for _, a := range s.Accounts {
+		if a.Name == "" {
+			return invalid("an account has no name")
+		}
+		if !a.Access.Valid() {
+			return invalid(fmt.Sprintf("account %q has access %q, which is not one of ReadWrite, DataOnly, ReadOnly", a.Name, a.Access))
+		}
+		if a.MaxUserConnections < 0 {
+			return invalid(fmt.Sprintf("account %q has a negative connection limit", a.Name))
+		}
+		key := strings.ToLower(a.Name)
+		if seen[key] {
+			return invalid(fmt.Sprintf("account %q is named twice (names compare without regard to case)", a.Name))
+		}
+		seen[key] = true
+	}
+	return nil
+}
+
+// Object is the kind of a thing a tenant owns on a server.
+type Object string
+
+// The objects.
+const (
+	ObjectDatabase Object = "database"
+	ObjectUser     Object = "user"
+)
+
+// ChangeKind names one kind of change; the drift-repair metrics count them.
+type ChangeKind string
+
+// The changes an engine makes.
+const (
+	CreatedDatabase   ChangeKind = "database_created"
+	RecreatedDatabase ChangeKind = "database_recreated"
+	AlteredDatabase   ChangeKind = "database_altered"
+	CreatedUser       ChangeKind = "user_created"
+	DroppedUser       ChangeKind = "user_dropped"
+	ResetPassword     ChangeKind = "password_reset"
+	Granted           ChangeKind = "grant_restored"
+	Revoked           ChangeKind = "grant_revoked"
+	TLSRequirementSet ChangeKind = "tls_requirement_set"
+	ConnectionLimit   ChangeKind = "connection_limit_set"
+	SessionsEnded     ChangeKind = "sessions_ended"
+)
+
+// Change is one thing that was changed, with a description for people that names no secret.
+type Change struct {
+	Kind   ChangeKind
+	Detail string
+}
+
+func (c Change) String() string { return c.Detail }
+
+// Claim is what an engine's Claim found or recorded, handed back to the same engine's Provision
+// so that it need not read it again. Only the engine that made it knows what it holds.
+type Claim any
+
+// Adoption lets a claim take objects that are not recorded for its owner: ones that exist without
+// a record (created by hand, or by the seed's operator), or ones recorded for an owner that no
+// longer exists. It is the platform team's deliberate step, never a default.
+type Adoption struct {
+	// Passwords are the passwords in the application's Secrets, by account name. An existing
+	// account is adopted only if it logs in with its password, so adopting never changes a
+	// password an application may be using.
+	Passwords map[string]string
+}
+
+// OwnerGone reports whether the AppDatabase a record names no longer exists. A record passes to
+// another owner only then: a live owner's objects are never taken, adoption or not.
+type OwnerGone func(Owner) bool
+
+// ServerInfo is what a server says about itself.
+type ServerInfo struct {
+	// Flavor names the server's kind (MySQL, MariaDBGalera, ...).
+	Flavor   string
+	Version  string
+	Endpoint string
+	// LowerCaseTableNames is 0 where database names compare as written, 1 or 2 where they fold
+	// to lower case.
+	LowerCaseTableNames int
+}
+
+// Finding is why a sweep sends a tenant to a full pass. It labels a metric: each engine's set is
+// fixed.
+type Finding string
+
+// Expectation is a Ready tenant as a sweep expects to find it, passwords included.
+type Expectation struct {
+	Spec Spec
+}
+
+// Engine provisions tenants on one server or cluster. Every error it returns carries a Kind
+// (KindOf); none carries a password.
+type Engine interface {
+	// Validate checks a spec's names against the engine's rules before anything reaches the
+	// server; a refusal is KindInvalidInput.
+	Validate(s Spec) error
+	// Claim records that s.Owner owns s's database and accounts, or fails with a *ConflictError
+	// when one belongs to someone else. Adoption, when not nil, takes over what exists
+	// unrecorded or belongs to a vanished owner. Claiming what the owner holds writes nothing.
+	Claim(ctx context.Context, s Spec, adopt *Adoption, gone OwnerGone) (Claim, error)
+	// Unclaim takes back the owner's records of what does not exist (a pass that could not
+	// create it), so that a refused request does not hold its names.
+	Unclaim(ctx context.Context, ownerUID string) error
+	// Provision brings the server to s: the database, each account logging in with its
+	// password and holding exactly its access, and no account of the owner that s no longer
+	// lists. It returns what it changed, nothing when all was as it should be.
+	Provision(ctx context.Context, s Spec, c Claim) ([]Change, error)
+	// DropOwned drops everything recorded for the owner and forgets it, returning what it dropped
+	// in words.
+	DropOwned(ctx context.Context, ownerUID string) ([]string, error)
+	// Inspect asks the server what it is.
+	Inspect(ctx context.Context) (ServerInfo, error)
+	// VerifyLogin logs in as an account, to database when not empty.
+	VerifyLogin(ctx context.Context, user, password, database string) error
+	// Sweep compares Ready tenants with what the server holds, in bulk, and returns by owner UID
+	// those a full pass must look at, and why.
+	Sweep(ctx context.Context, expected []Expectation) (map[string]Finding, error)
+	// Close gives back the engine's connections.
+	Close() error
+}
