@@ -32,11 +32,14 @@ type Streams struct {
 // plugin "kubectl concierge".
 func NewCommand(streams Streams, version string) *cobra.Command {
 	o := &Options{}
+	var maxUserConnections int32
 	// Kubeconfig flags as kubectl has them, without --namespace and --cluster: here those name the
-	// application's namespace and the MySQL cluster, as in the seed.
+	// application's namespace and the MySQL cluster, as in the seed. Nor --user, which asks for an
+	// extra MySQL account: --context picks the kubeconfig user.
 	kube := genericclioptions.NewConfigFlags(true)
 	kube.Namespace = nil
 	kube.ClusterName = nil
+	kube.AuthInfoName = nil
 
 	name, display := "bootstrap-mysql-schema", "bootstrap-mysql-schema"
 	if strings.HasPrefix(filepath.Base(os.Args[0]), "kubectl-") {
@@ -55,31 +58,46 @@ By default the AppDatabase is created in the application's namespace (self-servi
 deploy/dev-rbac.yaml is enough). With --platform-namespace it is created there instead, naming the
 application's namespace, which needs the platform team's access.
 
+Extra accounts on the same database (--user, --read-only-user) each get a Secret of their own,
+named after the main one (myapp, user myapp_ro -> myapp-myapp-ro-mysql-creds). Their connection
+limits and Secret names are set in a manifest (spec.users), not here.
+
 Exit codes: 0 ready; 1 the request could not be made; 2 invalid flags; 3 provisioning failed in
 a way that needs a person; 4 not ready within --timeout.`,
 		Example: `  ` + use + ` --name myapp --namespace myapp
   ` + use + ` --name myapp --namespace myapp --output-env > .env
-  ` + use + ` --name my-app --namespace myapp --deletion-policy Delete --no-wait`,
+  ` + use + ` --name my-app --namespace myapp --deletion-policy Delete --no-wait
+  ` + use + ` --name shop --namespace shop --read-only-user shop_ro --user shop_web:DataOnly`,
 		Version:       version,
 		Args:          cobra.NoArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cmd.Flags().Changed("max-user-connections") {
+				o.MaxUserConnections = &maxUserConnections
+			}
 			return run(cmd.Context(), o, kube, streams)
 		},
 	}
+	// A value the flag parser refuses (--max-user-connections ten, an unknown flag) is an invalid
+	// flag like the ones validate finds.
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErrorf("%v", err) })
 	f := cmd.Flags()
 	f.StringVar(&o.Name, "name", "", "name of the AppDatabase; the database name defaults to it with '-' as '_' (required)")
 	f.StringVarP(&o.Namespace, "namespace", "n", "", "the application's namespace, which receives the Secret (default: the kubeconfig context's namespace)")
 	f.StringVar(&o.Cluster, "cluster", dbv1.DefaultClusterName, "the MySQL cluster (clusterRef) configured by the platform team")
 	f.StringVar(&o.DeletionPolicy, "deletion-policy", string(dbv1.DeletionPolicyRetain), "Retain keeps the database when the AppDatabase is deleted; Delete drops it")
 	f.BoolVar(&o.NoWait, "no-wait", false, "create the AppDatabase and return without waiting for it")
-	f.BoolVar(&o.OutputEnv, "output-env", false, "print only the credentials, as shell variables (for: source .env)")
+	f.BoolVar(&o.OutputEnv, "output-env", false, "print only the main user's credentials, as shell variables (for: source .env); extra accounts' are in their own Secrets")
 	f.StringVar(&o.DBName, "db-name", "", "MySQL database name (default: --name with '-' as '_')")
 	f.StringVar(&o.UserName, "user-name", "", "MySQL user name (default: database name + '_app')")
 	f.StringVar(&o.SecretName, "secret-name", "", "Secret name (default: database name in lower case, '_' as '-', + '-mysql-creds')")
 	f.StringVar(&o.Charset, "charset", "", "database character set (default utf8mb4)")
 	f.StringVar(&o.Collation, "collation", "", "database collation (default utf8mb4_unicode_ci)")
+	f.Int32Var(&maxUserConnections, "max-user-connections", 0, "cap `N` on the main user's simultaneous connections; 0 sets no cap of its own (default: the cluster's)")
+	f.StringArrayVar(&o.Users, "user", nil, "an extra MySQL account `NAME:ACCESS` with a Secret of its own; ACCESS is ReadWrite, DataOnly (no CREATE, ALTER, DROP) "+
+		"or ReadOnly; repeatable (an account's connection cap is set in a manifest: spec.users)")
+	f.StringArrayVar(&o.ReadOnlyUsers, "read-only-user", nil, "an extra read-only account `NAME`, as --user NAME:ReadOnly; repeatable")
 	f.StringVar(&o.PlatformNamespace, "platform-namespace", "", "create the AppDatabase in this platform namespace instead of the application's")
 	f.DurationVar(&o.Timeout, "timeout", 5*time.Minute, "how long to wait for the database")
 	f.StringVarP(&o.Output, "output", "o", "", "print the AppDatabase as json or yaml instead of the summary")
@@ -87,8 +105,26 @@ a way that needs a person; 4 not ready within --timeout.`,
 	kube.AddFlags(cmd.PersistentFlags())
 	_ = cmd.RegisterFlagCompletionFunc("deletion-policy", cobra.FixedCompletions([]string{"Retain", "Delete"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"json", "yaml"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("user", completeUser)
+	_ = cmd.RegisterFlagCompletionFunc("read-only-user", cobra.NoFileCompletions)
 	cmd.AddCommand(completionCommand(cmd))
 	return cmd
+}
+
+// completeUser completes the ACCESS of --user NAME:ACCESS once "NAME:" is typed; the name is
+// the user's to choose.
+func completeUser(_ *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	name, _, typed := strings.Cut(toComplete, ":")
+	if !typed {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	var values []string
+	for _, a := range accessValues {
+		if v := name + ":" + string(a); strings.HasPrefix(strings.ToLower(v), strings.ToLower(toComplete)) {
+			values = append(values, v)
+		}
+	}
+	return values, cobra.ShellCompDirectiveNoFileComp
 }
 
 func completionCommand(root *cobra.Command) *cobra.Command {
@@ -153,6 +189,7 @@ func run(ctx context.Context, o *Options, kube *genericclioptions.ConfigFlags, s
 		if o.Output != "" {
 			return printObject(streams.Out, db, o.Output)
 		}
+		printAccounts(streams.Out, db)
 		return nil
 	}
 

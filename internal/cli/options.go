@@ -6,6 +6,7 @@ package cli
 import (
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -31,7 +32,30 @@ type Options struct {
 	DryRun            bool
 	Output            string
 	Timeout           time.Duration
+	// Users are the --user values (NAME:ACCESS), ReadOnlyUsers the --read-only-user names, both in
+	// the order given; the spec lists the --user accounts first.
+	Users         []string
+	ReadOnlyUsers []string
+	// MaxUserConnections is --max-user-connections, nil when the flag is not given (the cluster's
+	// default applies).
+	MaxUserConnections *int32
 }
+
+// Limits the API server applies to the extra accounts and the connection caps.
+const (
+	maxExtraUsers         = 16
+	maxUserConnectionsCap = 100000
+)
+
+// accessNames maps the spellings --user accepts, in lower case, to the Access they stand for.
+var accessNames = map[string]dbv1.Access{
+	"readwrite": dbv1.AccessReadWrite, "read-write": dbv1.AccessReadWrite,
+	"dataonly": dbv1.AccessDataOnly, "data-only": dbv1.AccessDataOnly,
+	"readonly": dbv1.AccessReadOnly, "read-only": dbv1.AccessReadOnly,
+}
+
+// accessValues are the Access values in the order help and completion show them.
+var accessValues = []dbv1.Access{dbv1.AccessReadWrite, dbv1.AccessDataOnly, dbv1.AccessReadOnly}
 
 var mysqlName = regexp.MustCompile(`^[a-zA-Z0-9_]+$`)
 
@@ -78,7 +102,69 @@ func (o *Options) validate() error {
 	if o.Timeout <= 0 {
 		return usageErrorf("--timeout must be positive")
 	}
-	return nil
+	if n := o.MaxUserConnections; n != nil && (*n < 0 || *n > maxUserConnectionsCap) {
+		return usageErrorf("--max-user-connections must be between 0 (no cap of the user's own) and %d, not %d", maxUserConnectionsCap, *n)
+	}
+	_, err := o.extraUsers()
+	return err
+}
+
+// extraUsers parses --user and --read-only-user into spec.users, checking each account as the
+// API server and the operator would: its name, its access, that no two accounts share a name
+// (without regard to case, as the API server compares them), and that its Secret's default name
+// is a valid one.
+func (o *Options) extraUsers() ([]dbv1.AppDatabaseUser, error) {
+	if n := len(o.Users) + len(o.ReadOnlyUsers); n > maxExtraUsers {
+		return nil, usageErrorf("a database has at most %d extra accounts (--user, --read-only-user), not %d: ask for fewer", maxExtraUsers, n)
+	}
+	spec := dbv1.AppDatabaseSpec{DBName: o.dbName(), UserName: o.UserName, SecretName: o.SecretName}
+	main := spec.EffectiveUserName()
+	taken := map[string]string{} // lower-case name -> the flag that asked for it
+	var users []dbv1.AppDatabaseUser
+	add := func(flag, value string, u dbv1.AppDatabaseUser) error {
+		if !mysqlName.MatchString(u.Name) || len(u.Name) > 32 {
+			return usageErrorf("%s %q: the user name may contain only letters, digits and '_', at most 32 characters", flag, value)
+		}
+		if strings.EqualFold(u.Name, main) {
+			return usageErrorf("%s %q: %q is the main user (--user-name, by default the database name + '_app'): give the extra account another name", flag, value, main)
+		}
+		if other, dup := taken[strings.ToLower(u.Name)]; dup {
+			return usageErrorf("%s %q: %s already asks for an account of that name (names compare without regard to case): give each account its own name", flag, value, other)
+		}
+		if secret := u.EffectiveSecretName(&spec); len(validation.IsDNS1123Subdomain(secret)) > 0 {
+			return usageErrorf("%s %q: the account's Secret would be named %q, which is not a valid Secret name: %s (pass a shorter --secret-name)",
+				flag, value, secret, validation.IsDNS1123Subdomain(secret)[0])
+		}
+		taken[strings.ToLower(u.Name)] = fmt.Sprintf("%s %q", flag, value)
+		users = append(users, u)
+		return nil
+	}
+	for _, v := range o.Users {
+		parts := strings.Split(v, ":")
+		switch {
+		case len(parts) > 2:
+			return nil, usageErrorf("--user %q: --user takes NAME:ACCESS only; set an account's connection limit or Secret name in a manifest (spec.users)", v)
+		case len(parts) < 2 || parts[0] == "" || parts[1] == "":
+			example := parts[0]
+			if !mysqlName.MatchString(example) {
+				example = "reports"
+			}
+			return nil, usageErrorf("--user %q must be NAME:ACCESS, for example --user %s:ReadOnly (ACCESS is ReadWrite, DataOnly or ReadOnly)", v, example)
+		}
+		access, ok := accessNames[strings.ToLower(parts[1])]
+		if !ok {
+			return nil, usageErrorf("--user %q: access must be ReadWrite, DataOnly or ReadOnly (or read-write, data-only, read-only), not %q", v, parts[1])
+		}
+		if err := add("--user", v, dbv1.AppDatabaseUser{Name: parts[0], Access: access}); err != nil {
+			return nil, err
+		}
+	}
+	for _, v := range o.ReadOnlyUsers {
+		if err := add("--read-only-user", v, dbv1.AppDatabaseUser{Name: v, Access: dbv1.AccessReadOnly}); err != nil {
+			return nil, err
+		}
+	}
+	return users, nil
 }
 
 // dbName is --db-name, or --name with '-' mapped to '_'.
@@ -105,6 +191,12 @@ func (o *Options) appDatabase(targetNamespace string) *dbv1.AppDatabase {
 			DeletionPolicy: dbv1.DeletionPolicy(o.DeletionPolicy),
 		},
 	}
+	if o.MaxUserConnections != nil {
+		n := *o.MaxUserConnections
+		db.Spec.MaxUserConnections = &n
+	}
+	// validate has checked the accounts: an error cannot happen here.
+	db.Spec.Users, _ = o.extraUsers()
 	if o.PlatformNamespace != "" && o.PlatformNamespace != targetNamespace {
 		db.Namespace = o.PlatformNamespace
 		db.Spec.AppNamespace = targetNamespace
@@ -130,5 +222,47 @@ func specDifferences(existing, wanted *dbv1.AppDatabase) []string {
 	compare("charset", e.EffectiveCharset(), w.EffectiveCharset())
 	compare("collation", e.EffectiveCollation(), w.EffectiveCollation())
 	compare("deletionPolicy", string(e.EffectiveDeletionPolicy()), string(w.EffectiveDeletionPolicy()))
+	compareLimit := func(field string, have, want *int32) {
+		if limitString(have) != limitString(want) {
+			diffs = append(diffs, fmt.Sprintf("%s is %s, you asked for %s", field, limitString(have), limitString(want)))
+		}
+	}
+	compareLimit("maxUserConnections", e.MaxUserConnections, w.MaxUserConnections)
+
+	// Extra accounts are compared by name, in any order.
+	existingUsers := map[string]*dbv1.AppDatabaseUser{}
+	for i := range e.Users {
+		existingUsers[e.Users[i].Name] = &e.Users[i]
+	}
+	asked := map[string]bool{}
+	for i := range w.Users {
+		wu := &w.Users[i]
+		asked[wu.Name] = true
+		eu, ok := existingUsers[wu.Name]
+		if !ok {
+			diffs = append(diffs, fmt.Sprintf("users has no account %q, you asked for one (%s)", wu.Name, wu.Access))
+			continue
+		}
+		field := fmt.Sprintf("users[%s].", wu.Name)
+		compare(field+"access", string(eu.Access), string(wu.Access))
+		compare(field+"secretName", eu.EffectiveSecretName(e), wu.EffectiveSecretName(w))
+		compareLimit(field+"maxUserConnections", eu.MaxUserConnections, wu.MaxUserConnections)
+	}
+	for i := range e.Users {
+		if eu := &e.Users[i]; !asked[eu.Name] {
+			diffs = append(diffs, fmt.Sprintf("users has account %q (%s), you did not ask for it", eu.Name, eu.Access))
+		}
+	}
 	return diffs
+}
+
+// limitString says what a connection limit is set to.
+func limitString(n *int32) string {
+	switch {
+	case n == nil:
+		return "unset (the cluster's default)"
+	case *n == 0:
+		return "0 (no cap)"
+	}
+	return fmt.Sprint(*n)
 }

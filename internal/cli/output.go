@@ -53,12 +53,51 @@ func printReady(w io.Writer, db *dbv1.AppDatabase) {
 	fmt.Fprint(w, "\nKubernetes Secret:\n")
 	fmt.Fprintf(w, "  Name:      %s\n", db.Spec.EffectiveSecretName())
 	fmt.Fprintf(w, "  Namespace: %s\n", db.EffectiveAppNamespace())
+	printAccounts(w, db)
 	fmt.Fprint(w, "\nConnect to MySQL:\n")
 	fmt.Fprintf(w, "  mysql -h %s \\\n", host)
 	fmt.Fprintf(w, "        -P %s \\\n", port)
 	fmt.Fprintf(w, "        -u %s \\\n", user)
 	fmt.Fprint(w, "        -p************ \\\n")
 	fmt.Fprintf(w, "        %s\n", db.Spec.DBName)
+}
+
+// extraAccounts are the accounts besides the main user: as provisioned (status.accounts) once the
+// AppDatabase is Ready, otherwise as asked for in the spec.
+func extraAccounts(db *dbv1.AppDatabase) []dbv1.AccountStatus {
+	main := db.Spec.EffectiveUserName()
+	var accounts []dbv1.AccountStatus
+	if ready, _ := done(db); ready && len(db.Status.Accounts) > 0 {
+		for _, a := range db.Status.Accounts {
+			if a.Name != main && a.Name != db.Status.UserName {
+				accounts = append(accounts, a)
+			}
+		}
+		return accounts
+	}
+	for i := range db.Spec.Users {
+		u := &db.Spec.Users[i]
+		accounts = append(accounts, dbv1.AccountStatus{Name: u.Name, Access: u.Access, SecretName: u.EffectiveSecretName(&db.Spec)})
+	}
+	return accounts
+}
+
+// printAccounts lists the extra accounts, in the style of the main user's lines; nothing when
+// there are none. Their Secrets are in the main Secret's namespace.
+func printAccounts(w io.Writer, db *dbv1.AppDatabase) {
+	accounts := extraAccounts(db)
+	if len(accounts) == 0 {
+		return
+	}
+	fmt.Fprint(w, "\nExtra Accounts:\n")
+	for i, a := range accounts {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		fmt.Fprintf(w, "  Username: %s\n", a.Name)
+		fmt.Fprintf(w, "  Access:   %s\n", a.Access)
+		fmt.Fprintf(w, "  Secret:   %s\n", a.SecretName)
+	}
 }
 
 // printEnv prints the Secret as shell assignments that `source .env` accepts: every value single-

@@ -30,6 +30,9 @@ const (
 
 const defaultPort = 3306
 
+// Endpoint is a server address: host and port.
+type Endpoint = mysql.Endpoint
+
 // Config is everything the operator needs to serve one cluster.
 type Config struct {
 	// Name is what AppDatabases put in spec.clusterRef.
@@ -49,6 +52,9 @@ type Config struct {
 	RequireTLSForApplications bool
 	// MaxConns caps the admin pool; 0 takes the operator's default.
 	MaxConns int
+	// DefaultMaxUserConnections is the connection limit of every application account on this
+	// cluster that sets none of its own; 0 sets no limit of the account's own.
+	DefaultMaxUserConnections int
 }
 
 // ConfigFromLegacySecret reads the seed's admin Secret. Errors name the key at fault and never
@@ -121,6 +127,9 @@ const (
 func ConfigFromCluster(c *dbv1.MySQLCluster, secret func(name string) (*corev1.Secret, error)) (Config, error) {
 	where := "MySQLCluster " + c.Name
 	cfg := Config{Name: c.Name, Source: where, RequireTLSForApplications: c.Spec.RequireTLSForApplications, MaxConns: int(c.Spec.MaxConnections)}
+	if limit := c.Spec.DefaultMaxUserConnections; limit != nil {
+		cfg.DefaultMaxUserConnections = int(*limit)
+	}
 	for _, e := range c.Spec.AdminEndpoints {
 		cfg.Admin = append(cfg.Admin, mysql.Endpoint{Host: e.Host, Port: portOrDefault(e.Port)})
 	}

@@ -118,6 +118,11 @@ func TestConfigFromCluster(t *testing.T) {
 			return c.TLS != nil && c.TLS.Mode == mysql.TLSVerifyFull && string(c.TLS.CA) == "PEM" && string(c.TLS.ClientKey) == "KEY" && c.RequireTLSForApplications
 		}, ""},
 		{"TLS disabled", cluster(func(s *dbv1.MySQLClusterSpec) { s.TLS = &dbv1.TLSSpec{Mode: dbv1.TLSDisabled} }), func(c Config) bool { return c.TLS == nil }, ""},
+		{"no default connection limit", cluster(func(*dbv1.MySQLClusterSpec) {}), func(c Config) bool { return c.DefaultMaxUserConnections == 0 }, ""},
+		{"a default connection limit", cluster(func(s *dbv1.MySQLClusterSpec) {
+			limit := int32(25)
+			s.DefaultMaxUserConnections = &limit
+		}), func(c Config) bool { return c.DefaultMaxUserConnections == 25 }, ""},
 		{"missing admin Secret", cluster(func(s *dbv1.MySQLClusterSpec) { s.AdminCredentials.SecretName = "nope" }), nil, "admin credentials"},
 		{"missing key", cluster(func(s *dbv1.MySQLClusterSpec) { s.AdminCredentials.PasswordKey = "absent" }), nil, "has no key absent"},
 		{"CA without the key", cluster(func(s *dbv1.MySQLClusterSpec) {

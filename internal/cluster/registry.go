@@ -19,6 +19,7 @@ import (
 	dbv1 "github.com/stillwaters/db-concierge/api/v1"
 	"github.com/stillwaters/db-concierge/internal/metrics"
 	"github.com/stillwaters/db-concierge/internal/mysql"
+	"github.com/stillwaters/db-concierge/internal/tenant"
 )
 
 // UnknownClusterError says clusterRef names no configured cluster. Its message is the tenant's:
@@ -45,12 +46,13 @@ type ConfigError struct{ Err error }
 func (e *ConfigError) Error() string { return "cluster configuration is invalid: " + e.Err.Error() }
 func (e *ConfigError) Unwrap() error { return e.Err }
 
-// Cluster is a configured cluster with its admin pool. Get hands out one use of it, which the
-// caller gives back with Release: a pool replaced after a configuration change is closed only
-// once its last use is given back, so a pass in flight finishes on the pool it started with.
+// Cluster is a configured cluster with its engine (and the engine's admin pool). Get hands out
+// one use of it, which the caller gives back with Release: an engine replaced after a
+// configuration change is closed only once its last use is given back, so a pass in flight
+// finishes on the engine it started with.
 type Cluster struct {
 	Config Config
-	Admin  *mysql.Admin
+	Engine tenant.Engine
 
 	// uses counts the uses handed out and not given back; it only grows while the cluster is the
 	// registry's current one (under the registry's lock), so waiting on it after the cluster was
@@ -61,11 +63,11 @@ type Cluster struct {
 // Release gives back a use that Get handed out.
 func (c *Cluster) Release() { c.uses.Done() }
 
-// retire closes the pool once every use of it is given back, without holding up the caller.
+// retire closes the engine once every use of it is given back, without holding up the caller.
 func (c *Cluster) retire() {
 	go func() {
 		c.uses.Wait()
-		_ = c.Admin.Close()
+		_ = c.Engine.Close()
 	}()
 }
 
@@ -90,6 +92,9 @@ type Options struct {
 	// Notified says the caller calls Invalidate on every change of a MySQLCluster or a platform
 	// Secret, so that a pool checked since the last change can be used without a new check.
 	Notified bool
+	// OpenEngine, when set, opens a cluster's engine instead of a MySQL admin pool (tests
+	// inject an engine of their own). It prepares; it need not connect.
+	OpenEngine func(Config) (tenant.Engine, error)
 }
 
 // Registry resolves cluster names to pools. A cluster is configured by a MySQLCluster object or,
@@ -244,24 +249,32 @@ func (r *Registry) Get(ctx context.Context, name string) (*Cluster, error) {
 		c.retire()
 		delete(r.pools, name)
 	}
-	maxConns := cfg.MaxConns
-	if maxConns == 0 {
-		maxConns = r.opts.MaxOpenConns
-	}
-	admin, err := mysql.Open(mysql.Options{
-		Cluster:   name,
-		Endpoints: cfg.Admin, User: cfg.AdminUser, Password: cfg.AdminPassword, TLS: cfg.TLS,
-		RequireTLSForApplications: cfg.RequireTLSForApplications,
-		MaxOpenConns:              maxConns, ConnectTimeout: r.opts.ConnectTimeout,
-	})
+	engine, err := r.openEngine(cfg)
 	if err != nil {
 		return nil, &ConfigError{Err: err}
 	}
-	c := &Cluster{Config: cfg, Admin: admin}
+	c := &Cluster{Config: cfg, Engine: engine}
 	c.uses.Add(1)
 	r.pools[name] = c
 	r.checkedAt[name] = version + 1
 	return c, nil
+}
+
+// openEngine opens a cluster's engine: Options.OpenEngine's, or a MySQL admin pool.
+func (r *Registry) openEngine(cfg Config) (tenant.Engine, error) {
+	if r.opts.OpenEngine != nil {
+		return r.opts.OpenEngine(cfg)
+	}
+	maxConns := cfg.MaxConns
+	if maxConns == 0 {
+		maxConns = r.opts.MaxOpenConns
+	}
+	return mysql.Open(mysql.Options{
+		Cluster:   cfg.Name,
+		Endpoints: cfg.Admin, User: cfg.AdminUser, Password: cfg.AdminPassword, TLS: cfg.TLS,
+		RequireTLSForApplications: cfg.RequireTLSForApplications,
+		MaxOpenConns:              maxConns, ConnectTimeout: r.opts.ConnectTimeout,
+	})
 }
 
 // Current returns the configuration of the named cluster's pool in use, without reading or
@@ -350,8 +363,9 @@ func (r *Registry) probe(ctx context.Context) {
 		if err != nil {
 			continue
 		}
-		pingCtx, cancel := context.WithTimeout(ctx, r.opts.ProbeInterval)
-		err = c.Admin.Ping(pingCtx)
+		// Asking the server what it is takes an admin connection: the cluster answers again.
+		probeCtx, cancel := context.WithTimeout(ctx, r.opts.ProbeInterval)
+		_, err = c.Engine.Inspect(probeCtx)
 		cancel()
 		c.Release()
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	dbv1 "github.com/stillwaters/db-concierge/api/v1"
+	"github.com/stillwaters/db-concierge/internal/tenant"
 )
 
 func testScheme() *runtime.Scheme {
@@ -62,12 +64,16 @@ func TestReplacedPoolOutlivesItsUsers(t *testing.T) {
 	if next == inFlight {
 		t.Fatal("the pool was not replaced after the configuration changed")
 	}
-	if err := inFlight.Admin.Ping(ctx); err == nil || isClosed(err) {
+	probe := func() error {
+		_, err := inFlight.Engine.Inspect(ctx)
+		return err
+	}
+	if err := probe(); err == nil || isClosed(err) {
 		t.Fatalf("the replaced pool was closed under a pass still using it: %v", err)
 	}
 	inFlight.Release()
 	deadline := time.Now().Add(10 * time.Second)
-	for err := inFlight.Admin.Ping(ctx); !isClosed(err); err = inFlight.Admin.Ping(ctx) {
+	for err := probe(); !isClosed(err); err = probe() {
 		if time.Now().After(deadline) {
 			t.Fatalf("the replaced pool is still open after its last use: %v", err)
 		}
@@ -110,5 +116,116 @@ func TestUnreadConfigurationIsNotInvalid(t *testing.T) {
 				t.Errorf("Get = %v; a *ConfigError: %v, want %v", err, errors.As(err, &ce), c.invalid)
 			}
 		})
+	}
+}
+
+// fakeEngine is an in-memory engine: it answers Inspect as told, and counts Close.
+type fakeEngine struct {
+	tenant.Engine // the methods the registry never calls
+	cfg           Config
+	mu            sync.Mutex
+	down          bool
+	closed        int
+}
+
+func (e *fakeEngine) Inspect(context.Context) (tenant.ServerInfo, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.down {
+		return tenant.ServerInfo{}, &tenant.Error{Kind: tenant.KindUnreachable, Err: errors.New("down")}
+	}
+	return tenant.ServerInfo{Flavor: "Fake"}, nil
+}
+
+func (e *fakeEngine) Close() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.closed++
+	return nil
+}
+
+func (e *fakeEngine) closes() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.closed
+}
+
+func (e *fakeEngine) setDown(down bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.down = down
+}
+
+// An engine opened by Options.OpenEngine is handed out, replaced and closed like a MySQL pool,
+// and probed through the engine when its cluster was unreachable.
+func TestOpenEngine(t *testing.T) {
+	ctx := context.Background()
+	mc := testCluster()
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "admin"},
+		Data: map[string][]byte{KeyAdminUser: []byte("admin"), KeyAdminPassword: []byte("pw")}}
+	k8s := fake.NewClientBuilder().WithScheme(testScheme()).WithObjects(mc, secret).Build()
+	var mu sync.Mutex
+	var opened []*fakeEngine
+	reachable := make(chan string, 1)
+	r := NewRegistry(k8s, k8s, Options{Namespace: "ns", Notified: true,
+		OpenEngine: func(cfg Config) (tenant.Engine, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			e := &fakeEngine{cfg: cfg}
+			opened = append(opened, e)
+			return e, nil
+		},
+		OnReachable: func(name string) { reachable <- name },
+	})
+
+	first, err := r.Get(ctx, "c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	engine, ok := first.Engine.(*fakeEngine)
+	if !ok || engine.cfg.AdminUser != "admin" || engine.cfg.Admin[0].Port != 1 {
+		t.Fatalf("the cluster's engine is %#v", first.Engine)
+	}
+	first.Release()
+
+	// Probed while down: not reachable; once up, reachable again.
+	engine.setDown(true)
+	r.MarkUnreachable("c")
+	r.probe(ctx)
+	select {
+	case name := <-reachable:
+		t.Fatalf("%s reported reachable while its engine is down", name)
+	default:
+	}
+	engine.setDown(false)
+	r.probe(ctx)
+	select {
+	case name := <-reachable:
+		if name != "c" {
+			t.Errorf("reachable: %s", name)
+		}
+	default:
+		t.Error("the cluster was not reported reachable once its engine answered")
+	}
+
+	mc.Spec.MaxConnections = 2
+	if err := k8s.Update(ctx, mc); err != nil {
+		t.Fatal(err)
+	}
+	r.Invalidate()
+	next, err := r.Get(ctx, "c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer next.Release()
+	if next.Engine == first.Engine || next.Engine.(*fakeEngine).cfg.MaxConns != 2 {
+		t.Fatal("the engine was not replaced after the configuration changed")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for engine.closes() != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the replaced engine was closed %d times", engine.closes())
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

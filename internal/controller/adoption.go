@@ -10,23 +10,25 @@ import (
 
 	dbv1 "github.com/stillwaters/db-concierge/api/v1"
 	"github.com/stillwaters/db-concierge/internal/credentials"
-	"github.com/stillwaters/db-concierge/internal/mysql"
+	"github.com/stillwaters/db-concierge/internal/tenant"
 )
 
-// adoption prepares the platform team's takeover of an existing database and user: the password
-// the existing user must log in with is the one in the application's Secret (created by the
-// seed's operator, or by DB Concierge for an earlier owner), if there is one.
-func (r *AppDatabaseReconciler) adoption(ctx context.Context, secret *corev1.Secret) *mysql.Adoption {
-	a := &mysql.Adoption{}
-	if secret != nil {
-		a.Password = string(secret.Data[credentials.KeyPassword])
+// adoptionOf prepares the platform team's takeover of an existing database and accounts: each
+// existing account must log in with the password in its Secret (created by the seed's operator,
+// or by DB Concierge for an earlier owner), if there is one.
+func adoptionOf(accounts []account, secrets []*corev1.Secret) *tenant.Adoption {
+	a := &tenant.Adoption{Passwords: map[string]string{}}
+	for i, acc := range accounts {
+		if secrets[i] != nil {
+			a.Passwords[acc.Name] = string(secrets[i].Data[credentials.KeyPassword])
+		}
 	}
 	return a
 }
 
 // ownerGone reports whether the AppDatabase an ownership record names no longer exists: deleted,
 // or replaced by another object of the same name (another UID). When in doubt it says no.
-func (r *AppDatabaseReconciler) ownerGone(ctx context.Context, o mysql.Owner) bool {
+func (r *AppDatabaseReconciler) ownerGone(ctx context.Context, o tenant.Owner) bool {
 	var current dbv1.AppDatabase
 	err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: o.Namespace, Name: o.Name}, &current)
 	if apierrors.IsNotFound(err) {
@@ -37,7 +39,7 @@ func (r *AppDatabaseReconciler) ownerGone(ctx context.Context, o mysql.Owner) bo
 
 // explainConflict says why a name is refused, and what can be done about it. It names no other
 // tenant: a developer learns that the name is taken, not by whom.
-func (r *AppDatabaseReconciler) explainConflict(ctx context.Context, db *dbv1.AppDatabase, c *mysql.ConflictError) string {
+func (r *AppDatabaseReconciler) explainConflict(ctx context.Context, db *dbv1.AppDatabase, c *tenant.ConflictError) string {
 	if c.Owner == nil || !r.ownerGone(ctx, *c.Owner) {
 		return c.Error()
 	}
@@ -47,5 +49,5 @@ func (r *AppDatabaseReconciler) explainConflict(ctx context.Context, db *dbv1.Ap
 	}
 	return fmt.Sprintf("%s %q was provisioned for %s; it is left untouched. Taking it over is the platform team's deliberate step: "+
 		"annotation %s=true on an AppDatabase in the platform namespace %q. If it was dropped on purpose, the platform team releases "+
-		"the name (docs/ownership.md).", c.Kind, c.Name, earlier, dbv1.AnnotationAdopt, r.PlatformNamespace)
+		"the name (docs/ownership.md).", c.Object, c.Name, earlier, dbv1.AnnotationAdopt, r.PlatformNamespace)
 }

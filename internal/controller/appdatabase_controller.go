@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -28,7 +29,7 @@ import (
 	"github.com/stillwaters/db-concierge/internal/credentials"
 	"github.com/stillwaters/db-concierge/internal/failpoint"
 	"github.com/stillwaters/db-concierge/internal/metrics"
-	"github.com/stillwaters/db-concierge/internal/mysql"
+	"github.com/stillwaters/db-concierge/internal/tenant"
 )
 
 // AppDatabaseReconciler provisions the database, user and Secret an AppDatabase asks for.
@@ -39,7 +40,7 @@ type AppDatabaseReconciler struct {
 	// APIReader reads past the cache: it finds a Secret that is in the way but not ours.
 	APIReader client.Reader
 	Recorder  recorder.EventRecorder
-	Clusters  *cluster.Registry
+	Clusters  Clusters
 	// PlatformNamespace is the only namespace whose AppDatabases may target other namespaces.
 	PlatformNamespace string
 	// ResyncPeriod is how often the drift sweep of each cluster checks its Ready AppDatabases
@@ -170,7 +171,6 @@ func (r *AppDatabaseReconciler) provision(ctx context.Context, db *dbv1.AppDatab
 	if o, refused := refuseSpec(db, r.PlatformNamespace); refused {
 		return o, conn, nil
 	}
-	tenant := tenantOf(db)
 	appNamespace := db.EffectiveAppNamespace()
 	adopting := db.Annotations[dbv1.AnnotationAdopt] == "true"
 
@@ -185,10 +185,12 @@ func (r *AppDatabaseReconciler) provision(ctx context.Context, db *dbv1.AppDatab
 		return o, conn, err
 	}
 	defer c.Release()
-	if strings.EqualFold(tenant.User, c.Config.AdminUser) {
-		return failed(dbv1.ReasonInvalidSpec, "spec.userName names the operator's admin account on this cluster, which cannot be given to an application: choose another user name"), conn, nil
+	accounts := accountsOf(db, c.Config.DefaultMaxUserConnections)
+	spec := tenantOf(db, accounts)
+	if err := c.Engine.Validate(spec); err != nil {
+		return failed(dbv1.ReasonInvalidSpec, err.Error()), conn, nil
 	}
-	conn = credentials.Connection{Host: c.Config.App.Host, Port: c.Config.App.Port, User: tenant.User, Database: tenant.Database}
+	conn = credentials.Connection{Host: c.Config.App.Host, Port: c.Config.App.Port, User: spec.Main().Name, Database: spec.Database}
 
 	var ns metav1.PartialObjectMetadata
 	ns.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Namespace"))
@@ -214,7 +216,7 @@ func (r *AppDatabaseReconciler) provision(ctx context.Context, db *dbv1.AppDatab
 		return failed(dbv1.ReasonProvisioningError, err.Error()), conn, err
 	}
 	if db.Status.Phase == "" || db.Status.Phase == dbv1.PhasePending {
-		if err := r.writeStatus(ctx, db, outcome{reason: dbv1.ReasonProvisioning, message: "Provisioning database " + tenant.Database, appNamespaceUID: nsUID}, conn); err != nil {
+		if err := r.writeStatus(ctx, db, outcome{reason: dbv1.ReasonProvisioning, message: "Provisioning database " + spec.Database, appNamespaceUID: nsUID}, conn); err != nil {
 			return failed(dbv1.ReasonProvisioningError, err.Error()), conn, err
 		}
 	}
@@ -222,55 +224,64 @@ func (r *AppDatabaseReconciler) provision(ctx context.Context, db *dbv1.AppDatab
 	// A Secret in the way is refused before anything is recorded. Looking past the cache costs an
 	// API read, so a new or Ready tenant asks the cache of managed Secrets, and a Secret that is not
 	// DB Concierge's shows when creating ours fails (the claim is then taken back). An adoption
-	// needs the Secret's password, and a failed tenant is likely to meet that Secret again, so
-	// both read it from the API first.
-	var secret *corev1.Secret
-	if adopting || db.Status.Phase == dbv1.PhaseFailed {
-		secret, err = r.existingSecret(ctx, db, adopting)
-	} else {
-		secret, err = r.managedSecret(ctx, db)
+	// needs the Secrets' passwords, and a failed tenant is likely to meet that Secret again, so
+	// both read them from the API first.
+	secrets := make([]*corev1.Secret, len(accounts))
+	for i, a := range accounts {
+		if adopting || db.Status.Phase == dbv1.PhaseFailed {
+			secrets[i], err = r.existingSecret(ctx, db, a.secretName, adopting)
+		} else {
+			secrets[i], err = r.managedSecret(ctx, db, a.secretName)
+		}
+		if err != nil {
+			o, err := r.failure(ctx, db, err)
+			return o, conn, err
+		}
 	}
-	if err != nil {
-		o, err := r.failure(ctx, db, err)
-		return o, conn, err
-	}
-	var adoption *mysql.Adoption
+	var adoption *tenant.Adoption
 	if adopting {
-		adoption = r.adoption(ctx, secret)
+		adoption = adoptionOf(accounts, secrets)
 	}
-	tenant.RecreateMissingDatabase = r.RecreateMissingDatabases && db.Spec.EffectiveDeletionPolicy() == dbv1.DeletionPolicyDelete
-	claim, err := c.Admin.Claim(ctx, tenant, adoption, func(o mysql.Owner) bool { return r.ownerGone(ctx, o) })
+	spec.RecreateMissingDatabase = r.RecreateMissingDatabases && db.Spec.EffectiveDeletionPolicy() == dbv1.DeletionPolicyDelete
+	claim, err := c.Engine.Claim(ctx, spec, adoption, func(o tenant.Owner) bool { return r.ownerGone(ctx, o) })
 	if err != nil {
 		o, err := r.failure(ctx, db, err)
 		return o, conn, err
 	}
-	if secret == nil && appNamespace != db.Namespace {
+	if slices.Contains(secrets, nil) && appNamespace != db.Namespace {
 		// A Secret is about to be created in another namespace. The cache may not have seen that
 		// namespace deleted and created again by someone else yet: its UID is checked live.
 		if o, refused := r.checkAppNamespaceLive(ctx, db); refused {
-			return o, conn, errors.Join(c.Admin.Release(ctx, tenant.Owner.UID), r.retryError(o))
+			return o, conn, errors.Join(c.Engine.Unclaim(ctx, spec.Owner.UID), r.retryError(o))
 		}
 	}
-	password, secretChanges, err := r.ensureSecret(ctx, db, conn, secret, adopting)
-	if err != nil {
-		// Nothing was created in MySQL: take back what is recorded for names nothing exists
-		// under, so that a refused or failed request does not hold them.
-		err = errors.Join(err, c.Admin.Release(ctx, tenant.Owner.UID))
-		o, err := r.failure(ctx, db, err)
-		return o, conn, err
+	var changes []tenant.Change
+	for i, a := range accounts {
+		accountConn := conn
+		accountConn.User = a.Name
+		password, secretChanges, err := r.ensureSecret(ctx, db, accountConn, a.secretName, secrets[i], adopting)
+		if err != nil {
+			// Nothing was created in MySQL: take back what is recorded for names nothing exists
+			// under, so that a refused or failed request does not hold them.
+			err = errors.Join(err, c.Engine.Unclaim(ctx, spec.Owner.UID))
+			o, err := r.failure(ctx, db, err)
+			return o, conn, err
+		}
+		spec.Accounts[i].Password = password
+		changes = append(changes, secretChanges...)
 	}
 	failpoint.Hit("after-secret")
-	conn.Password = password
+	conn.Password = spec.Main().Password
 
-	changes, err := c.Admin.Provision(ctx, tenant, claim, password)
-	for _, change := range changes {
-		logf.FromContext(ctx).Info("Changed MySQL", "cluster", c.Config.Name, "database", tenant.Database, "user", tenant.User, "change", change.Detail)
+	engineChanges, err := c.Engine.Provision(ctx, spec, claim)
+	for _, change := range engineChanges {
+		logf.FromContext(ctx).Info("Changed MySQL", "cluster", c.Config.Name, "database", spec.Database, "user", spec.Main().Name, "change", change.Detail)
 	}
 	if err != nil {
 		o, err := r.failure(ctx, db, err)
 		return o, conn, err
 	}
-	return outcome{ready: true, changes: append(secretChanges, changes...)}, conn, nil
+	return outcome{ready: true, changes: append(changes, engineChanges...), accounts: accountStatus(accounts)}, conn, nil
 }
 
 // refuseSpec returns the terminal failure for a spec the operator will not serve, whatever the
@@ -282,7 +293,11 @@ func refuseSpec(db *dbv1.AppDatabase, platformNamespace string) (outcome, bool) 
 			"an AppDatabase in namespace %q can only provision into %q; only AppDatabases in the platform namespace %q may set appNamespace to another namespace",
 			db.Namespace, db.Namespace, platformNamespace)), true
 	}
-	if err := tenantOf(db).Validate(); err != nil {
+	accounts := accountsOf(db, 0)
+	if err := tenantOf(db, accounts).Validate(); err != nil {
+		return failed(dbv1.ReasonInvalidSpec, err.Error()), true
+	}
+	if err := checkSecretNames(accounts); err != nil {
 		return failed(dbv1.ReasonInvalidSpec, err.Error()), true
 	}
 	if _, set := db.Annotations[dbv1.AnnotationAdopt]; set && db.Namespace != platformNamespace {
@@ -342,16 +357,6 @@ func checkAppNamespace(db *dbv1.AppDatabase, found types.UID, platformNamespace 
 	return "", &o
 }
 
-func tenantOf(db *dbv1.AppDatabase) mysql.Tenant {
-	return mysql.Tenant{
-		Database:  db.Spec.DBName,
-		User:      db.Spec.EffectiveUserName(),
-		Charset:   db.Spec.EffectiveCharset(),
-		Collation: db.Spec.EffectiveCollation(),
-		Owner:     mysql.Owner{UID: string(db.UID), Namespace: db.Namespace, Name: db.Name},
-	}
-}
-
 // syncFinalizer holds the object for cleanup exactly when its policy is Delete. It is added
 // before the first MySQL write, so nothing the operator creates can outlive a Delete-policy object.
 func (r *AppDatabaseReconciler) syncFinalizer(ctx context.Context, db *dbv1.AppDatabase) error {
@@ -387,8 +392,8 @@ func (r *AppDatabaseReconciler) finalize(ctx context.Context, db *dbv1.AppDataba
 		}
 		if len(dropped) > 0 {
 			r.Recorder.Eventf(db, nil, corev1.EventTypeNormal, dbv1.ReasonDeleting, "Drop",
-				"Dropped %s (deletionPolicy Delete); Secret %s/%s is kept", strings.Join(dropped, " and "),
-				db.EffectiveAppNamespace(), db.Spec.EffectiveSecretName())
+				"Dropped %s (deletionPolicy Delete); the credentials Secrets in namespace %s are kept", strings.Join(dropped, " and "),
+				db.EffectiveAppNamespace())
 			logf.FromContext(ctx).Info("Dropped MySQL objects", "dropped", dropped)
 		}
 	}
@@ -406,7 +411,7 @@ func (r *AppDatabaseReconciler) dropOwned(ctx context.Context, db *dbv1.AppDatab
 		return nil, err
 	}
 	defer c.Release()
-	return c.Admin.DropOwned(ctx, string(db.UID))
+	return c.Engine.DropOwned(ctx, string(db.UID))
 }
 
 var errStatusWrite = errors.New("writing status")

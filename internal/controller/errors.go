@@ -9,7 +9,7 @@ import (
 
 	dbv1 "github.com/stillwaters/db-concierge/api/v1"
 	"github.com/stillwaters/db-concierge/internal/cluster"
-	"github.com/stillwaters/db-concierge/internal/mysql"
+	"github.com/stillwaters/db-concierge/internal/tenant"
 )
 
 // classify turns an error from the cluster registry or the MySQL layer into the failure reason
@@ -30,55 +30,53 @@ func (r *AppDatabaseReconciler) classify(ctx context.Context, db *dbv1.AppDataba
 }
 
 func (r *AppDatabaseReconciler) classifyMySQL(ctx context.Context, db *dbv1.AppDatabase, err error) outcome {
-	var conflict *mysql.ConflictError
-	var foreignGrant *mysql.ForeignGrantError
-	var adoption *mysql.AdoptionError
-	var missing *mysql.DatabaseMissingError
-	var login *mysql.LoginError
-	var badPassword *mysql.PasswordError
-	var policy *mysql.PasswordPolicyError
-	var revoke *mysql.RevokeError
-	var statement *mysql.StatementError
-	secret := db.EffectiveAppNamespace() + "/" + db.Spec.EffectiveSecretName()
+	var conflict *tenant.ConflictError
+	var foreignAccess *tenant.ForeignAccessError
+	var adoption *tenant.AdoptionError
+	var missing *tenant.MissingError
+	var badPassword *tenant.PasswordError
+	var policy *tenant.PasswordPolicyError
 	switch {
 	case errors.As(err, &conflict):
 		return failed(dbv1.ReasonOwnershipConflict, r.explainConflict(ctx, db, conflict))
-	case errors.As(err, &foreignGrant):
-		return failed(dbv1.ReasonOwnershipConflict, foreignGrant.Error())
+	case errors.As(err, &foreignAccess):
+		return failed(dbv1.ReasonOwnershipConflict, foreignAccess.Error())
 	case errors.As(err, &adoption):
 		return failed(dbv1.ReasonOwnershipConflict, "cannot adopt: "+err.Error())
 	case errors.As(err, &missing):
 		return failed(dbv1.ReasonDatabaseMissing, err.Error())
 	case errors.As(err, &badPassword):
 		return failed(dbv1.ReasonPasswordRejected, fmt.Sprintf("%s in Secret %s; MySQL is left as it was: set a valid password in the Secret, "+
-			"or remove its password key to have a new one generated", badPassword.Error(), secret))
+			"or remove its password key to have a new one generated", badPassword.Error(), secretOfAccount(db, badPassword.Account)))
 	case errors.As(err, &policy):
 		return failed(dbv1.ReasonPasswordRejected, fmt.Sprintf("the server's password policy refused the password in Secret %s (%s); "+
 			"what this pass created in MySQL was taken back; the platform team relaxes the policy for DB Concierge's passwords, "+
-			"and the operator tries again by itself", secret, policy.Reason()))
-	case errors.As(err, &revoke):
-		// The tenant holds more than its database: never reported as Ready, and not a problem of
-		// the cluster's credentials even when the server says "access denied".
-		return failed(dbv1.ReasonProvisioningError, revoke.Error())
-	case errors.As(err, &statement):
-		return failed(dbv1.ReasonProvisioningError, statement.Error())
-	case errors.As(err, &login):
-		if mysql.Classify(err) == mysql.KindUnreachable {
-			break
-		}
-		return failed(dbv1.ReasonProvisioningError, err.Error())
+			"and the operator tries again by itself", secretOfAccount(db, policy.Account), policy.Reason))
 	}
-	switch mysql.Classify(err) {
-	case mysql.KindUnreachable:
-		return failed(dbv1.ReasonClusterUnreachable, "cannot reach MySQL cluster "+db.Spec.ClusterRef+": "+mysql.UnreachableCause(err)+
+	switch tenant.KindOf(err) {
+	case tenant.KindUnreachable:
+		return failed(dbv1.ReasonClusterUnreachable, "cannot reach MySQL cluster "+db.Spec.ClusterRef+": "+tenant.UnreachableCause(err)+
 			"; the operator retries by itself, and the platform team finds the details in the operator's log and the MySQLCluster's status")
-	case mysql.KindAccessDenied:
+	case tenant.KindAccessDenied:
 		return failed(dbv1.ReasonAdminCredentialsInvalid, "MySQL cluster "+db.Spec.ClusterRef+
 			" refused the operator's admin account: "+err.Error()+"; the platform team checks the admin credentials and privileges")
-	case mysql.KindInvalidInput:
+	case tenant.KindInvalidInput:
 		return failed(dbv1.ReasonInvalidSpec, "MySQL refused the spec: "+err.Error())
 	}
+	// Anything else — a privilege beyond the database the admin account may not revoke, a
+	// statement the server refused, a login that failed after provisioning — is reported as it is.
 	return failed(dbv1.ReasonProvisioningError, err.Error())
+}
+
+// secretOfAccount names ("namespace/name") the Secret holding an account's credentials; the main
+// Secret when the account is not known.
+func secretOfAccount(db *dbv1.AppDatabase, name string) string {
+	for _, a := range accountsOf(db, 0) {
+		if a.Name == name {
+			return db.EffectiveAppNamespace() + "/" + a.secretName
+		}
+	}
+	return db.EffectiveAppNamespace() + "/" + db.Spec.EffectiveSecretName()
 }
 
 // failure classifies err and returns it for retrying, or nil when its reason is terminal and

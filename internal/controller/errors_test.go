@@ -3,14 +3,13 @@ package controller
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"testing"
 
-	gomysql "github.com/go-sql-driver/mysql"
-
 	dbv1 "github.com/stillwaters/db-concierge/api/v1"
 	"github.com/stillwaters/db-concierge/internal/cluster"
-	"github.com/stillwaters/db-concierge/internal/mysql"
+	"github.com/stillwaters/db-concierge/internal/tenant"
 )
 
 // TestClassify: each error gets the reason that says what to do about it, and classifying touches
@@ -25,19 +24,17 @@ func TestClassify(t *testing.T) {
 		{"Secret in the way", &secretConflictError{namespace: "app", name: "db", why: "it is not ours"}, dbv1.ReasonSecretConflict},
 		{"unknown cluster", &cluster.UnknownClusterError{Name: "nope"}, dbv1.ReasonUnknownCluster},
 		{"broken cluster configuration", &cluster.ConfigError{Err: errors.New("no password key")}, dbv1.ReasonAdminCredentialsInvalid},
-		{"name taken", &mysql.ConflictError{Kind: mysql.ObjectDatabase, Name: "app"}, dbv1.ReasonOwnershipConflict},
-		{"foreign grant", &mysql.ForeignGrantError{Database: "app"}, dbv1.ReasonOwnershipConflict},
-		{"adoption refused", &mysql.AdoptionError{Reason: "wrong password"}, dbv1.ReasonOwnershipConflict},
-		{"database dropped by hand", &mysql.DatabaseMissingError{Name: "app"}, dbv1.ReasonDatabaseMissing},
-		{"password outside the alphabet", &mysql.PasswordError{Reason: "has a space"}, dbv1.ReasonPasswordRejected},
-		{"server password policy", &mysql.PasswordPolicyError{Err: &gomysql.MySQLError{Number: 1819}}, dbv1.ReasonPasswordRejected},
-		{"revoke refused", &mysql.RevokeError{User: "app", Err: &gomysql.MySQLError{Number: 1227}}, dbv1.ReasonProvisioningError},
-		{"statement timed out", &mysql.StatementError{Err: context.DeadlineExceeded}, dbv1.ReasonProvisioningError},
-		{"application login refused", &mysql.LoginError{User: "app", Err: &gomysql.MySQLError{Number: 1045}}, dbv1.ReasonProvisioningError},
-		{"application login unreachable", &mysql.LoginError{User: "app", Err: refused}, dbv1.ReasonClusterUnreachable},
-		{"connection refused", refused, dbv1.ReasonClusterUnreachable},
-		{"admin refused", &gomysql.MySQLError{Number: 1045}, dbv1.ReasonAdminCredentialsInvalid},
-		{"unknown charset", &gomysql.MySQLError{Number: 1115}, dbv1.ReasonInvalidSpec},
+		{"name taken", &tenant.ConflictError{Object: tenant.ObjectDatabase, Name: "app"}, dbv1.ReasonOwnershipConflict},
+		{"foreign grant", &tenant.ForeignAccessError{Database: "app"}, dbv1.ReasonOwnershipConflict},
+		{"adoption refused", &tenant.AdoptionError{Reason: "wrong password"}, dbv1.ReasonOwnershipConflict},
+		{"database dropped by hand", &tenant.MissingError{Database: "app"}, dbv1.ReasonDatabaseMissing},
+		{"password outside the alphabet", &tenant.PasswordError{Account: "app", Reason: "has a space"}, dbv1.ReasonPasswordRejected},
+		{"server password policy", &tenant.PasswordPolicyError{Account: "app_ro", Reason: "too simple"}, dbv1.ReasonPasswordRejected},
+		{"wrapped conflict", fmt.Errorf("claiming: %w", &tenant.ConflictError{Object: tenant.ObjectUser, Name: "app"}), dbv1.ReasonOwnershipConflict},
+		{"connection refused", &tenant.Error{Kind: tenant.KindUnreachable, Cause: "it did not answer", Err: refused}, dbv1.ReasonClusterUnreachable},
+		{"admin refused", &tenant.Error{Kind: tenant.KindAccessDenied, Err: errors.New("access denied")}, dbv1.ReasonAdminCredentialsInvalid},
+		{"unknown charset", &tenant.Error{Kind: tenant.KindInvalidInput, Err: errors.New("unknown character set")}, dbv1.ReasonInvalidSpec},
+		{"revoke refused", &tenant.Error{Kind: tenant.KindOther, Err: errors.New("cannot revoke")}, dbv1.ReasonProvisioningError},
 		{"anything else", errors.New("surprise"), dbv1.ReasonProvisioningError},
 	}
 	r := &AppDatabaseReconciler{}

@@ -17,14 +17,14 @@ import (
 	dbv1 "github.com/stillwaters/db-concierge/api/v1"
 	"github.com/stillwaters/db-concierge/internal/cluster"
 	"github.com/stillwaters/db-concierge/internal/metrics"
-	"github.com/stillwaters/db-concierge/internal/mysql"
+	"github.com/stillwaters/db-concierge/internal/tenant"
 )
 
 // MySQLClusterReconciler keeps each MySQLCluster's status true: whether the operator can log in,
 // and what the server is.
 type MySQLClusterReconciler struct {
 	Client   client.Client
-	Clusters *cluster.Registry
+	Clusters Clusters
 	// CheckInterval is how often a cluster is checked.
 	CheckInterval time.Duration
 }
@@ -66,7 +66,7 @@ func (r *MySQLClusterReconciler) Reconcile(ctx context.Context, req reconcile.Re
 
 // clusterCheck is what one check found.
 type clusterCheck struct {
-	info    mysql.ServerInfo
+	info    tenant.ServerInfo
 	reason  string
 	message string
 }
@@ -84,15 +84,15 @@ func (r *MySQLClusterReconciler) check(ctx context.Context, name string) cluster
 	defer c.Release()
 	checkCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	info, err := c.Admin.Inspect(checkCtx)
+	info, err := c.Engine.Inspect(checkCtx)
 	switch {
 	case err == nil:
 		return clusterCheck{info: info, reason: dbv1.ReasonReachable,
 			message: fmt.Sprintf("%s %s answers at %s", info.Flavor, info.Version, info.Endpoint)}
-	case mysql.Classify(err) == mysql.KindAccessDenied:
+	case tenant.KindOf(err) == tenant.KindAccessDenied:
 		return clusterCheck{reason: dbv1.ReasonAdminCredentialsInvalid,
 			message: "the cluster refused the operator's admin account: " + err.Error()}
-	case mysql.Classify(err) == mysql.KindUnreachable:
+	case tenant.KindOf(err) == tenant.KindUnreachable:
 		return clusterCheck{reason: dbv1.ReasonClusterUnreachable, message: "cannot reach the cluster: " + err.Error()}
 	}
 	return clusterCheck{reason: dbv1.ReasonCheckFailed, message: err.Error()}

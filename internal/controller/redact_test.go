@@ -10,13 +10,12 @@ import (
 
 	dbv1 "github.com/stillwaters/db-concierge/api/v1"
 	"github.com/stillwaters/db-concierge/internal/cluster"
-	"github.com/stillwaters/db-concierge/internal/mysql"
 )
 
 func TestRedact(t *testing.T) {
 	cfg := cluster.Config{
-		Admin:     []mysql.Endpoint{{Host: "127.0.0.1", Port: 3306}, {Host: "pxc-1.pxc.svc", Port: 33060}, {Host: "::1", Port: 3307}},
-		App:       mysql.Endpoint{Host: "127.0.0.1", Port: 3306},
+		Admin:     []cluster.Endpoint{{Host: "127.0.0.1", Port: 3306}, {Host: "pxc-1.pxc.svc", Port: 33060}, {Host: "::1", Port: 3307}},
+		App:       cluster.Endpoint{Host: "127.0.0.1", Port: 3306},
 		AdminUser: "concierge_admin",
 	}
 	cases := []struct {

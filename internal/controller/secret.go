@@ -15,14 +15,14 @@ import (
 
 	dbv1 "github.com/stillwaters/db-concierge/api/v1"
 	"github.com/stillwaters/db-concierge/internal/credentials"
-	"github.com/stillwaters/db-concierge/internal/mysql"
+	"github.com/stillwaters/db-concierge/internal/tenant"
 )
 
 // Changes to the application's Secret, alongside those MySQL reports.
 const (
-	secretCreated       mysql.ChangeKind = "secret_created"
-	secretRestored      mysql.ChangeKind = "secret_restored"
-	passwordRegenerated mysql.ChangeKind = "password_regenerated"
+	secretCreated       tenant.ChangeKind = "secret_created"
+	secretRestored      tenant.ChangeKind = "secret_restored"
+	passwordRegenerated tenant.ChangeKind = "password_regenerated"
 )
 
 // secretConflictError says a Secret of the wanted name exists and is not this AppDatabase's.
@@ -65,7 +65,7 @@ func secretMeta(db *dbv1.AppDatabase) (labels, annotations map[string]string) {
 //
 // Adopting is the platform team's step: it takes a Secret the seed's operator made (labelled, no
 // owner recorded) and one whose recorded owner no longer exists; ownerGone answers for the latter.
-func checkSecretOwner(s *corev1.Secret, db *dbv1.AppDatabase, adopting bool, ownerGone func(mysql.Owner) bool) error {
+func checkSecretOwner(s *corev1.Secret, db *dbv1.AppDatabase, adopting bool, ownerGone func(tenant.Owner) bool) error {
 	if s.Labels[dbv1.LabelManagedBy] != dbv1.ManagedByValue {
 		return &secretConflictError{namespace: s.Namespace, name: s.Name, why: "was not created by DB Concierge"}
 	}
@@ -81,7 +81,7 @@ func checkSecretOwner(s *corev1.Secret, db *dbv1.AppDatabase, adopting bool, own
 	}
 	if owner != ownerOf(db) {
 		namespace, name, _ := splitOwner(owner)
-		if adopting && ownerGone(mysql.Owner{UID: uid, Namespace: namespace, Name: name}) {
+		if adopting && ownerGone(tenant.Owner{UID: uid, Namespace: namespace, Name: name}) {
 			return nil
 		}
 		return &secretConflictError{namespace: s.Namespace, name: s.Name, why: "belongs to another AppDatabase"}
@@ -107,8 +107,8 @@ func checkSecretOwner(s *corev1.Secret, db *dbv1.AppDatabase, adopting bool, own
 // secretOwnerGone reports whether the AppDatabase recorded on a Secret no longer exists. A Secret
 // written before UIDs were recorded names its owner only by namespace and name: that owner is
 // gone only if no AppDatabase has that name.
-func (r *AppDatabaseReconciler) secretOwnerGone(ctx context.Context) func(mysql.Owner) bool {
-	return func(o mysql.Owner) bool {
+func (r *AppDatabaseReconciler) secretOwnerGone(ctx context.Context) func(tenant.Owner) bool {
+	return func(o tenant.Owner) bool {
 		if o.UID != "" {
 			return r.ownerGone(ctx, o)
 		}
@@ -128,11 +128,11 @@ func (r *AppDatabaseReconciler) readSecret(ctx context.Context, key client.Objec
 	return r.APIReader.Get(ctx, key, secret)
 }
 
-// existingSecret returns the application's Secret if there is one, or a *secretConflictError if
+// existingSecret returns the account's Secret, name, if there is one, or a *secretConflictError if
 // it is not this AppDatabase's. A Secret missing from the cache (which holds only managed Secrets)
 // is looked up in the API: it may be someone else's, or just created.
-func (r *AppDatabaseReconciler) existingSecret(ctx context.Context, db *dbv1.AppDatabase, adopting bool) (*corev1.Secret, error) {
-	key := client.ObjectKey{Namespace: db.EffectiveAppNamespace(), Name: db.Spec.EffectiveSecretName()}
+func (r *AppDatabaseReconciler) existingSecret(ctx context.Context, db *dbv1.AppDatabase, name string, adopting bool) (*corev1.Secret, error) {
+	key := client.ObjectKey{Namespace: db.EffectiveAppNamespace(), Name: name}
 	var secret corev1.Secret
 	err := r.readSecret(ctx, key, &secret)
 	if apierrors.IsNotFound(err) {
@@ -150,17 +150,17 @@ func (r *AppDatabaseReconciler) existingSecret(ctx context.Context, db *dbv1.App
 	return &secret, nil
 }
 
-// managedSecret returns the application's Secret if the cache of managed Secrets holds it, or a
+// managedSecret returns the account's Secret, name, if the cache of managed Secrets holds it, or a
 // *secretConflictError if that one belongs to another AppDatabase. A Secret DB Concierge did not
 // create is not in the cache; creating ours finds it.
-func (r *AppDatabaseReconciler) managedSecret(ctx context.Context, db *dbv1.AppDatabase) (*corev1.Secret, error) {
+func (r *AppDatabaseReconciler) managedSecret(ctx context.Context, db *dbv1.AppDatabase, name string) (*corev1.Secret, error) {
 	var secret corev1.Secret
-	err := r.readSecret(ctx, client.ObjectKey{Namespace: db.EffectiveAppNamespace(), Name: db.Spec.EffectiveSecretName()}, &secret)
+	err := r.readSecret(ctx, client.ObjectKey{Namespace: db.EffectiveAppNamespace(), Name: name}, &secret)
 	switch {
 	case apierrors.IsNotFound(err):
 		return nil, nil
 	case err != nil:
-		return nil, fmt.Errorf("reading Secret %s/%s: %w", db.EffectiveAppNamespace(), db.Spec.EffectiveSecretName(), err)
+		return nil, fmt.Errorf("reading Secret %s/%s: %w", db.EffectiveAppNamespace(), name, err)
 	}
 	if err := checkSecretOwner(&secret, db, false, r.secretOwnerGone(ctx)); err != nil {
 		return nil, err
@@ -168,19 +168,19 @@ func (r *AppDatabaseReconciler) managedSecret(ctx context.Context, db *dbv1.AppD
 	return &secret, nil
 }
 
-// ensureSecret makes sure the application's Secret holds the connection details, and returns the
+// ensureSecret makes sure an account's Secret, name, holds its connection details (conn), and returns the
 // password it holds. The Secret is the source of truth for the password: an existing one is kept;
 // a new one is generated only when there is no Secret (or no password in it), and it is written
 // here, before MySQL is told. existing is what existingSecret found. It returns what it changed.
-func (r *AppDatabaseReconciler) ensureSecret(ctx context.Context, db *dbv1.AppDatabase, conn credentials.Connection, existing *corev1.Secret, adopting bool) (string, []mysql.Change, error) {
-	key := client.ObjectKey{Namespace: db.EffectiveAppNamespace(), Name: db.Spec.EffectiveSecretName()}
+func (r *AppDatabaseReconciler) ensureSecret(ctx context.Context, db *dbv1.AppDatabase, conn credentials.Connection, name string, existing *corev1.Secret, adopting bool) (string, []tenant.Change, error) {
+	key := client.ObjectKey{Namespace: db.EffectiveAppNamespace(), Name: name}
 	if existing == nil {
 		created, password, err := r.createSecret(ctx, db, conn, key)
 		if err != nil || created {
-			return password, []mysql.Change{{Kind: secretCreated, Detail: "created Secret " + key.String()}}, err
+			return password, []tenant.Change{{Kind: secretCreated, Detail: "created Secret " + key.String()}}, err
 		}
 		// Created by someone else since we looked: check it again.
-		if existing, err = r.existingSecret(ctx, db, adopting); err != nil {
+		if existing, err = r.existingSecret(ctx, db, name, adopting); err != nil {
 			return "", nil, err
 		}
 		if existing == nil {
@@ -194,14 +194,14 @@ func (r *AppDatabaseReconciler) ensureSecret(ctx context.Context, db *dbv1.AppDa
 		return "", nil, fmt.Errorf("secret %s was read from the cache in part only; it is not used", key)
 	}
 
-	var changes []mysql.Change
+	var changes []tenant.Change
 	var err error
 	conn.Password = string(existing.Data[credentials.KeyPassword])
 	if conn.Password == "" {
 		if conn.Password, err = credentials.NewPassword(); err != nil {
 			return "", nil, err
 		}
-		changes = append(changes, mysql.Change{Kind: passwordRegenerated, Detail: "generated a new password: the Secret had none"})
+		changes = append(changes, tenant.Change{Kind: passwordRegenerated, Detail: "generated a new password: the Secret had none"})
 		r.Recorder.Eventf(db, nil, corev1.EventTypeWarning, "PasswordRegenerated", "Reconcile",
 			"Secret %s had no password; a new one was generated and the MySQL user is being set to it", key)
 	}
@@ -228,7 +228,7 @@ func (r *AppDatabaseReconciler) ensureSecret(ctx context.Context, db *dbv1.AppDa
 	if recordingUID {
 		return conn.Password, changes, nil
 	}
-	return conn.Password, append(changes, mysql.Change{Kind: secretRestored, Detail: "restored the connection details in Secret " + key.String()}), nil
+	return conn.Password, append(changes, tenant.Change{Kind: secretRestored, Detail: "restored the connection details in Secret " + key.String()}), nil
 }
 
 // createSecret creates the Secret with a fresh password. created is false when a Secret of that
@@ -250,14 +250,28 @@ func (r *AppDatabaseReconciler) createSecret(ctx context.Context, db *dbv1.AppDa
 		return false, "", fmt.Errorf("creating Secret %s: %w", key, err)
 	}
 	logf.FromContext(ctx).Info("Created Secret", "secret", key.String())
-	if db.Status.ConnectionString != "" {
-		// The tenant was Ready before (only then is the connection string set), so its Secret
-		// existed and has been deleted. MySQL keeps only a hash,
-		// so the old password cannot be recovered: the user is set to the new one.
+	if hadSecret(db, key.Name) {
+		// The Secret existed and has been deleted. MySQL keeps only a hash, so the old password
+		// cannot be recovered: the user is set to the new one.
 		r.Recorder.Eventf(db, nil, corev1.EventTypeWarning, "PasswordRegenerated", "Reconcile",
 			"Secret %s was deleted; the old password cannot be recovered, so a new one was generated and the MySQL user is being set to it; applications must restart to read it", key)
 	}
 	return true, conn.Password, nil
+}
+
+// hadSecret reports whether the account whose Secret is name was provisioned before: the main
+// one once the tenant has been Ready (only then is the connection string set), an extra one once
+// status.accounts lists it. An account just added to the spec gets its first Secret.
+func hadSecret(db *dbv1.AppDatabase, name string) bool {
+	if name == db.Spec.EffectiveSecretName() {
+		return db.Status.ConnectionString != ""
+	}
+	for _, a := range db.Status.Accounts {
+		if a.SecretName == name {
+			return true
+		}
+	}
+	return false
 }
 
 func managedSelector() labels.Selector {

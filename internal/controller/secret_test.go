@@ -8,7 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	dbv1 "github.com/stillwaters/db-concierge/api/v1"
-	"github.com/stillwaters/db-concierge/internal/mysql"
+	"github.com/stillwaters/db-concierge/internal/tenant"
 )
 
 func TestCheckSecretOwner(t *testing.T) {
@@ -28,7 +28,7 @@ func TestCheckSecretOwner(t *testing.T) {
 		return secret(managed, annotations)
 	}
 	// team-b/gone no longer exists; team-b/orders does.
-	ownerGone := func(o mysql.Owner) bool { return o.Namespace == "team-b" && o.Name == "gone" }
+	ownerGone := func(o tenant.Owner) bool { return o.Namespace == "team-b" && o.Name == "gone" }
 	cases := []struct {
 		name     string
 		secret   *corev1.Secret

@@ -6,7 +6,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	dbv1 "github.com/stillwaters/db-concierge/api/v1"
-	"github.com/stillwaters/db-concierge/internal/mysql"
+	"github.com/stillwaters/db-concierge/internal/tenant"
 )
 
 // outcome is what one reconcile pass found: ready, or a failure reason with a message; plus what
@@ -15,7 +15,9 @@ type outcome struct {
 	ready   bool
 	reason  string
 	message string
-	changes []mysql.Change
+	changes []tenant.Change
+	// accounts, for a ready outcome, are the accounts provisioned, for status.accounts.
+	accounts []dbv1.AccountStatus
 	// appNamespaceUID, when set, is recorded as status.appNamespaceUID: the namespace this pass
 	// found, first seen or confirmed by the platform team.
 	appNamespaceUID string
@@ -41,6 +43,7 @@ func desiredStatus(db *dbv1.AppDatabase, o outcome, connectionString string, now
 	case o.ready:
 		s.Phase = dbv1.PhaseReady
 		s.ConnectionString = connectionString
+		s.Accounts = o.accounts
 		cond.Status, cond.Reason = metav1.ConditionTrue, dbv1.ReasonProvisioned
 		cond.Message = "Database " + db.Spec.DBName + " is ready; credentials are in Secret " +
 			s.AppNamespace + "/" + s.SecretName

@@ -11,7 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	dbv1 "github.com/stillwaters/db-concierge/api/v1"
-	"github.com/stillwaters/db-concierge/internal/mysql"
+	"github.com/stillwaters/db-concierge/internal/tenant"
 )
 
 func TestDesiredStatus(t *testing.T) {
@@ -48,7 +48,7 @@ func TestDesiredStatus(t *testing.T) {
 		}
 	})
 	t.Run("a change in MySQL moves lastReconcileTime", func(t *testing.T) {
-		s := desiredStatus(ready(), outcome{ready: true, changes: []mysql.Change{{Kind: mysql.CreatedUser, Detail: "created user"}}}, url, now)
+		s := desiredStatus(ready(), outcome{ready: true, changes: []tenant.Change{{Kind: tenant.CreatedUser, Detail: "created user"}}}, url, now)
 		if !s.LastReconcileTime.Equal(&now) {
 			t.Error("lastReconcileTime did not move")
 		}
@@ -104,8 +104,18 @@ func TestRefuseSpec(t *testing.T) {
 		{"self-service naming itself", "team-a", dbv1.AppDatabaseSpec{DBName: "a", AppNamespace: "team-a"}, nil, ""},
 		{"self-service naming another", "team-a", dbv1.AppDatabaseSpec{DBName: "a", AppNamespace: "team-b"}, nil, dbv1.ReasonNamespaceNotAllowed},
 		{"platform naming another", "db-concierge", dbv1.AppDatabaseSpec{DBName: "a", AppNamespace: "team-b"}, nil, ""},
-		{"reserved database", "team-a", dbv1.AppDatabaseSpec{DBName: "mysql"}, nil, dbv1.ReasonInvalidSpec},
-		{"reserved user", "team-a", dbv1.AppDatabaseSpec{DBName: "a", UserName: "root"}, nil, dbv1.ReasonInvalidSpec},
+		{"extra accounts", "team-a", dbv1.AppDatabaseSpec{DBName: "a", Users: []dbv1.AppDatabaseUser{
+			{Name: "a_ro", Access: dbv1.AccessReadOnly}, {Name: "a_rw", Access: dbv1.AccessDataOnly}}}, nil, ""},
+		{"an account named twice", "team-a", dbv1.AppDatabaseSpec{DBName: "a", Users: []dbv1.AppDatabaseUser{
+			{Name: "a_ro", Access: dbv1.AccessReadOnly}, {Name: "A_RO", Access: dbv1.AccessDataOnly}}}, nil, dbv1.ReasonInvalidSpec},
+		{"an extra account named like the main one", "team-a", dbv1.AppDatabaseSpec{DBName: "a", Users: []dbv1.AppDatabaseUser{
+			{Name: "a_app", Access: dbv1.AccessReadOnly}}}, nil, dbv1.ReasonInvalidSpec},
+		{"an access outside the presets", "team-a", dbv1.AppDatabaseSpec{DBName: "a", Users: []dbv1.AppDatabaseUser{
+			{Name: "a_ro", Access: "SUPER"}}}, nil, dbv1.ReasonInvalidSpec},
+		{"an explicit Secret name equal to another's default", "team-a", dbv1.AppDatabaseSpec{DBName: "a", Users: []dbv1.AppDatabaseUser{
+			{Name: "ro", Access: dbv1.AccessReadOnly}, {Name: "rw", Access: dbv1.AccessDataOnly, SecretName: "a-ro-mysql-creds"}}}, nil, dbv1.ReasonInvalidSpec}, //nolint:gosec // G101: a Secret's name
+		{"an extra account's Secret is the main one", "team-a", dbv1.AppDatabaseSpec{DBName: "a", Users: []dbv1.AppDatabaseUser{
+			{Name: "ro", Access: dbv1.AccessReadOnly, SecretName: "a-mysql-creds"}}}, nil, dbv1.ReasonInvalidSpec}, //nolint:gosec // G101: a Secret's name
 		{"adoption outside the platform namespace", "team-a", dbv1.AppDatabaseSpec{DBName: "a"}, map[string]string{dbv1.AnnotationAdopt: "true"}, dbv1.ReasonInvalidSpec},
 		{"adoption annotation of any value outside", "team-a", dbv1.AppDatabaseSpec{DBName: "a"}, map[string]string{dbv1.AnnotationAdopt: "false"}, dbv1.ReasonInvalidSpec},
 		{"adoption in the platform namespace", "db-concierge", dbv1.AppDatabaseSpec{DBName: "a"}, map[string]string{dbv1.AnnotationAdopt: "true"}, ""},

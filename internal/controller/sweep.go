@@ -23,19 +23,19 @@ import (
 	"github.com/stillwaters/db-concierge/internal/cluster"
 	"github.com/stillwaters/db-concierge/internal/credentials"
 	"github.com/stillwaters/db-concierge/internal/metrics"
-	"github.com/stillwaters/db-concierge/internal/mysql"
+	"github.com/stillwaters/db-concierge/internal/tenant"
 )
 
 // Drift checks of Ready AppDatabases come from one sweep per cluster and period, not from a timer
 // per object. A full pass costs a few round trips per tenant, and the timers of tenants created
 // together fall due together; a sweep reads the whole cluster in a handful of statements
-// (mysql.Admin.Sweep), compares each Ready tenant with what it read and with what the cache holds
+// (tenant.Engine.Sweep), compares each Ready tenant with what it read and with what the cache holds
 // of its Secret, namespace and status, and queues for a full pass only the tenants that differ or
 // that it cannot vouch for. The full pass decides and repairs, as it always has; a sweep writes
 // nothing.
 
 // Why a sweep sends a tenant to a full pass, on the Kubernetes side; the MySQL side's reasons are
-// mysql.Finding values. Both label metrics.DriftSweepEnqueued.
+// tenant.Finding values. Both label metrics.DriftSweepEnqueued.
 const (
 	// sweepPartialObject: the cache holds the AppDatabase in part (transformAppDatabase).
 	sweepPartialObject = "partial_object"
@@ -186,7 +186,7 @@ func (r *AppDatabaseReconciler) sweepCluster(ctx context.Context, name string) (
 	}
 	found := map[types.NamespacedName]string{}
 	byUID := map[string]types.NamespacedName{}
-	var expected []mysql.Expectation
+	var expected []tenant.Expectation
 	for i := range list.Items {
 		db := &list.Items[i]
 		if !isReady(db) || !db.DeletionTimestamp.IsZero() || !r.Clusters.Serves(db.Spec.ClusterRef) {
@@ -203,9 +203,9 @@ func (r *AppDatabaseReconciler) sweepCluster(ctx context.Context, name string) (
 		byUID[string(db.UID)] = key
 	}
 	checked := len(found) + len(expected)
-	findings, err := c.Admin.Sweep(ctx, expected)
+	findings, err := c.Engine.Sweep(ctx, expected)
 	switch {
-	case err != nil && mysql.Classify(err) == mysql.KindUnreachable:
+	case err != nil && tenant.KindOf(err) == tenant.KindUnreachable:
 		return skipped, err
 	case err != nil:
 		for _, key := range byUID {
@@ -221,33 +221,39 @@ func (r *AppDatabaseReconciler) sweepCluster(ctx context.Context, name string) (
 
 // expectationOf checks, from the cache, what a full pass of a Ready tenant checks on the Kubernetes
 // side, and returns what its cluster must hold; or why only a full pass can tell.
-func (r *AppDatabaseReconciler) expectationOf(ctx context.Context, db *dbv1.AppDatabase, c *cluster.Cluster) (mysql.Expectation, string) {
+func (r *AppDatabaseReconciler) expectationOf(ctx context.Context, db *dbv1.AppDatabase, c *cluster.Cluster) (tenant.Expectation, string) {
 	if isTrimmed(db) {
-		return mysql.Expectation{}, sweepPartialObject
+		return tenant.Expectation{}, sweepPartialObject
 	}
-	tenant := tenantOf(db)
-	if _, refused := refuseSpec(db, r.PlatformNamespace); refused || strings.EqualFold(tenant.User, c.Config.AdminUser) {
-		return mysql.Expectation{}, sweepSpec
+	accounts := accountsOf(db, c.Config.DefaultMaxUserConnections)
+	spec := tenantOf(db, accounts)
+	if _, refused := refuseSpec(db, r.PlatformNamespace); refused || c.Engine.Validate(spec) != nil {
+		return tenant.Expectation{}, sweepSpec
 	}
 	nsUID, ok := r.cachedNamespaceUID(ctx, db)
 	if !ok {
-		return mysql.Expectation{}, sweepNamespace
+		return tenant.Expectation{}, sweepNamespace
 	}
 	if (db.Spec.EffectiveDeletionPolicy() == dbv1.DeletionPolicyDelete) != controllerutil.ContainsFinalizer(db, dbv1.Finalizer) {
-		return mysql.Expectation{}, sweepFinalizer
+		return tenant.Expectation{}, sweepFinalizer
 	}
-	conn := credentials.Connection{Host: c.Config.App.Host, Port: c.Config.App.Port, User: tenant.User, Database: tenant.Database}
-	password, ok := r.cachedPassword(ctx, db, conn)
-	if !ok {
-		return mysql.Expectation{}, sweepSecret
+	conn := credentials.Connection{Host: c.Config.App.Host, Port: c.Config.App.Port, Database: spec.Database}
+	for i, a := range accounts {
+		accountConn := conn
+		accountConn.User = a.Name
+		password, ok := r.cachedPassword(ctx, db, a.secretName, accountConn)
+		if !ok {
+			return tenant.Expectation{}, sweepSecret
+		}
+		spec.Accounts[i].Password = password
 	}
-	conn.Password = password
+	conn.User, conn.Password = spec.Main().Name, spec.Main().Password
 	// The status a full pass that changes nothing would write: the one the object has.
-	next := desiredStatus(db, outcome{ready: true, appNamespaceUID: nsUID}, conn.URL(false), metav1.Now())
+	next := desiredStatus(db, outcome{ready: true, appNamespaceUID: nsUID, accounts: accountStatus(accounts)}, conn.URL(false), metav1.Now())
 	if !equality.Semantic.DeepEqual(next, db.Status) {
-		return mysql.Expectation{}, sweepStatus
+		return tenant.Expectation{}, sweepStatus
 	}
-	return mysql.Expectation{Tenant: tenant, Password: password}, ""
+	return tenant.Expectation{Spec: spec}, ""
 }
 
 // cachedNamespaceUID finds the target namespace in the cache and returns the UID a full pass would
@@ -262,19 +268,20 @@ func (r *AppDatabaseReconciler) cachedNamespaceUID(ctx context.Context, db *dbv1
 	return uid, refusal == nil
 }
 
-// cachedPassword returns the password of the tenant's Secret as the cache holds it, if the Secret
-// is this tenant's and holds exactly what a full pass writes into it (conn, without password).
-func (r *AppDatabaseReconciler) cachedPassword(ctx context.Context, db *dbv1.AppDatabase, conn credentials.Connection) (string, bool) {
+// cachedPassword returns the password of an account's Secret, name, as the cache holds it, if the
+// Secret is this tenant's and holds exactly what a full pass writes into it (conn, without
+// password).
+func (r *AppDatabaseReconciler) cachedPassword(ctx context.Context, db *dbv1.AppDatabase, name string, conn credentials.Connection) (string, bool) {
 	var s corev1.Secret
-	key := client.ObjectKey{Namespace: db.EffectiveAppNamespace(), Name: db.Spec.EffectiveSecretName()}
+	key := client.ObjectKey{Namespace: db.EffectiveAppNamespace(), Name: name}
 	if err := r.Client.Get(ctx, key, &s); err != nil || isTrimmed(&s) {
 		return "", false
 	}
-	if checkSecretOwner(&s, db, false, func(mysql.Owner) bool { return false }) != nil {
+	if checkSecretOwner(&s, db, false, func(tenant.Owner) bool { return false }) != nil {
 		return "", false
 	}
 	conn.Password = string(s.Data[credentials.KeyPassword])
-	if mysql.ValidatePassword(conn.Password) != nil {
+	if tenant.ValidatePassword(conn.User, conn.Password) != nil {
 		return "", false
 	}
 	labels, annotations := secretMeta(db)

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -14,29 +15,38 @@ import (
 	dbv1 "github.com/stillwaters/db-concierge/api/v1"
 	"github.com/stillwaters/db-concierge/internal/cluster"
 	"github.com/stillwaters/db-concierge/internal/credentials"
-	"github.com/stillwaters/db-concierge/internal/mysql"
+	"github.com/stillwaters/db-concierge/internal/tenant"
+	"github.com/stillwaters/db-concierge/internal/tenant/tenanttest"
 )
 
 const sweptPassword = "Kq3vN8xZ2pL7wR4tY6uI9oA1sD5fG0hJ" //nolint:gosec // G101: a made-up password, for the Secret the test builds
 
-var sweepTarget = &cluster.Cluster{Config: cluster.Config{Name: "c", AdminUser: "admin", App: mysql.Endpoint{Host: "db.example", Port: 3306}}}
+var sweepTarget = &cluster.Cluster{
+	Config: cluster.Config{Name: "c", AdminUser: "admin", App: cluster.Endpoint{Host: "db.example", Port: 3306}},
+	Engine: tenanttest.New(),
+}
 
-// sweptObjects are a Ready tenant as a full pass leaves it: the AppDatabase, its Secret and its
-// namespace.
-func sweptObjects() (*dbv1.AppDatabase, *corev1.Secret, *corev1.Namespace) {
+// sweptObjects are a Ready tenant with a read-only account as a full pass leaves it: the
+// AppDatabase, its two Secrets and its namespace.
+func sweptObjects() (*dbv1.AppDatabase, *corev1.Secret, *corev1.Secret, *corev1.Namespace) {
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop", UID: "ns-uid"}}
 	db := &dbv1.AppDatabase{
 		ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "orders", UID: "db-uid", Generation: 1},
-		Spec:       dbv1.AppDatabaseSpec{ClusterRef: "c", DBName: "orders"},
+		Spec: dbv1.AppDatabaseSpec{ClusterRef: "c", DBName: "orders",
+			Users: []dbv1.AppDatabaseUser{{Name: "orders_ro", Access: dbv1.AccessReadOnly}}},
 	}
 	conn := credentials.Connection{Host: "db.example", Port: 3306, User: "orders_app", Database: "orders", Password: sweptPassword}
-	db.Status = desiredStatus(db, outcome{ready: true}, conn.URL(false), metav1.Now())
+	db.Status = desiredStatus(db, outcome{ready: true, accounts: accountStatus(accountsOf(db, 0))}, conn.URL(false), metav1.Now())
 	labels, annotations := secretMeta(db)
 	secret := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "orders-mysql-creds", Labels: labels, Annotations: annotations},
 		Data:       conn.SecretData(),
 	}
-	return db, secret, ns
+	reporting := secret.DeepCopy()
+	reporting.Name = "orders-orders-ro-mysql-creds"
+	conn.User, conn.Password = "orders_ro", sweptPassword+"ro"
+	reporting.Data = conn.SecretData()
+	return db, secret, reporting, ns
 }
 
 func sweepingReconciler(t *testing.T, objects ...client.Object) *AppDatabaseReconciler {
@@ -60,65 +70,84 @@ func sweepingReconciler(t *testing.T, objects ...client.Object) *AppDatabaseReco
 func TestExpectationOf(t *testing.T) {
 	cases := []struct {
 		name  string
-		drift func(db *dbv1.AppDatabase, s *corev1.Secret, ns *corev1.Namespace) []client.Object
+		drift func(db *dbv1.AppDatabase, s, ro *corev1.Secret, ns *corev1.Namespace) []client.Object
 		want  string
 	}{
-		{"as a full pass left it", func(db *dbv1.AppDatabase, s *corev1.Secret, ns *corev1.Namespace) []client.Object {
-			return []client.Object{s, ns}
+		{"as a full pass left it", func(db *dbv1.AppDatabase, s, ro *corev1.Secret, ns *corev1.Namespace) []client.Object {
+			return []client.Object{s, ro, ns}
 		}, ""},
-		{"Secret deleted", func(db *dbv1.AppDatabase, s *corev1.Secret, ns *corev1.Namespace) []client.Object {
-			return []client.Object{ns}
+		{"Secret deleted", func(db *dbv1.AppDatabase, s, ro *corev1.Secret, ns *corev1.Namespace) []client.Object {
+			return []client.Object{ro, ns}
 		}, sweepSecret},
-		{"Secret's host edited", func(db *dbv1.AppDatabase, s *corev1.Secret, ns *corev1.Namespace) []client.Object {
+		{"Secret's host edited", func(db *dbv1.AppDatabase, s, ro *corev1.Secret, ns *corev1.Namespace) []client.Object {
 			s.Data[credentials.KeyHost] = []byte("elsewhere")
-			return []client.Object{s, ns}
+			return []client.Object{s, ro, ns}
 		}, sweepSecret},
-		{"Secret's password emptied", func(db *dbv1.AppDatabase, s *corev1.Secret, ns *corev1.Namespace) []client.Object {
+		{"Secret's password emptied", func(db *dbv1.AppDatabase, s, ro *corev1.Secret, ns *corev1.Namespace) []client.Object {
 			s.Data[credentials.KeyPassword] = nil
-			return []client.Object{s, ns}
+			return []client.Object{s, ro, ns}
 		}, sweepSecret},
-		{"Secret of another AppDatabase", func(db *dbv1.AppDatabase, s *corev1.Secret, ns *corev1.Namespace) []client.Object {
+		{"Secret of another AppDatabase", func(db *dbv1.AppDatabase, s, ro *corev1.Secret, ns *corev1.Namespace) []client.Object {
 			s.Annotations[dbv1.AnnotationOwnerUID] = "someone-else"
-			return []client.Object{s, ns}
+			return []client.Object{s, ro, ns}
 		}, sweepSecret},
-		{"Secret cached in part", func(db *dbv1.AppDatabase, s *corev1.Secret, ns *corev1.Namespace) []client.Object {
+		{"Secret cached in part", func(db *dbv1.AppDatabase, s, ro *corev1.Secret, ns *corev1.Namespace) []client.Object {
 			s.Annotations[trimmedMark] = "true"
+			return []client.Object{s, ro, ns}
+		}, sweepSecret},
+		{"the read-only account's Secret deleted", func(db *dbv1.AppDatabase, s, ro *corev1.Secret, ns *corev1.Namespace) []client.Object {
 			return []client.Object{s, ns}
 		}, sweepSecret},
-		{"namespace gone", func(db *dbv1.AppDatabase, s *corev1.Secret, ns *corev1.Namespace) []client.Object {
-			return []client.Object{s}
+		{"the read-only account's Secret edited", func(db *dbv1.AppDatabase, s, ro *corev1.Secret, ns *corev1.Namespace) []client.Object {
+			ro.Data[credentials.KeyUsername] = []byte("orders_app")
+			return []client.Object{s, ro, ns}
+		}, sweepSecret},
+		{"an account added to the spec", func(db *dbv1.AppDatabase, s, ro *corev1.Secret, ns *corev1.Namespace) []client.Object {
+			db.Spec.Users = append(db.Spec.Users, dbv1.AppDatabaseUser{Name: "orders_w", Access: dbv1.AccessDataOnly})
+			return []client.Object{s, ro, ns}
+		}, sweepSecret},
+		{"an account's access changed", func(db *dbv1.AppDatabase, s, ro *corev1.Secret, ns *corev1.Namespace) []client.Object {
+			db.Spec.Users[0].Access = dbv1.AccessDataOnly
+			return []client.Object{s, ro, ns}
+		}, sweepStatus},
+		{"namespace gone", func(db *dbv1.AppDatabase, s, ro *corev1.Secret, ns *corev1.Namespace) []client.Object {
+			return []client.Object{s, ro}
 		}, sweepNamespace},
-		{"deletion policy changed to Delete, no finalizer yet", func(db *dbv1.AppDatabase, s *corev1.Secret, ns *corev1.Namespace) []client.Object {
+		{"deletion policy changed to Delete, no finalizer yet", func(db *dbv1.AppDatabase, s, ro *corev1.Secret, ns *corev1.Namespace) []client.Object {
 			db.Spec.DeletionPolicy = dbv1.DeletionPolicyDelete
-			return []client.Object{s, ns}
+			return []client.Object{s, ro, ns}
 		}, sweepFinalizer},
-		{"a new reconcile annotation", func(db *dbv1.AppDatabase, s *corev1.Secret, ns *corev1.Namespace) []client.Object {
+		{"a new reconcile annotation", func(db *dbv1.AppDatabase, s, ro *corev1.Secret, ns *corev1.Namespace) []client.Object {
 			db.Annotations = map[string]string{dbv1.AnnotationReconcile: "1"}
-			return []client.Object{s, ns}
+			return []client.Object{s, ro, ns}
 		}, sweepStatus},
-		{"connection string of an older app endpoint", func(db *dbv1.AppDatabase, s *corev1.Secret, ns *corev1.Namespace) []client.Object {
+		{"connection string of an older app endpoint", func(db *dbv1.AppDatabase, s, ro *corev1.Secret, ns *corev1.Namespace) []client.Object {
 			db.Status.ConnectionString = "mysql://orders_app@old.example:3306/orders"
-			return []client.Object{s, ns}
+			return []client.Object{s, ro, ns}
 		}, sweepStatus},
-		{"spec the operator refuses", func(db *dbv1.AppDatabase, s *corev1.Secret, ns *corev1.Namespace) []client.Object {
+		{"spec the operator refuses", func(db *dbv1.AppDatabase, s, ro *corev1.Secret, ns *corev1.Namespace) []client.Object {
 			db.Spec.AppNamespace = "elsewhere"
-			return []client.Object{s, ns}
+			return []client.Object{s, ro, ns}
 		}, sweepSpec},
-		{"AppDatabase cached in part", func(db *dbv1.AppDatabase, s *corev1.Secret, ns *corev1.Namespace) []client.Object {
+		{"AppDatabase cached in part", func(db *dbv1.AppDatabase, s, ro *corev1.Secret, ns *corev1.Namespace) []client.Object {
 			db.Finalizers = []string{trimmedMark}
-			return []client.Object{s, ns}
+			return []client.Object{s, ro, ns}
 		}, sweepPartialObject},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			db, secret, ns := sweptObjects()
-			r := sweepingReconciler(t, c.drift(db, secret, ns)...)
+			db, secret, reporting, ns := sweptObjects()
+			r := sweepingReconciler(t, c.drift(db, secret, reporting, ns)...)
 			e, reason := r.expectationOf(context.Background(), db, sweepTarget)
 			if reason != c.want {
 				t.Fatalf("reason = %q, want %q", reason, c.want)
 			}
-			if reason == "" && (e.Password != sweptPassword || e.Tenant.Database != "orders" || e.Tenant.User != "orders_app" || e.Tenant.Owner.UID != "db-uid") {
-				t.Errorf("expectation %+v", e.Tenant)
+			want := []tenant.Account{
+				{Name: "orders_app", Access: tenant.ReadWrite, Password: sweptPassword},
+				{Name: "orders_ro", Access: tenant.ReadOnly, Password: sweptPassword + "ro"},
+			}
+			if reason == "" && (!slices.Equal(e.Spec.Accounts, want) || e.Spec.Database != "orders" || e.Spec.Owner.UID != "db-uid") {
+				t.Errorf("expectation %+v", e.Spec)
 			}
 		})
 	}

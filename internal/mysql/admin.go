@@ -11,6 +11,7 @@ import (
 	gomysql "github.com/go-sql-driver/mysql"
 
 	"github.com/stillwaters/db-concierge/internal/metrics"
+	"github.com/stillwaters/db-concierge/internal/tenant"
 )
 
 // Options say how to reach a cluster as its administrator.
@@ -82,19 +83,14 @@ func Open(opts Options) (*Admin, error) {
 	return &Admin{opts: opts, db: db, connector: connector, charsets: map[[2]string][2]string{}}, nil
 }
 
+// Admin is the MySQL and MariaDB engine of a cluster.
+var _ tenant.Engine = (*Admin)(nil)
+
 // Close releases the pool. Statements already running finish first.
-func (a *Admin) Close() error { return a.db.Close() }
+func (a *Admin) Close() error { return withKind(a.db.Close()) }
 
-// Address is the endpoint the pool connects to now (the one that answered last).
-func (a *Admin) Address() string { return a.connector.current() }
-
-// Ping checks that the cluster answers the admin login.
-func (a *Admin) Ping(ctx context.Context) error {
-	if err := a.db.PingContext(ctx); err != nil {
-		return fmt.Errorf("connecting as %q: %w", a.opts.User, err)
-	}
-	return nil
-}
+// address is the endpoint the pool connects to now (the one that answered last).
+func (a *Admin) address() string { return a.connector.current() }
 
 // queryRow runs a read that returns at most one row.
 func (a *Admin) queryRow(ctx context.Context, st statement) *sql.Row {
@@ -119,7 +115,7 @@ func (a *Admin) observe(op string, err error) {
 		}
 		return
 	}
-	metrics.SQLErrors.WithLabelValues(a.opts.Cluster, op, Classify(err).String()).Inc()
+	metrics.SQLErrors.WithLabelValues(a.opts.Cluster, op, classify(err).String()).Inc()
 	a.forgetIdleOnOutage(err)
 }
 
@@ -127,27 +123,29 @@ func (a *Admin) observe(op string, err error) {
 // serving (a Galera node that left the primary component answers every statement with an error
 // but keeps the connection open), so the next statement connects again, to a node that serves.
 func (a *Admin) forgetIdleOnOutage(err error) {
-	if Classify(err) == KindUnreachable {
+	if classify(err) == tenant.KindUnreachable {
 		a.db.SetMaxIdleConns(0)
 		a.db.SetMaxIdleConns(a.opts.MaxOpenConns)
 	}
 }
 
-// settle tells a failed statement from a lost cluster. An error of the unreachable kind that did
-// not come from connecting happened on an established connection: a statement that ran out of
-// time, or a connection the server dropped. When the cluster still accepts a connection, that is
-// a failure of this tenant's pass (*StatementError), retried for it alone; only a cluster that
-// does not answer is an outage, which makes every tenant of it wait.
+// settle prepares an error to leave the package: it tells a failed statement from a lost cluster,
+// and gives the error its tenant.Kind (withKind). An error of the unreachable kind that did not
+// come from connecting happened on an established connection: a statement that ran out of time,
+// or a connection the server dropped. When the cluster still accepts a connection, that is a
+// failure of this tenant's pass (*StatementError), retried for it alone; only a cluster that does
+// not answer is an outage, which makes every tenant of it wait. Every exported method returns
+// through it.
 func (a *Admin) settle(ctx context.Context, err error) error {
 	var connectErr *ConnectError
-	if err == nil || Classify(err) != KindUnreachable || errors.As(err, &connectErr) {
-		return err
+	if err == nil || classify(err) != tenant.KindUnreachable || errors.As(err, &connectErr) {
+		return withKind(err)
 	}
 	probeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.opts.ConnectTimeout)
 	defer cancel()
 	conn, probeErr := a.connector.Connect(probeCtx)
 	if probeErr != nil {
-		return err
+		return withKind(err)
 	}
 	_ = conn.Close()
 	return &StatementError{Err: err}
@@ -176,7 +174,8 @@ func (a *Admin) resolveCharset(ctx context.Context, charset, collation string) (
 	return resolved[0], resolved[1], nil
 }
 
-// LoginError says the application user could not log in.
+// LoginError says an application account could not log in. It has no kind of its own: an
+// unreachable server stays unreachable, any other refusal is the tenant's (kindOf).
 type LoginError struct {
 	User, Database string
 	Err            error
@@ -192,7 +191,12 @@ func (e *LoginError) Unwrap() error { return e.Err }
 // empty), and logs out. It succeeds only if the password is right and the user may use the
 // database. It goes through the admin endpoints, starting at the one the admin pool uses, with
 // the cluster's TLS settings.
-func (a *Admin) VerifyLogin(ctx context.Context, user, password, database string) error {
+func (a *Admin) VerifyLogin(ctx context.Context, user, password, database string) (err error) {
+	defer func() { err = a.settle(ctx, err) }()
+	return a.verifyLogin(ctx, user, password, database)
+}
+
+func (a *Admin) verifyLogin(ctx context.Context, user, password, database string) error {
 	connector, err := newFailover(a.opts, user, password, database, false)
 	if err != nil {
 		return fmt.Errorf("configuring login as %q: %w", user, err)
@@ -201,6 +205,13 @@ func (a *Admin) VerifyLogin(ctx context.Context, user, password, database string
 	// failed over from.
 	connector.preferred.Store(a.connector.preferred.Load())
 	conn, err := connector.Connect(ctx)
+	switch errorNumber(err) {
+	case erUserLimitReached, erTooManyUserConnections:
+		// The server counts an account's connections only once it has accepted the password: an
+		// application using every connection it may open has the password right, and the next
+		// pass checks the database once a connection is free.
+		return nil
+	}
 	if err != nil {
 		// Not counted as an error: a refused login is how a missing user or a changed password
 		// is noticed.

@@ -6,34 +6,24 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/stillwaters/db-concierge/internal/tenant"
 )
 
-// Flavor is the kind of server a cluster runs.
-type Flavor string
-
-// The flavors DB Concierge knows. MariaDB and MariaDB Galera are tested live; MySQL 8, Percona
-// Server and Percona XtraDB Cluster cannot be started on the project's test machines, so their
-// statements are covered by unit tests against the documented syntax.
+// The flavors DB Concierge knows, as tenant.ServerInfo.Flavor names them. MariaDB and MariaDB
+// Galera are tested live; MySQL 8, Percona Server and Percona XtraDB Cluster cannot be started on
+// the project's test machines, so their statements are covered by unit tests against the
+// documented syntax.
 const (
-	FlavorMySQL         Flavor = "MySQL"
-	FlavorPercona       Flavor = "PerconaServer"
-	FlavorPXC           Flavor = "PerconaXtraDBCluster"
-	FlavorMariaDB       Flavor = "MariaDB"
-	FlavorMariaDBGalera Flavor = "MariaDBGalera"
+	FlavorMySQL         = "MySQL"
+	FlavorPercona       = "PerconaServer"
+	FlavorPXC           = "PerconaXtraDBCluster"
+	FlavorMariaDB       = "MariaDB"
+	FlavorMariaDBGalera = "MariaDBGalera"
 )
-
-// ServerInfo is what a cluster says about itself.
-type ServerInfo struct {
-	Flavor   Flavor
-	Version  string
-	Endpoint string
-	// LowerCaseTableNames is the server's lower_case_table_names: 0 compares database names as
-	// written, 1 and 2 fold them to lower case.
-	LowerCaseTableNames int
-}
 
 // detectFlavor tells the flavor from VERSION(), @@version_comment and whether wsrep is on.
-func detectFlavor(version, comment string, wsrepOn bool) Flavor {
+func detectFlavor(version, comment string, wsrepOn bool) string {
 	mariadb := strings.Contains(strings.ToLower(version), "mariadb")
 	lowerComment := strings.ToLower(comment)
 	switch {
@@ -50,22 +40,27 @@ func detectFlavor(version, comment string, wsrepOn bool) Flavor {
 }
 
 // Inspect asks the cluster what it runs.
-func (a *Admin) Inspect(ctx context.Context) (ServerInfo, error) {
+func (a *Admin) Inspect(ctx context.Context) (info tenant.ServerInfo, err error) {
+	defer func() { err = a.settle(ctx, err) }()
+	return a.inspect(ctx)
+}
+
+func (a *Admin) inspect(ctx context.Context) (tenant.ServerInfo, error) {
 	var version, comment string
 	var lowerCaseNames int
 	if err := a.queryRow(ctx, selectServerInfo).Scan(&version, &comment, &lowerCaseNames); err != nil {
 		a.observe(opRead, err)
-		return ServerInfo{}, fmt.Errorf("asking the server's version: %w", err)
+		return tenant.ServerInfo{}, fmt.Errorf("asking the server's version: %w", err)
 	}
 	var name, value string
 	err := a.queryRow(ctx, showWsrepOn).Scan(&name, &value)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return ServerInfo{}, fmt.Errorf("asking whether the server runs Galera: %w", err)
+		return tenant.ServerInfo{}, fmt.Errorf("asking whether the server runs Galera: %w", err)
 	}
-	return ServerInfo{
+	return tenant.ServerInfo{
 		Flavor:              detectFlavor(version, comment, strings.EqualFold(value, "ON")),
 		Version:             version,
-		Endpoint:            a.Address(),
+		Endpoint:            a.address(),
 		LowerCaseTableNames: lowerCaseNames,
 	}, nil
 }
@@ -73,7 +68,7 @@ func (a *Admin) Inspect(ctx context.Context) (ServerInfo, error) {
 // dialect writes the statements whose syntax differs between flavors, and knows how the server
 // compares names.
 type dialect struct {
-	flavor Flavor
+	flavor string
 	// requireTLS gives application users REQUIRE SSL (and the others REQUIRE NONE).
 	requireTLS bool
 	names      nameComparison
@@ -112,7 +107,7 @@ func (a *Admin) dialectFor(ctx context.Context) (dialect, error) {
 	if a.dialect != nil {
 		return *a.dialect, nil
 	}
-	info, err := a.Inspect(ctx)
+	info, err := a.inspect(ctx)
 	if err != nil {
 		return dialect{}, err
 	}

@@ -10,24 +10,8 @@ import (
 	"strings"
 
 	gomysql "github.com/go-sql-driver/mysql"
-)
 
-// ErrorKind sorts errors by what the caller should do about them.
-type ErrorKind int
-
-// The kinds of error, each with what a retry can do about it.
-const (
-	// KindOther is any error without a better class; retry it.
-	KindOther ErrorKind = iota
-	// KindUnreachable: no connection, a lost connection, or a server (or Galera node) that is not
-	// serving. Retry; it fixes itself when the server is back.
-	KindUnreachable
-	// KindAccessDenied: the server rejected the admin login or a privilege the operator needs.
-	// Retry; it is fixed by correcting the admin credentials or grants.
-	KindAccessDenied
-	// KindInvalidInput: the server refused a value of the tenant's spec (unknown charset or
-	// collation). Retrying the same spec cannot succeed.
-	KindInvalidInput
+	"github.com/stillwaters/db-concierge/internal/tenant"
 )
 
 // Server error numbers, shared by MySQL and MariaDB unless noted.
@@ -53,46 +37,38 @@ const (
 	erNoSuchThread          = 1094
 	erCannotUser            = 1396
 	erNotValidPassword      = 1819
+	// An account's own connection limit (MAX_USER_CONNECTIONS), and the server-wide one per
+	// account (max_user_connections): both are checked after the password was accepted.
+	erUserLimitReached       = 1226
+	erTooManyUserConnections = 1203
 )
 
-// String is the kind's label in metrics.
-func (k ErrorKind) String() string {
-	switch k {
-	case KindUnreachable:
-		return "unreachable"
-	case KindAccessDenied:
-		return "access_denied"
-	case KindInvalidInput:
-		return "invalid_input"
-	}
-	return "other"
-}
-
-// Classify tells what kind of failure err is.
-func Classify(err error) ErrorKind {
+// classify tells what kind of failure err is, as far as the server's answer says; settle refines
+// it for the errors that leave the package.
+func classify(err error) tenant.Kind {
 	if err == nil {
-		return KindOther
+		return tenant.KindOther
 	}
 	var statementErr *StatementError
 	if errors.As(err, &statementErr) {
-		return KindOther
+		return tenant.KindOther
 	}
 	if errors.Is(err, errNodeReadOnly) || errors.Is(err, errNodeNotReady) {
-		return KindUnreachable
+		return tenant.KindUnreachable
 	}
 	var serverErr *gomysql.MySQLError
 	if errors.As(err, &serverErr) {
 		switch serverErr.Number {
 		case erAccessDenied, erDBAccessDenied, erTableAccessDenied, erSpecificAccessDenied,
 			erCannotCreateWithGrant, erAccessDeniedNoPass:
-			return KindAccessDenied
+			return tenant.KindAccessDenied
 		case erUnknownCharset, erUnknownCollation, erCollationMismatch:
-			return KindInvalidInput
+			return tenant.KindInvalidInput
 		case erUnknownCommand, erServerShutdown, erTooManyConnections, erHostBlocked,
 			erQueryInterrupted, erConnectionKilled:
-			return KindUnreachable
+			return tenant.KindUnreachable
 		}
-		return KindOther
+		return tenant.KindOther
 	}
 	var netErr net.Error
 	var certErr *tls.CertificateVerificationError
@@ -102,14 +78,14 @@ func Classify(err error) ErrorKind {
 	// impersonating it): nothing is sent, and the check is repeated once the configuration changes.
 	case errors.As(err, &certErr), errors.As(err, &headerErr),
 		errors.Is(err, gomysql.ErrNoTLS):
-		return KindUnreachable
+		return tenant.KindUnreachable
 	case errors.As(err, &netErr),
 		errors.Is(err, driver.ErrBadConn),
 		errors.Is(err, gomysql.ErrInvalidConn),
 		errors.Is(err, context.DeadlineExceeded):
-		return KindUnreachable
+		return tenant.KindUnreachable
 	}
-	return KindOther
+	return tenant.KindOther
 }
 
 // errorNumber returns the server error number inside err, or 0.
@@ -123,7 +99,7 @@ func errorNumber(err error) uint16 {
 
 // withheld replaces the server's message of a failed statement that carried a password: MySQL
 // echoes the statement text in some messages (syntax errors, "near '…'"), which would put the
-// password into logs, events and status. The error number stays, so Classify still works.
+// password into logs, events and status. The error number stays, so classify still works.
 func withheld(err error) error {
 	var serverErr *gomysql.MySQLError
 	if errors.As(err, &serverErr) {
@@ -137,7 +113,7 @@ func withheld(err error) error {
 			Message:  "server message withheld because the statement carries a password",
 		}
 	}
-	if Classify(err) == KindUnreachable {
+	if classify(err) == tenant.KindUnreachable {
 		return err
 	}
 	return fmt.Errorf("statement carrying a password failed (%T)", err)
@@ -163,22 +139,12 @@ func (e *StatementError) Error() string {
 
 func (e *StatementError) Unwrap() error { return e.Err }
 
-// PasswordPolicyError says the server's password policy (a password validation plugin) refused
-// the password. The server's message names the policy, never the password.
-type PasswordPolicyError struct{ Err error }
+// TenantKind is KindOther: the tenant's pass failed, not the cluster.
+func (e *StatementError) TenantKind() tenant.Kind { return tenant.KindOther }
 
-func (e *PasswordPolicyError) Error() string {
-	return "the server's password policy refused the password (" + errorText(e.Err) + ")"
-}
-
-// Reason is the server's explanation, without the error's wording around it.
-func (e *PasswordPolicyError) Reason() string { return errorText(e.Err) }
-
-func (e *PasswordPolicyError) Unwrap() error { return e.Err }
-
-// RevokeError says something the tenant's user must not hold could not be revoked: most often a
-// role or PROXY grant that the admin account itself may not pass on (it lacks ADMIN OPTION or the
-// PROXY grant WITH GRANT OPTION). It is a problem of this tenant, not of the cluster's credentials.
+// RevokeError says something an account must not hold could not be revoked: most often a role or
+// PROXY grant that the admin account itself may not pass on (it lacks ADMIN OPTION or the PROXY
+// grant WITH GRANT OPTION). It is a problem of this tenant, not of the cluster's credentials.
 type RevokeError struct {
 	User string
 	// What lists each grant that could not be revoked; Err is the server's answer to the first.
@@ -187,16 +153,55 @@ type RevokeError struct {
 }
 
 func (e *RevokeError) Error() string {
-	return fmt.Sprintf("user %q holds %s beyond its database, which the operator's admin account cannot revoke (%s); the platform team revokes it by hand, "+
+	return fmt.Sprintf("user %q holds %s, more than DB Concierge grants it, which the operator's admin account cannot revoke (%s); the platform team revokes it by hand, "+
 		"or gives the admin account the right to (ADMIN OPTION on roles, PROXY … WITH GRANT OPTION)", e.User, strings.Join(e.What, ", "), errorText(e.Err))
 }
 
 func (e *RevokeError) Unwrap() error { return e.Err }
 
-// UnreachableCause says, in words fit for a tenant, why a cluster could not be reached: the kind
+// TenantKind is KindOther, although the server's answer is "access denied": the account holds
+// more than it should, which is this tenant's problem, not the admin credentials'.
+func (e *RevokeError) TenantKind() tenant.Kind { return tenant.KindOther }
+
+// passwordPolicyError reports the server's password policy refusing account's password. The
+// server's message names the policy, never the password.
+func passwordPolicyError(account string, err error) error {
+	return &tenant.PasswordPolicyError{Account: account, Reason: errorText(err), Err: err}
+}
+
+// kinded is an error that already knows its tenant.Kind.
+type kinded interface{ TenantKind() tenant.Kind }
+
+// withKind gives err the tenant.Kind callers of the engine decide on (tenant.KindOf), unless an
+// error in its chain already has one: every error leaving the package carries a kind.
+func withKind(err error) error {
+	var k kinded
+	if err == nil || errors.As(err, &k) {
+		return err
+	}
+	e := &tenant.Error{Kind: kindOf(err), Err: err}
+	if e.Kind == tenant.KindUnreachable {
+		e.Cause = unreachableCause(err)
+	}
+	return e
+}
+
+// kindOf is classify, except for an application account's refused login: the server's "access
+// denied" there is about that account, not the operator's admin credentials, so only an
+// unreachable server keeps its kind.
+func kindOf(err error) tenant.Kind {
+	kind := classify(err)
+	var login *LoginError
+	if errors.As(err, &login) && kind != tenant.KindUnreachable {
+		return tenant.KindOther
+	}
+	return kind
+}
+
+// unreachableCause says, in words fit for a tenant, why a cluster could not be reached: the kind
 // of trouble, never an address or an account. The whole error is the platform team's, in the
 // operator's log and the MySQLCluster's status.
-func UnreachableCause(err error) string {
+func unreachableCause(err error) string {
 	var certErr *tls.CertificateVerificationError
 	var headerErr tls.RecordHeaderError
 	var netErr net.Error

@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	gomysql "github.com/go-sql-driver/mysql"
+
+	"github.com/stillwaters/db-concierge/internal/tenant"
 )
 
 func TestClassify(t *testing.T) {
@@ -20,28 +22,28 @@ func TestClassify(t *testing.T) {
 	cases := []struct {
 		name string
 		err  error
-		want ErrorKind
+		want tenant.Kind
 	}{
-		{"access denied", serverErr(1045), KindAccessDenied},
-		{"missing privilege", serverErr(1227), KindAccessDenied},
-		{"unknown collation", serverErr(1273), KindInvalidInput},
-		{"unknown charset", serverErr(1115), KindInvalidInput},
-		{"collation mismatch", fmt.Errorf("creating: %w", serverErr(1253)), KindInvalidInput},
-		{"galera not ready", serverErr(1047), KindUnreachable},
-		{"too many connections", serverErr(1040), KindUnreachable},
-		{"connection refused", &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}, KindUnreachable},
-		{"bad connection", fmt.Errorf("query: %w", driver.ErrBadConn), KindUnreachable},
-		{"invalid connection", gomysql.ErrInvalidConn, KindUnreachable},
-		{"timeout", context.DeadlineExceeded, KindUnreachable},
-		{"certificate not trusted", fmt.Errorf("connect: %w", &tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{}}), KindUnreachable},
-		{"server without TLS", gomysql.ErrNoTLS, KindUnreachable},
-		{"syntax error", serverErr(1064), KindOther},
-		{"plain", errors.New("boom"), KindOther},
-		{"nil", nil, KindOther},
+		{"access denied", serverErr(1045), tenant.KindAccessDenied},
+		{"missing privilege", serverErr(1227), tenant.KindAccessDenied},
+		{"unknown collation", serverErr(1273), tenant.KindInvalidInput},
+		{"unknown charset", serverErr(1115), tenant.KindInvalidInput},
+		{"collation mismatch", fmt.Errorf("creating: %w", serverErr(1253)), tenant.KindInvalidInput},
+		{"galera not ready", serverErr(1047), tenant.KindUnreachable},
+		{"too many connections", serverErr(1040), tenant.KindUnreachable},
+		{"connection refused", &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}, tenant.KindUnreachable},
+		{"bad connection", fmt.Errorf("query: %w", driver.ErrBadConn), tenant.KindUnreachable},
+		{"invalid connection", gomysql.ErrInvalidConn, tenant.KindUnreachable},
+		{"timeout", context.DeadlineExceeded, tenant.KindUnreachable},
+		{"certificate not trusted", fmt.Errorf("connect: %w", &tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{}}), tenant.KindUnreachable},
+		{"server without TLS", gomysql.ErrNoTLS, tenant.KindUnreachable},
+		{"syntax error", serverErr(1064), tenant.KindOther},
+		{"plain", errors.New("boom"), tenant.KindOther},
+		{"nil", nil, tenant.KindOther},
 	}
 	for _, c := range cases {
-		if got := Classify(c.err); got != c.want {
-			t.Errorf("%s: Classify = %v, want %v", c.name, got, c.want)
+		if got := classify(c.err); got != c.want {
+			t.Errorf("%s: classify = %v, want %v", c.name, got, c.want)
 		}
 	}
 }
@@ -51,7 +53,7 @@ func TestWithheldDropsTheServerMessage(t *testing.T) {
 	if strings.Contains(err.Error(), "hunter2") {
 		t.Fatalf("withheld error still carries the statement: %v", err)
 	}
-	if Classify(withheld(&gomysql.MySQLError{Number: 1045})) != KindAccessDenied {
+	if classify(withheld(&gomysql.MySQLError{Number: 1045})) != tenant.KindAccessDenied {
 		t.Error("withheld errors lose their number")
 	}
 	if strings.Contains(withheld(errors.New("near 'hunter2'")).Error(), "hunter2") {
@@ -74,9 +76,9 @@ func TestUnreachableCause(t *testing.T) {
 		{context.DeadlineExceeded, "in time"},
 	}
 	for _, c := range cases {
-		got := UnreachableCause(c.err)
+		got := unreachableCause(c.err)
 		if !strings.Contains(got, c.want) || strings.Contains(got, "10.1.2.3") {
-			t.Errorf("UnreachableCause(%v) = %q, want it to say %q", c.err, got, c.want)
+			t.Errorf("unreachableCause(%v) = %q, want it to say %q", c.err, got, c.want)
 		}
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	gomysql "github.com/go-sql-driver/mysql"
+
+	"github.com/stillwaters/db-concierge/internal/tenant"
 )
 
 // Endpoint is a server address.
@@ -80,7 +82,7 @@ func newFailover(opts Options, user, password, database string, admin bool) (*fa
 		cfg.User, cfg.Passwd, cfg.DBName = user, password, database
 		// Client-side interpolation escapes every placeholder value and lets statements that the
 		// server cannot prepare take values. It is safe because the session's character set is
-		// pinned to utf8mb4 (sessionSetup) and passwords are printable ASCII (ValidatePassword).
+		// pinned to utf8mb4 (sessionSetup) and passwords are printable ASCII (tenant.ValidatePassword).
 		cfg.InterpolateParams = true
 		cfg.Collation = sessionCollation
 		cfg.Timeout = opts.ConnectTimeout
@@ -115,7 +117,7 @@ func (f *failover) Connect(ctx context.Context) (driver.Conn, error) {
 		}
 		errs = append(errs, fmt.Errorf("%s: %w", f.endpoints[idx], err))
 		// Every node checks the same account: a refused login will not succeed elsewhere.
-		if Classify(err) == KindAccessDenied || ctx.Err() != nil {
+		if classify(err) == tenant.KindAccessDenied || ctx.Err() != nil {
 			break
 		}
 	}

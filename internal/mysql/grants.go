@@ -3,26 +3,40 @@ package mysql
 import (
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
+
+	"github.com/stillwaters/db-concierge/internal/tenant"
 )
 
-// grantPlan is what it takes to bring a user's grants to exactly "ALL PRIVILEGES on its database".
+// grantPlan is what it takes to bring an account's grants to exactly its access on its database.
 type grantPlan struct {
-	// grant is true when the database-level ALL PRIVILEGES grant is missing (or partial).
-	grant bool
-	// revokes take away whatever reaches beyond the database, or lets the user grant to others.
+	// grantAll: a ReadWrite account's ALL PRIVILEGES on the database is missing (or partial).
+	grantAll bool
+	// grant lists the privileges of a DataOnly or ReadOnly account's preset that its database
+	// line lacks; after a reset, all of them.
+	grant []privilege
+	// revokes take away whatever reaches beyond the database, lets the account grant to others,
+	// or, inside the database, goes beyond its access. A database line holding more than the
+	// preset is reset: all of it revoked, then the preset granted.
 	revokes []revocation
 	// tls is the account's REQUIRE clause as the lines print it (MariaDB prints it on the USAGE
 	// line); tlsKnown is false when no line says (MySQL 8 prints it only in SHOW CREATE USER).
 	tls      tlsRequirement
 	tlsKnown bool
+	// maxConnections is the account's own connection limit as MariaDB prints it on the USAGE
+	// line (absent: 0); maxConnectionsKnown is false where the lines do not say (MySQL 8).
+	maxConnections      int
+	maxConnectionsKnown bool
 }
 
-// revocation is one statement taking away something the tenant must not hold, with a description
+// revocation is one statement taking away something the account must not hold, with a description
 // for people (events, and the message when the admin account may not revoke it).
 type revocation struct {
 	statement
 	what string
+	// inside: it is inside the tenant's database, and goes beyond the account's access there.
+	inside bool
 }
 
 // tlsRequirement is an account's REQUIRE clause, as the server stores it.
@@ -53,16 +67,20 @@ func (c nameComparison) equal(a, b string) bool {
 	return a == b
 }
 
-// planGrants reads the lines SHOW GRANTS printed for user and decides what to grant and revoke.
-// Grants inside the tenant's own database (tables, columns, routines the user created, which the
-// server grants automatically) are left alone: they are part of ALL on the database. Everything
-// else — global privileges, other databases, the unescaped wildcard pattern, roles, default roles,
-// PROXY, GRANT OPTION — is revoked. Statements are rebuilt from the parsed names with the one
-// quoting function; no text of the server's output is pasted into them. Database names compare as
-// the server compares them (d.names).
-func planGrants(lines []string, database, user string, d dialect) (grantPlan, error) {
+// planGrants reads the lines SHOW GRANTS printed for user and decides what to grant and revoke so
+// that it holds access on database and nothing more. The database line must hold exactly the
+// access's privileges. Grants inside the tenant's own database (tables, columns, routines the
+// user created, which the server grants automatically) are part of ReadWrite's ALL on the
+// database and left alone; a DataOnly or ReadOnly account loses them. Everything else — global
+// privileges, other databases, the unescaped wildcard pattern, roles, default roles, PROXY, GRANT
+// OPTION — is revoked. Statements are rebuilt from the parsed names with the one quoting function
+// and from the presets' privilege lists; no text of the server's output is pasted into them.
+// Database names compare as the server compares them (d.names).
+func planGrants(lines []string, database, user string, access tenant.Access, d dialect) (grantPlan, error) {
 	names := d.names
-	plan := grantPlan{grant: true}
+	plan := grantPlan{}
+	// held is the database line's privileges; nil when there is no such line.
+	var held map[string]bool
 	for _, line := range lines {
 		g, err := parseGrant(line)
 		if err != nil {
@@ -72,38 +90,83 @@ func planGrants(lines []string, database, user string, d dialect) (grantPlan, er
 		case g.partialRevoke:
 			// MySQL 8's partial revokes only take away.
 		case g.defaultRoles:
-			plan.revokes = append(plan.revokes, revocation{
-				clearDefaultRole(user), "its default role"})
+			plan.revokes = append(plan.revokes, revocation{statement: clearDefaultRole(user), what: "its default role"})
 		case g.proxy != nil:
-			plan.revokes = append(plan.revokes, revocation{
-				revokeProxy(*g.proxy, user), "PROXY on " + g.proxy.String()})
+			plan.revokes = append(plan.revokes, revocation{statement: revokeProxy(*g.proxy, user), what: "PROXY on " + g.proxy.String()})
 		case len(g.roles) > 0:
 			for _, role := range g.roles {
-				plan.revokes = append(plan.revokes, revocation{
-					revokeRole(role, user), "role " + role.String()})
+				plan.revokes = append(plan.revokes, revocation{statement: revokeRole(role, user), what: "role " + role.String()})
 			}
 		case g.target.global():
 			if g.privileges != "USAGE" {
-				plan.revokes = append(plan.revokes, revocation{revokeAll(g.target, user), "privileges on " + g.target.sql()})
+				plan.revokes = append(plan.revokes, revocation{statement: revokeAll(g.target, user), what: "privileges on " + g.target.sql()})
 			}
-			// MySQL 8 prints no REQUIRE clause in SHOW GRANTS: its absence there says nothing.
-			if tls, found := g.requirement(); found && !d.mysqlFamily() {
-				plan.tls, plan.tlsKnown = tls, true
+			// MySQL 8 prints neither the REQUIRE clause nor the resource limits in SHOW GRANTS:
+			// their absence there says nothing.
+			if !d.mysqlFamily() {
+				plan.tls, plan.tlsKnown = g.requirement()
+				plan.maxConnections, plan.maxConnectionsKnown = g.maxUserConnections()
 			}
 		case g.target.table == "" && g.target.objectType == "" && names.equal(g.target.database, escapePattern(database)):
-			if g.privileges == "ALL PRIVILEGES" {
-				plan.grant = false
-			}
+			held = privilegeSet(g.privileges)
 		case g.target.table != "" && names.equal(g.target.database, database):
-			// Inside its own database: covered by ALL on the database.
+			// Inside its own database: covered by ReadWrite's ALL on the database, beyond the
+			// other presets.
+			if access != tenant.ReadWrite {
+				plan.revokes = append(plan.revokes, revocation{statement: revokeAll(g.target, user), what: "privileges on " + g.target.sql(), inside: true})
+			}
 		default:
-			plan.revokes = append(plan.revokes, revocation{revokeAll(g.target, user), "privileges on " + g.target.sql()})
+			plan.revokes = append(plan.revokes, revocation{statement: revokeAll(g.target, user), what: "privileges on " + g.target.sql()})
 		}
 		if g.grantOption && !g.defaultRoles && len(g.roles) == 0 && g.proxy == nil {
-			plan.revokes = append(plan.revokes, revocation{revokeGrantOption(g.target, user), "GRANT OPTION on " + g.target.sql()})
+			plan.revokes = append(plan.revokes, revocation{statement: revokeGrantOption(g.target, user), what: "GRANT OPTION on " + g.target.sql()})
 		}
 	}
+	plan.planDatabaseLine(held, database, user, access)
 	return plan, nil
+}
+
+// planDatabaseLine brings the database line's privileges (held; nil without a line) to exactly
+// the access's. ReadWrite's ALL PRIVILEGES holds every other privilege, so it only ever lacks
+// something. A preset lacking privileges is granted them; holding more (CREATE or DROP given by
+// hand, or ALL PRIVILEGES) it is reset: everything on the database revoked, the preset granted.
+func (plan *grantPlan) planDatabaseLine(held map[string]bool, database, user string, access tenant.Access) {
+	if access == tenant.ReadWrite {
+		plan.grantAll = !held[allPrivileges]
+		return
+	}
+	preset := presetPrivileges[access]
+	wanted := map[string]bool{}
+	var missing []privilege
+	for _, p := range preset {
+		wanted[p.name] = true
+		if !held[p.name] {
+			missing = append(missing, p)
+		}
+	}
+	for name := range held {
+		if !wanted[name] {
+			target := grantTarget{database: escapePattern(database)}
+			plan.revokes = append(plan.revokes, revocation{statement: revokeAll(target, user), what: "privileges on " + target.sql(), inside: true})
+			plan.grant = preset
+			return
+		}
+	}
+	plan.grant = missing
+}
+
+// privilegeSet reads the privilege list of a database-level grant line ("SELECT, INSERT, ...",
+// "ALL PRIVILEGES"), upper-cased. USAGE, which MariaDB prints for a line holding only GRANT
+// OPTION, is no privilege.
+func privilegeSet(list string) map[string]bool {
+	set := map[string]bool{}
+	for _, p := range splitOutsideQuotes(list, ",") {
+		p = strings.ToUpper(strings.Join(strings.Fields(p), " "))
+		if p != "" && p != "USAGE" {
+			set[p] = true
+		}
+	}
+	return set
 }
 
 // grantTarget is what a grant applies to: *.*, `db`.*, or `db`.`object` (a table, or a routine
@@ -164,13 +227,8 @@ type parsedGrant struct {
 // (SET PASSWORD = '…'), so only a well-formed mysql_native_password hash is stepped over; after any
 // other, the rest of the line cannot be trusted and the clause is unknown (read from mysql.user).
 func (g parsedGrant) requirement() (tlsRequirement, bool) {
-	tail := g.tail
-	if rest, ok := strings.CutPrefix(tail, "IDENTIFIED BY PASSWORD '"); ok {
-		if len(rest) < nativeHashLength+1 || !isNativeHash(rest[:nativeHashLength]) || rest[nativeHashLength] != '\'' {
-			return tlsNone, false
-		}
-		tail = rest[nativeHashLength+1:]
-	} else if strings.HasPrefix(tail, "IDENTIFIED ") {
+	tail, ok := g.trustedTail()
+	if !ok {
 		return tlsNone, false
 	}
 	_, clause, found := cutOutsideQuotes(" "+tail, " REQUIRE ")
@@ -179,6 +237,42 @@ func (g parsedGrant) requirement() (tlsRequirement, bool) {
 	}
 	clause, _, _ = cutOutsideQuotes(clause, " WITH ")
 	return parseTLSRequirement(clause), true
+}
+
+// maxUserConnections reads the account's own connection limit from the WITH clause of the line's
+// tail (MariaDB: "WITH [GRANT OPTION] [MAX_QUERIES_PER_HOUR n ...] MAX_USER_CONNECTIONS n"); no
+// such option is 0, no limit of its own. As for requirement, a tail that cannot be trusted
+// leaves it unknown.
+func (g parsedGrant) maxUserConnections() (int, bool) {
+	tail, ok := g.trustedTail()
+	if !ok {
+		return 0, false
+	}
+	_, options, found := cutOutsideQuotes(" "+tail, " WITH ")
+	if !found {
+		return 0, true
+	}
+	words := strings.Fields(options)
+	for i, w := range words {
+		if w == "MAX_USER_CONNECTIONS" && i+1 < len(words) {
+			n, err := strconv.Atoi(words[i+1])
+			return n, err == nil
+		}
+	}
+	return 0, true
+}
+
+// trustedTail is the line's tail after a well-formed mysql_native_password hash, if any; false
+// when the tail starts with another authentication clause, after which nothing can be trusted.
+func (g parsedGrant) trustedTail() (string, bool) {
+	tail := g.tail
+	if rest, ok := strings.CutPrefix(tail, "IDENTIFIED BY PASSWORD '"); ok {
+		if len(rest) < nativeHashLength+1 || !isNativeHash(rest[:nativeHashLength]) || rest[nativeHashLength] != '\'' {
+			return "", false
+		}
+		return rest[nativeHashLength+1:], true
+	}
+	return tail, !strings.HasPrefix(tail, "IDENTIFIED ")
 }
 
 // parseTLSRequirement reads a requirement in either of the server's words for it: a REQUIRE

@@ -1,6 +1,7 @@
-// Package mysql speaks SQL to a MySQL-compatible server on behalf of the operator: it validates
-// and quotes identifiers, records who owns which database and user, and creates, checks and drops
-// tenants. It knows nothing about Kubernetes.
+// Package mysql is the tenant.Engine of MySQL-compatible servers (MySQL 8, Percona, MariaDB,
+// Galera): it validates and quotes identifiers, records who owns which database and accounts, and
+// creates, checks and drops tenants, each account held to its access preset. It speaks SQL on
+// behalf of the operator and knows nothing about Kubernetes.
 package mysql
 
 import (

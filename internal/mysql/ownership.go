@@ -5,9 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/stillwaters/db-concierge/internal/failpoint"
+	"github.com/stillwaters/db-concierge/internal/tenant"
 )
 
 // Ownership is recorded in the server itself, in OperatorSchema.ownership: one row per database
@@ -20,65 +22,62 @@ import (
 // without regard to case, so names that differ only in case can never belong to two owners, on
 // servers that fold database names to lower case (lower_case_table_names) or not.
 
-// ObjectKind names what an ownership record is about.
-type ObjectKind string
-
-// The objects an ownership record can be about.
-const (
-	ObjectDatabase ObjectKind = "database"
-	ObjectUser     ObjectKind = "user"
-)
-
 const (
 	statePending   = "pending"
 	stateCommitted = "committed"
 )
 
-// Owner identifies the AppDatabase a tenant is provisioned for. UID decides ownership; namespace
-// and name are recorded for people reading the table.
-type Owner struct {
-	UID       string
-	Namespace string
-	Name      string
+// ownershipClaim is a tenant's ownership as Claim found or recorded it, handed to Provision as a
+// tenant.Claim so that it need not read it again, nor look for what this claim has just seen does
+// not exist.
+type ownershipClaim struct {
+	owner    string
+	database objectClaim
+	// databaseName is the database the claim knows of.
+	databaseName string
+	// accounts are by lower-cased name: the ledger compares names without regard to case.
+	accounts map[string]objectClaim
+	// pending: a record of the tenant is not committed yet.
+	pending bool
+	// dropped are the accounts recorded for the owner that the spec no longer lists, as recorded.
+	dropped []string
 }
 
-// ConflictError says a database or user cannot be provisioned for this owner: it belongs to
-// another AppDatabase (Owner), exists without having been created by DB Concierge (Owner nil), or
-// an existing one differs from it only in case (Existing).
-type ConflictError struct {
-	Kind  ObjectKind
-	Name  string
-	Owner *Owner
-	// Existing is the name as recorded or as the server has it, when it differs in case.
-	Existing string
+// objectClaim is what a claim knows of one database or account.
+type objectClaim struct {
+	// committed: recorded as committed for the owner, so it was provisioned once.
+	committed bool
+	// fresh: recorded by this claim for a name under which nothing existed, so Provision
+	// creates it without looking first.
+	fresh bool
 }
 
-func (e *ConflictError) Error() string {
-	switch {
-	case e.Existing != "" && e.Existing != e.Name:
-		return fmt.Sprintf("%s %q differs only in case from the existing %s %q; it is refused, since some servers treat them as one: choose another name",
-			e.Kind, e.Name, e.Kind, e.Existing)
-	case e.Owner == nil:
-		return fmt.Sprintf("%s %q already exists and was not created by DB Concierge; it is left untouched: choose another name, "+
-			"or ask the platform team to adopt it (annotation db.stillwaters.io/adopt=true on an AppDatabase in the platform namespace)", e.Kind, e.Name)
-	}
-	return fmt.Sprintf("%s %q belongs to another AppDatabase; it is left untouched: choose another name", e.Kind, e.Name)
-}
-
-// Claim is a tenant's ownership as Claim found or recorded it. Provision takes it, so that it
-// need not read it again, and need not look for what this claim has just seen does not exist.
-type Claim struct {
-	databaseCommitted bool
-	userCommitted     bool
-	pending           bool
-	// freshDatabase and freshUser: recorded by this claim for names under which nothing
-	// existed, so Provision creates them without looking first.
-	freshDatabase, freshUser bool
+func (c *ownershipClaim) account(name string) (objectClaim, bool) {
+	oc, ok := c.accounts[strings.ToLower(name)]
+	return oc, ok
 }
 
 type ownershipRow struct {
-	kind                                   ObjectKind
+	kind                                   tenant.Object
 	name, uid, namespace, ownerName, state string
+}
+
+// claimTarget is one name a tenant claims.
+type claimTarget struct {
+	kind tenant.Object
+	name string
+}
+
+// key is how the ledger tells names apart: without regard to case.
+func (t claimTarget) key() claimTarget { return claimTarget{t.kind, strings.ToLower(t.name)} }
+
+// targetsOf lists the names a spec claims: its database, then its accounts in order.
+func targetsOf(s tenant.Spec) []claimTarget {
+	targets := []claimTarget{{tenant.ObjectDatabase, s.Database}}
+	for _, a := range s.Accounts {
+		targets = append(targets, claimTarget{tenant.ObjectUser, a.Name})
+	}
+	return targets
 }
 
 // ensureSchema creates the bookkeeping table on first use. It reads before it writes, so a
@@ -124,37 +123,61 @@ func (a *Admin) readOwnership(ctx context.Context, st statement) ([]ownershipRow
 	return found, rows.Err()
 }
 
-// Adoption lets a claim take a database or user that is not recorded for its owner: one that
-// exists without an ownership record (created by hand, or by the seed's operator), or one recorded
-// for an owner that no longer exists. It is the platform team's deliberate step, never a default.
-type Adoption struct {
-	// Password is the password in the application's Secret. An existing user is adopted only if
-	// it logs in with it, so adopting never changes a password an application may be using.
-	Password string
+// Claim records that s.Owner owns s's database and every one of its accounts, or fails with a
+// *tenant.ConflictError when one belongs to someone else, or with a *tenant.ForeignAccessError
+// when a new database would be open to another account. With adopt, what exists unrecorded or
+// belongs to a vanished owner is taken over instead (see tenant.Adoption): an existing account
+// only if it logs in with its password there. A pending record of a vanished owner under which
+// nothing exists (its pass failed or crashed before creating anything) protects nothing, and
+// passes to the claimant without adoption. Claim writes only what is missing, in one transaction:
+// claiming what the owner already holds writes nothing.
+func (a *Admin) Claim(ctx context.Context, s tenant.Spec, adopt *tenant.Adoption, gone tenant.OwnerGone) (c tenant.Claim, err error) {
+	defer func() { err = a.settle(ctx, err) }()
+	if err := a.Validate(s); err != nil {
+		return nil, err
+	}
+	oc, err := a.claim(ctx, s, adopt, gone, 1)
+	if err != nil {
+		return nil, err
+	}
+	return oc, nil
 }
 
-// OwnerGone reports whether the AppDatabase a record names no longer exists. A record passes to
-// another owner only then: a live owner's database is never taken, adoption or not.
-type OwnerGone func(Owner) bool
-
-// AdoptionError says an adoption was refused, and why.
-type AdoptionError struct{ Reason string }
-
-func (e *AdoptionError) Error() string { return e.Reason }
-
-// Claim records that t.Owner owns t's database and user, or fails with a *ConflictError when
-// either belongs to someone else, or with a *ForeignGrantError when a new database would be open
-// to another account. With adopt, what exists unrecorded or belongs to a vanished owner is taken
-// over instead (see Adoption). A pending record of a vanished owner under which nothing exists
-// (its pass failed or crashed before creating anything) protects nothing, and passes to the
-// claimant without adoption. Claim writes only what is missing: claiming what the owner already
-// holds writes nothing.
-func (a *Admin) Claim(ctx context.Context, t Tenant, adopt *Adoption, gone OwnerGone) (c Claim, err error) {
-	defer func() { err = a.settle(ctx, err) }()
-	if err := t.Validate(); err != nil {
-		return Claim{}, err
+// claimOf returns the claim Claim made for s, or, when c is none (nil, another engine's, or
+// another spec's), the claim as the ledger holds it: nothing is taken as known, nothing as fresh.
+// What the ledger does not record for the owner is not provisioned: only a claim may take a name.
+func (a *Admin) claimOf(ctx context.Context, s tenant.Spec, c tenant.Claim) (*ownershipClaim, error) {
+	if oc, ok := c.(*ownershipClaim); ok && oc != nil && oc.covers(s) {
+		return oc, nil
 	}
-	return a.claim(ctx, t, adopt, gone, 1)
+	rows, err := a.owned(ctx, s.Owner.UID)
+	if err != nil {
+		return nil, err
+	}
+	oc := &ownershipClaim{owner: s.Owner.UID, accounts: map[string]objectClaim{}, dropped: droppedAccounts(rows, s)}
+	for _, r := range rows {
+		oc.pending = oc.pending || r.state != stateCommitted
+		if (r.kind == tenant.ObjectDatabase && r.name == s.Database) || (r.kind == tenant.ObjectUser && slices.Contains(accountNames(s), r.name)) {
+			oc.set(claimTarget{r.kind, r.name}, objectClaim{committed: r.state == stateCommitted})
+		}
+	}
+	if !oc.covers(s) {
+		return nil, fmt.Errorf("database %q or one of its accounts is not recorded for AppDatabase %s/%s: it is claimed first", s.Database, s.Owner.Namespace, s.Owner.Name)
+	}
+	return oc, nil
+}
+
+// covers reports whether the claim is s.Owner's and knows the database and every account of s.
+func (c *ownershipClaim) covers(s tenant.Spec) bool {
+	if c.owner != s.Owner.UID || c.databaseName != s.Database {
+		return false
+	}
+	for _, acc := range s.Accounts {
+		if _, ok := c.account(acc.Name); !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // claimAction is what a claim does about one of the tenant's names.
@@ -173,118 +196,180 @@ const maxClaimAttempts = 5
 // errClaimRace says a record changed between the claim's read and its write.
 var errClaimRace = errors.New("an ownership record changed while it was being claimed")
 
-func (a *Admin) claim(ctx context.Context, t Tenant, adopt *Adoption, gone OwnerGone, attempt int) (Claim, error) {
+func (a *Admin) claim(ctx context.Context, s tenant.Spec, adopt *tenant.Adoption, gone tenant.OwnerGone, attempt int) (*ownershipClaim, error) {
 	if err := a.ensureSchema(ctx); err != nil {
-		return Claim{}, err
+		return nil, err
 	}
+	targets := targetsOf(s)
 	// Names compare case-insensitively here (the column's collation), so a tenant cannot take
 	// MyApp next to myapp on a server with lower_case_table_names=1.
-	rows, err := a.readOwnership(ctx, selectOwnershipOfNames(t.Database, t.User))
+	rows, err := a.readOwnership(ctx, selectOwnershipForClaim(s.Owner.UID, s.Database, accountNames(s)))
 	if err != nil {
-		return Claim{}, err
+		return nil, err
 	}
-	var c Claim
-	actions := map[ObjectKind]claimAction{ObjectDatabase: record, ObjectUser: record}
-	// recorded holds the row found for each kind: a takeover changes that row, and only if it is
+	c := &ownershipClaim{owner: s.Owner.UID, accounts: map[string]objectClaim{}}
+	// recorded holds the row found for each name: a takeover changes that row, and only if it is
 	// still as read.
-	recorded := map[ObjectKind]ownershipRow{}
+	recorded := map[claimTarget]ownershipRow{}
 	for _, r := range rows {
-		recorded[r.kind] = r
-		if r.uid != t.Owner.UID || r.name != t.nameOf(r.kind) {
-			owner := Owner{UID: r.uid, Namespace: r.namespace, Name: r.ownerName}
-			conflict := &ConflictError{Kind: r.kind, Name: t.nameOf(r.kind), Existing: r.name, Owner: &owner}
-			if r.name != t.nameOf(r.kind) || !gone(owner) {
-				return Claim{}, conflict
-			}
-			if adopt == nil {
-				if r.state != statePending {
-					return Claim{}, conflict
-				}
-				existing, err := a.existing(ctx, r.kind, r.name)
-				if err != nil {
-					return Claim{}, err
-				}
-				if existing != "" {
-					return Claim{}, conflict
-				}
-			}
-			actions[r.kind] = takeOver
-			continue
-		}
-		actions[r.kind] = keep
-		committed := r.state == stateCommitted
-		switch r.kind {
-		case ObjectDatabase:
-			c.databaseCommitted = committed
-		case ObjectUser:
-			c.userCommitted = committed
-		}
-		c.pending = c.pending || !committed
+		recorded[claimTarget{r.kind, r.name}.key()] = r
 	}
-	for _, kind := range []ObjectKind{ObjectDatabase, ObjectUser} {
-		if actions[kind] == keep {
-			continue
-		}
-		name := t.nameOf(kind)
-		existing, err := a.existing(ctx, kind, name)
+	c.dropped = droppedAccounts(rows, s)
+	actions := map[claimTarget]claimAction{}
+	for _, t := range targets {
+		action, committed, err := a.judgeRecord(ctx, t, s.Owner, recorded, adopt, gone)
 		if err != nil {
-			return Claim{}, err
+			return nil, err
 		}
-		switch {
-		case existing == "":
-			if kind == ObjectDatabase {
-				if adopt == nil {
-					if err := a.checkForeignGrants(ctx, t); err != nil {
-						return Claim{}, err
-					}
-				}
-				c.freshDatabase = true
-			} else {
-				c.freshUser = true
-			}
-			continue
-		case existing != name:
-			return Claim{}, &ConflictError{Kind: kind, Name: name, Existing: existing}
-		case adopt == nil:
-			return Claim{}, &ConflictError{Kind: kind, Name: name}
-		}
-		actions[kind] = takeOver
-		if kind == ObjectUser {
-			if err := a.VerifyLogin(ctx, name, adopt.Password, ""); err != nil {
-				return Claim{}, &AdoptionError{Reason: fmt.Sprintf("user %q exists but does not log in with the password in the application's Secret (%v); "+
-					"adopting it would change a password an application may use: put its password in the Secret, or choose another userName", name, errorText(err))}
-			}
+		actions[t.key()] = action
+		if action == keep {
+			c.set(t, objectClaim{committed: committed})
+			c.pending = c.pending || !committed
 		}
 	}
-	if actions[ObjectDatabase] == keep && actions[ObjectUser] == keep {
+	for _, t := range targets {
+		if actions[t.key()] == keep {
+			continue
+		}
+		fresh, err := a.judgeExisting(ctx, t, s, adopt)
+		if err != nil {
+			return nil, err
+		}
+		if !fresh {
+			actions[t.key()] = takeOver
+		}
+		// Taken over or new, it is pending until this owner's pass completes.
+		c.set(t, objectClaim{fresh: fresh})
+	}
+	if !slices.ContainsFunc(targets, func(t claimTarget) bool { return actions[t.key()] != keep }) {
 		return c, nil
 	}
-	if err := a.recordIntent(ctx, t, actions, recorded); err != nil {
+	if err := a.recordIntent(ctx, s, targets, actions, recorded); err != nil {
 		if (errorNumber(err) == erDuplicateKey || errors.Is(err, errClaimRace)) && attempt < maxClaimAttempts {
 			// Another AppDatabase claimed the same name between our read and our write: read
 			// again, and meet its claim.
-			return a.claim(ctx, t, adopt, gone, attempt+1)
+			return a.claim(ctx, s, adopt, gone, attempt+1)
 		}
-		return Claim{}, err
+		return nil, err
 	}
 	c.pending = true
-	if actions[ObjectDatabase] == takeOver {
-		c.databaseCommitted = false
-	}
 	return c, nil
 }
 
-func (t Tenant) nameOf(kind ObjectKind) string {
-	if kind == ObjectDatabase {
-		return t.Database
+// set records what the claim knows of one of its names.
+func (c *ownershipClaim) set(t claimTarget, oc objectClaim) {
+	if t.kind == tenant.ObjectDatabase {
+		c.database, c.databaseName = oc, t.name
+		return
 	}
-	return t.User
+	c.accounts[strings.ToLower(t.name)] = oc
+}
+
+func accountNames(s tenant.Spec) []string {
+	names := make([]string, len(s.Accounts))
+	for i, acc := range s.Accounts {
+		names[i] = acc.Name
+	}
+	return names
+}
+
+// droppedAccounts lists the accounts recorded for the spec's owner that the spec does not list.
+func droppedAccounts(rows []ownershipRow, s tenant.Spec) []string {
+	var dropped []string
+	for _, r := range rows {
+		if r.kind != tenant.ObjectUser || r.uid != s.Owner.UID {
+			continue
+		}
+		if _, listed := s.Account(r.name); !listed {
+			dropped = append(dropped, r.name)
+		}
+	}
+	slices.Sort(dropped)
+	return dropped
+}
+
+// judgeRecord decides about a name from its record: keep it (the owner's, committed or not), take
+// it over from a vanished owner, or record it anew (no record). A record of another live owner,
+// or spelled otherwise, is a conflict; so is a vanished owner's, unless adopting or it is a
+// pending record under which nothing exists.
+func (a *Admin) judgeRecord(ctx context.Context, t claimTarget, owner tenant.Owner, recorded map[claimTarget]ownershipRow,
+	adopt *tenant.Adoption, gone tenant.OwnerGone) (action claimAction, committed bool, err error) {
+	r, found := recorded[t.key()]
+	switch {
+	case !found:
+		return record, false, nil
+	case r.uid == owner.UID && r.name == t.name:
+		return keep, r.state == stateCommitted, nil
+	}
+	previous := tenant.Owner{UID: r.uid, Namespace: r.namespace, Name: r.ownerName}
+	conflict := &tenant.ConflictError{Object: t.kind, Name: t.name, Existing: r.name, Owner: &previous}
+	if r.name != t.name || !gone(previous) {
+		return 0, false, conflict
+	}
+	if adopt == nil {
+		if r.state != statePending {
+			return 0, false, conflict
+		}
+		existing, err := a.existing(ctx, r.kind, r.name)
+		if err != nil {
+			return 0, false, err
+		}
+		if existing != "" {
+			return 0, false, conflict
+		}
+	}
+	return takeOver, false, nil
+}
+
+// judgeExisting looks at what exists under a name the owner does not hold yet. Nothing: it is
+// fresh (and a new database must not be open to another account at once). Something: it is
+// adopted, or refused. An existing account is adopted only if it logs in with the password its
+// Secret holds, so that adopting never changes a password an application may be using.
+func (a *Admin) judgeExisting(ctx context.Context, t claimTarget, s tenant.Spec, adopt *tenant.Adoption) (fresh bool, err error) {
+	existing, err := a.existing(ctx, t.kind, t.name)
+	if err != nil {
+		return false, err
+	}
+	switch {
+	case existing == "":
+		if t.kind == tenant.ObjectDatabase && adopt == nil {
+			if err := a.checkForeignGrants(ctx, s); err != nil {
+				return false, err
+			}
+		}
+		return true, nil
+	case existing != t.name:
+		return false, &tenant.ConflictError{Object: t.kind, Name: t.name, Existing: existing}
+	case adopt == nil:
+		return false, &tenant.ConflictError{Object: t.kind, Name: t.name}
+	}
+	if t.kind == tenant.ObjectUser {
+		if err := a.adoptAccount(ctx, t.name, adopt); err != nil {
+			return false, err
+		}
+	}
+	return false, nil
+}
+
+// adoptAccount checks that an existing account logs in with the password adopt holds for it.
+func (a *Admin) adoptAccount(ctx context.Context, name string, adopt *tenant.Adoption) error {
+	password, found := adopt.Passwords[name]
+	if !found {
+		return &tenant.AdoptionError{Reason: fmt.Sprintf("user %q exists, and there is no password for it in the application's Secret: "+
+			"adopting it would change a password an application may use: put its password in the Secret, or choose another user name", name)}
+	}
+	if err := a.verifyLogin(ctx, name, password, ""); err != nil {
+		return &tenant.AdoptionError{Reason: fmt.Sprintf("user %q exists but does not log in with the password in the application's Secret (%v); "+
+			"adopting it would change a password an application may use: put its password in the Secret, or choose another user name", name, errorText(err))}
+	}
+	return nil
 }
 
 // recordIntent writes this owner's rows in one transaction, so a tenant never holds its database
-// without its user or the reverse: a new row for a name nobody recorded, a changed owner for a
+// without its accounts or the reverse: a new row for a name nobody recorded, a changed owner for a
 // record taken over.
-func (a *Admin) recordIntent(ctx context.Context, t Tenant, actions map[ObjectKind]claimAction, recorded map[ObjectKind]ownershipRow) (err error) {
+func (a *Admin) recordIntent(ctx context.Context, s tenant.Spec, targets []claimTarget, actions map[claimTarget]claimAction,
+	recorded map[claimTarget]ownershipRow) (err error) {
 	defer func() { a.observe(opOwnership, err) }()
 	tx, err := a.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -292,31 +377,30 @@ func (a *Admin) recordIntent(ctx context.Context, t Tenant, actions map[ObjectKi
 	}
 	defer func() { _ = tx.Rollback() }()
 	var fresh []ownershipRecord
-	for _, kind := range []ObjectKind{ObjectDatabase, ObjectUser} {
-		if actions[kind] == keep {
+	for _, t := range targets {
+		if actions[t.key()] == keep {
 			continue
 		}
-		name := t.nameOf(kind)
-		previous, found := recorded[kind]
+		previous, found := recorded[t.key()]
 		if !found {
-			fresh = append(fresh, ownershipRecord{kind, name})
+			fresh = append(fresh, ownershipRecord(t))
 			continue
 		}
 		// Only the record as it was read passes: two claimants of a vanished owner's name cannot
 		// both take it.
-		st := takeOverOwnership(kind, name, t.Owner, previous)
+		st := takeOverOwnership(t.kind, t.name, s.Owner, previous)
 		result, err := tx.ExecContext(ctx, st.query, st.args...)
 		if err != nil {
-			return fmt.Errorf("recording ownership of %s %q: %w", kind, name, err)
+			return fmt.Errorf("recording ownership of %s %q: %w", t.kind, t.name, err)
 		}
 		if n, err := result.RowsAffected(); err != nil || n != 1 {
 			return errors.Join(errClaimRace, err)
 		}
 	}
 	if len(fresh) > 0 {
-		st := insertOwnership(t.Owner, fresh)
+		st := insertOwnership(s.Owner, fresh)
 		if _, err := tx.ExecContext(ctx, st.query, st.args...); err != nil {
-			return fmt.Errorf("recording ownership of database %q and user %q: %w", t.Database, t.User, err)
+			return fmt.Errorf("recording ownership of database %q and its accounts: %w", s.Database, err)
 		}
 	}
 	if err = tx.Commit(); err != nil {
@@ -326,8 +410,8 @@ func (a *Admin) recordIntent(ctx context.Context, t Tenant, actions map[ObjectKi
 	return nil
 }
 
-func (a *Admin) commitClaim(ctx context.Context, owner Owner) error {
-	if err := a.exec(ctx, commitOwnership(owner.UID)); err != nil {
+func (a *Admin) commitClaim(ctx context.Context, uid string) error {
+	if err := a.exec(ctx, commitOwnership(uid)); err != nil {
 		return fmt.Errorf("committing ownership: %w", err)
 	}
 	return nil
@@ -338,9 +422,9 @@ func (a *Admin) commitClaim(ctx context.Context, owner Owner) error {
 // (lower_case_table_names), asking for MyApp finds myapp, and the caller refuses the difference.
 // Names that differ only in case among DB Concierge's own tenants are refused by the ownership
 // table, whose names compare without regard to case.
-func (a *Admin) existing(ctx context.Context, kind ObjectKind, name string) (string, error) {
+func (a *Admin) existing(ctx context.Context, kind tenant.Object, name string) (string, error) {
 	st := selectDatabaseName(name)
-	if kind == ObjectUser {
+	if kind == tenant.ObjectUser {
 		st = selectUserName(name)
 	}
 	var found string
@@ -362,12 +446,16 @@ func (a *Admin) owned(ctx context.Context, uid string) ([]ownershipRow, error) {
 	return a.readOwnership(ctx, selectOwnershipOf(uid))
 }
 
-// Release takes back the pending ownership records of owner uid under which nothing exists: what
+// Unclaim takes back the pending ownership records of owner uid under which nothing exists: what
 // a pass recorded and then could not create (its Secret belongs to someone else, the server's
 // password policy refused it, it crashed). A refused request leaves no record behind to block the
 // name. Records of what exists stay: they protect what was created.
-func (a *Admin) Release(ctx context.Context, uid string) (err error) {
+func (a *Admin) Unclaim(ctx context.Context, uid string) (err error) {
 	defer func() { err = a.settle(ctx, err) }()
+	return a.unclaim(ctx, uid)
+}
+
+func (a *Admin) unclaim(ctx context.Context, uid string) error {
 	if err := a.ensureSchema(ctx); err != nil {
 		return err
 	}
@@ -390,27 +478,14 @@ func (a *Admin) Release(ctx context.Context, uid string) (err error) {
 	return nil
 }
 
-// ForeignGrantError says a database about to be created would be open to another account at
-// once: a grant on a pattern that matches its name ('_' and '%' are wildcards in database-level
-// grants, so a seed-era GRANT ALL ON rt_seed.* reaches rtXseed), or on a table or routine in a
-// database of that name.
-type ForeignGrantError struct {
-	Database string
-	// Account and On are the grant as the server holds it: 'user'@'host' and its target.
-	Account, On string
-}
-
-func (e *ForeignGrantError) Error() string {
-	return fmt.Sprintf("database %q would be open to account %s through its existing grant on %s "+
-		"(in a database-level grant '_' and '%%' match any character); it is refused: choose another dbName, "+
-		"or ask the platform team to revoke or narrow that grant", e.Database, e.Account, e.On)
-}
-
 // checkForeignGrants looks, before a database is created, for grants of other accounts (users
-// and roles) that would reach it, and refuses the name with a *ForeignGrantError if one does.
-// Names compare as the server compares them when it checks a privilege: bytes as written, or
-// folded to lower case under lower_case_table_names.
-func (a *Admin) checkForeignGrants(ctx context.Context, t Tenant) error {
+// and roles) that would reach it, and refuses the name with a *tenant.ForeignAccessError if one
+// does: a grant on a pattern that matches its name ('_' and '%' are wildcards in database-level
+// grants, so a seed-era GRANT ALL ON rt_seed.* reaches rtXseed), or on a table or routine in a
+// database of that name. The tenant's own accounts and the admin account are not others. Names
+// compare as the server compares them when it checks a privilege: bytes as written, or folded to
+// lower case under lower_case_table_names.
+func (a *Admin) checkForeignGrants(ctx context.Context, t tenant.Spec) error {
 	d, err := a.dialectFor(ctx)
 	if err != nil {
 		return err
@@ -420,7 +495,7 @@ func (a *Admin) checkForeignGrants(ctx context.Context, t Tenant) error {
 		name = strings.ToLower(name)
 	}
 	var user, host, db, object string
-	err = a.queryRow(ctx, selectForeignGrant(name, t.User, a.opts.User)).Scan(&user, &host, &db, &object)
+	err = a.queryRow(ctx, selectForeignGrant(name, append(accountNames(t), a.opts.User))).Scan(&user, &host, &db, &object)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return nil
@@ -432,5 +507,5 @@ func (a *Admin) checkForeignGrants(ctx context.Context, t Tenant) error {
 	if object != "" {
 		on = quoteIdentifier(db) + "." + quoteIdentifier(object)
 	}
-	return &ForeignGrantError{Database: t.Database, Account: "'" + user + "'@'" + host + "'", On: on}
+	return &tenant.ForeignAccessError{Database: t.Database, Account: "'" + user + "'@'" + host + "'", On: on}
 }

@@ -4,37 +4,8 @@ import (
 	"crypto/sha1" //nolint:gosec // G505: mysql_native_password is SHA1(SHA1(password)) by definition
 	"crypto/subtle"
 	"encoding/hex"
-	"fmt"
 	"strings"
 )
-
-// MaxPasswordLength is the longest password DB Concierge accepts from a Secret.
-const MaxPasswordLength = 128
-
-// PasswordError says a password cannot be used as it is. It never quotes the password.
-type PasswordError struct{ Reason string }
-
-func (e *PasswordError) Error() string { return "the password " + e.Reason }
-
-// ValidatePassword accepts 1 to MaxPasswordLength printable ASCII characters other than the space
-// ('!' to '~'). Outside that set a byte can mean different things under different character sets
-// (a multi-byte character set can swallow the escape in front of a quote), and needs escaping in
-// URLs, shell lines or YAML; generated passwords are always inside it.
-func ValidatePassword(password string) error {
-	switch {
-	case password == "":
-		return &PasswordError{Reason: "is empty"}
-	case len(password) > MaxPasswordLength:
-		return &PasswordError{Reason: fmt.Sprintf("is %d characters long, more than the %d allowed", len(password), MaxPasswordLength)}
-	}
-	for i := 0; i < len(password); i++ {
-		if c := password[i]; c < '!' || c > '~' {
-			return &PasswordError{Reason: fmt.Sprintf("has a character outside printable ASCII at position %d: "+
-				"only the characters from '!' to '~' (letters, digits and punctuation, no spaces) are allowed", i+1)}
-		}
-	}
-	return nil
-}
 
 // nativePasswordIs reports whether the grants SHOW GRANTS printed carry the mysql_native_password
 // hash of password. MariaDB prints it as IDENTIFIED BY PASSWORD '*<hex>'; MySQL 8 prints no hash,

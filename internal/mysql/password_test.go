@@ -31,34 +31,6 @@ func TestNativePasswordIs(t *testing.T) {
 	}
 }
 
-func TestValidatePassword(t *testing.T) {
-	for _, tc := range []struct {
-		name, password string
-		ok             bool
-	}{
-		{"generated", "aZ09aZ09aZ09aZ09aZ09aZ09aZ09aZ09", true},
-		{"every printable character but the space", "!\"#$%&'()*+,-./0123456789:;<=>?@AZ[\\]^_`az{|}~", true},
-		{"the longest", strings.Repeat("a", MaxPasswordLength), true},
-		{"empty", "", false},
-		{"too long", strings.Repeat("a", MaxPasswordLength+1), false},
-		{"space", "a b", false},
-		{"gbk lead byte before a quote", "x\xbf'", false},
-		{"NUL", "a\x00b", false},
-		{"newline", "a\nb", false},
-		{"tab", "a\tb", false},
-		{"DEL", "a\x7fb", false},
-		{"UTF-8 letter", "pässword", false},
-	} {
-		err := ValidatePassword(tc.password)
-		if (err == nil) != tc.ok {
-			t.Errorf("%s: ValidatePassword = %v, want ok=%v", tc.name, err, tc.ok)
-		}
-		if err != nil && tc.password != "" && strings.Contains(err.Error(), tc.password) {
-			t.Errorf("%s: the error quotes the password: %v", tc.name, err)
-		}
-	}
-}
-
 // The session every admin connection starts with pins what the escaping of values and the
 // parsing of SHOW GRANTS depend on.
 func TestSessionSetup(t *testing.T) {

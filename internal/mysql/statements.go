@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/stillwaters/db-concierge/internal/tenant"
 )
 
 // Every SQL text the operator sends is written in this file, and nowhere else in the package.
@@ -115,11 +117,16 @@ func (d dialect) identifiedBy(password string, form passwordForm) (string, any) 
 	return " IDENTIFIED BY PASSWORD ?", nativePasswordHash(password)
 }
 
-func (d dialect) createUser(user, password string, form passwordForm) statement {
+// createUser creates an account with the cluster's TLS requirement and its own connection limit
+// (none when 0). Both servers take the resource options after REQUIRE.
+func (d dialect) createUser(user, password string, form passwordForm, maxConnections int) statement {
 	clause, value := d.identifiedBy(password, form)
 	query := "CREATE USER " + quoteAccount(user, anyHost) + clause
 	if d.requireTLS {
 		query += " REQUIRE SSL"
+	}
+	if maxConnections > 0 {
+		query += " WITH MAX_USER_CONNECTIONS " + strconv.Itoa(maxConnections)
 	}
 	return statement{op: opCreateUser, query: query, args: []any{value}, secret: true}
 }
@@ -137,6 +144,12 @@ func (d dialect) alterUserTLS(user string) statement {
 	return statement{op: opAlterUser, query: "ALTER USER " + quoteAccount(user, anyHost) + clause}
 }
 
+// alterUserConnectionLimit sets an account's own connection limit; 0 leaves it to the server's.
+func alterUserConnectionLimit(user string, maxConnections int) statement {
+	return statement{op: opAlterUser, query: "ALTER USER " + quoteAccount(user, anyHost) +
+		" WITH MAX_USER_CONNECTIONS " + strconv.Itoa(maxConnections)}
+}
+
 func dropUser(user string) statement {
 	return statement{op: opDropUser, query: "DROP USER IF EXISTS " + quoteAccount(user, anyHost)}
 }
@@ -147,15 +160,52 @@ func selectUserName(user string) statement {
 	return read("SELECT User FROM mysql.user WHERE User = ? LIMIT 1", user)
 }
 
-// selectTLSRequirement reads an account's REQUIRE clause where SHOW GRANTS does not print it.
-func selectTLSRequirement(user string) statement {
-	return read("SELECT ssl_type FROM mysql.user WHERE User = ? AND Host = ?", user, anyHost)
+// selectAccountOptions reads an account's REQUIRE clause and connection limit where SHOW GRANTS
+// does not print them (MySQL 8 prints neither).
+func selectAccountOptions(user string) statement {
+	return read("SELECT ssl_type, max_user_connections FROM mysql.user WHERE User = ? AND Host = ?", user, anyHost)
 }
 
 // Grants.
 
+// privilege is a database-level privilege as GRANT names it, with the mysql.db column that holds
+// it (lower-cased), which the sweep reads.
+type privilege struct{ name, column string }
+
+// The privileges the presets are made of.
+var (
+	privSelect          = privilege{"SELECT", "select_priv"}
+	privInsert          = privilege{"INSERT", "insert_priv"}
+	privUpdate          = privilege{"UPDATE", "update_priv"}
+	privDelete          = privilege{"DELETE", "delete_priv"}
+	privExecute         = privilege{"EXECUTE", "execute_priv"}
+	privTemporaryTables = privilege{"CREATE TEMPORARY TABLES", "create_tmp_table_priv"}
+	privLockTables      = privilege{"LOCK TABLES", "lock_tables_priv"}
+	privShowView        = privilege{"SHOW VIEW", "show_view_priv"}
+)
+
+// allPrivileges is what ReadWrite holds on its database: every database-level privilege.
+const allPrivileges = "ALL PRIVILEGES"
+
+// presetPrivileges are the database-level privileges of each preset but ReadWrite (which holds
+// allPrivileges). A GRANT names only these: no privilege name of a statement comes from anywhere
+// else, the server's output included.
+var presetPrivileges = map[tenant.Access][]privilege{
+	tenant.DataOnly: {privSelect, privInsert, privUpdate, privDelete, privExecute, privTemporaryTables, privLockTables},
+	tenant.ReadOnly: {privSelect, privShowView, privExecute},
+}
+
 func grantAllOnDatabase(database, user string) statement {
-	return statement{op: opGrant, query: "GRANT ALL PRIVILEGES ON " + grantPattern(database) + ".* TO " + quoteAccount(user, anyHost)}
+	return statement{op: opGrant, query: "GRANT " + allPrivileges + " ON " + grantPattern(database) + ".* TO " + quoteAccount(user, anyHost)}
+}
+
+// grantOnDatabase grants privileges, taken from presetPrivileges, on the database.
+func grantOnDatabase(database, user string, privileges []privilege) statement {
+	names := make([]string, len(privileges))
+	for i, p := range privileges {
+		names[i] = p.name
+	}
+	return statement{op: opGrant, query: "GRANT " + strings.Join(names, ", ") + " ON " + grantPattern(database) + ".* TO " + quoteAccount(user, anyHost)}
 }
 
 func showGrants(user string) statement {
@@ -182,22 +232,26 @@ func clearDefaultRole(user string) statement {
 	return statement{op: opRevoke, query: "SET DEFAULT ROLE NONE FOR " + quoteAccount(user, anyHost)}
 }
 
-// selectForeignGrant finds one grant of an account other than the tenant's user and the
+// selectForeignGrant finds one grant of an account other than the tenant's accounts and the
 // operator's admin account that reaches database name (as the server compares it):
 // database-level grants match it as a LIKE pattern, the others by equality.
-func selectForeignGrant(name, user, admin string) statement {
+func selectForeignGrant(name string, excluded []string) statement {
+	notIn := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(excluded)), ", ") + ")"
 	var args []any
 	for range 4 {
-		args = append(args, name, user, admin)
+		args = append(args, name)
+		for _, user := range excluded {
+			args = append(args, user)
+		}
 	}
 	return read(`SELECT User, Host, Db, '' FROM mysql.db
-  WHERE CAST(? AS BINARY) LIKE CAST(Db AS BINARY) AND User NOT IN (?, ?)
+  WHERE CAST(? AS BINARY) LIKE CAST(Db AS BINARY) AND User NOT IN `+notIn+`
 UNION ALL SELECT User, Host, Db, Table_name FROM mysql.tables_priv
-  WHERE CAST(Db AS BINARY) = CAST(? AS BINARY) AND User NOT IN (?, ?)
+  WHERE CAST(Db AS BINARY) = CAST(? AS BINARY) AND User NOT IN `+notIn+`
 UNION ALL SELECT User, Host, Db, Routine_name FROM mysql.procs_priv
-  WHERE CAST(Db AS BINARY) = CAST(? AS BINARY) AND User NOT IN (?, ?)
+  WHERE CAST(Db AS BINARY) = CAST(? AS BINARY) AND User NOT IN `+notIn+`
 UNION ALL SELECT User, Host, Db, Table_name FROM mysql.columns_priv
-  WHERE CAST(Db AS BINARY) = CAST(? AS BINARY) AND User NOT IN (?, ?)
+  WHERE CAST(Db AS BINARY) = CAST(? AS BINARY) AND User NOT IN `+notIn+`
 LIMIT 1`, args...)
 }
 
@@ -239,11 +293,16 @@ var selectOwnershipTable = read("SELECT COUNT(*) FROM information_schema.TABLES 
 // ownershipColumns are the columns ownershipRow scans, in its order.
 const ownershipColumns = "SELECT kind, name, owner_uid, owner_namespace, owner_name, state FROM " + ownershipTable
 
-// selectOwnershipOfNames reads the records of a database and a user name. Names compare without
+// selectOwnershipForClaim reads the records of a tenant's database and account names, and every
+// record of its owner (accounts the spec no longer lists among them). Names compare without
 // regard to case here (the column's collation).
-func selectOwnershipOfNames(database, user string) statement {
-	return read(ownershipColumns+" WHERE (kind = ? AND name = ?) OR (kind = ? AND name = ?)",
-		ObjectDatabase, database, ObjectUser, user)
+func selectOwnershipForClaim(uid, database string, users []string) statement {
+	args := []any{uid, tenant.ObjectDatabase, database, tenant.ObjectUser}
+	for _, u := range users {
+		args = append(args, u)
+	}
+	in := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(users)), ", ") + ")"
+	return read(ownershipColumns+" WHERE owner_uid = ? OR (kind = ? AND name = ?) OR (kind = ? AND name IN "+in+")", args...)
 }
 
 func selectOwnershipOf(uid string) statement {
@@ -255,7 +314,7 @@ func selectPendingOwnershipOf(uid string) statement {
 }
 
 // takeOverOwnership moves a record to owner, only if it still names previous in the state read.
-func takeOverOwnership(kind ObjectKind, name string, owner Owner, previous ownershipRow) statement {
+func takeOverOwnership(kind tenant.Object, name string, owner tenant.Owner, previous ownershipRow) statement {
 	return statement{op: opOwnership, query: "UPDATE " + ownershipTable +
 		" SET owner_uid = ?, owner_namespace = ?, owner_name = ?, state = ? WHERE kind = ? AND name = ? AND owner_uid = ? AND state = ?",
 		args: []any{owner.UID, owner.Namespace, owner.Name, statePending, kind, name, previous.uid, previous.state}}
@@ -263,12 +322,12 @@ func takeOverOwnership(kind ObjectKind, name string, owner Owner, previous owner
 
 // ownershipRecord is one new row of insertOwnership.
 type ownershipRecord struct {
-	kind ObjectKind
+	kind tenant.Object
 	name string
 }
 
 // insertOwnership records pending rows for owner in one statement: a tenant's intent is one write.
-func insertOwnership(owner Owner, records []ownershipRecord) statement {
+func insertOwnership(owner tenant.Owner, records []ownershipRecord) statement {
 	placeholders := make([]string, len(records))
 	var args []any
 	for i, r := range records {
@@ -284,9 +343,15 @@ func commitOwnership(uid string) statement {
 		args: []any{stateCommitted, uid, statePending}}
 }
 
-func deletePendingOwnership(kind ObjectKind, name, uid string) statement {
+func deletePendingOwnership(kind tenant.Object, name, uid string) statement {
 	return statement{op: opOwnership, query: "DELETE FROM " + ownershipTable + " WHERE kind = ? AND name = ? AND owner_uid = ? AND state = ?",
 		args: []any{kind, name, uid, statePending}}
+}
+
+// deleteOwnership forgets one record of owner uid, whatever its state.
+func deleteOwnership(kind tenant.Object, name, uid string) statement {
+	return statement{op: opOwnership, query: "DELETE FROM " + ownershipTable + " WHERE kind = ? AND name = ? AND owner_uid = ?",
+		args: []any{kind, name, uid}}
 }
 
 func deleteOwnershipOf(uid string) statement {
@@ -297,10 +362,10 @@ func deleteOwnershipOf(uid string) statement {
 // Accounts and grants are MariaDB's tables, and only those of the host every tenant uses.
 
 var (
-	selectOwnershipRecords = read(ownershipColumns+" WHERE kind IN (?, ?)", ObjectDatabase, ObjectUser)
+	selectOwnershipRecords = read(ownershipColumns+" WHERE kind IN (?, ?)", tenant.ObjectDatabase, tenant.ObjectUser)
 	selectSchemata         = read("SELECT SCHEMA_NAME, DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA")
 	// selectAccounts reads MariaDB's account rows (10.4 and later): privileges, plugin, hash, TLS
-	// requirement and default role, as JSON.
+	// requirement, connection limit and default role, as JSON.
 	selectAccounts = read("SELECT User, Priv FROM mysql.global_priv WHERE Host = ?", anyHost)
 	// selectDatabaseGrants reads every column: each server version has its own set of privilege
 	// columns, and ALL PRIVILEGES is all of them.

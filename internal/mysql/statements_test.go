@@ -1,6 +1,12 @@
 package mysql
 
-import "testing"
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stillwaters/db-concierge/internal/tenant"
+)
 
 func TestStatements(t *testing.T) {
 	cases := []struct {
@@ -14,6 +20,13 @@ func TestStatements(t *testing.T) {
 		{dropUser("my_app_app"), "DROP USER IF EXISTS `my_app_app`@`%`", false},
 		{grantAllOnDatabase("my_app", "my_app_app"), "GRANT ALL PRIVILEGES ON `my\\_app`.* TO `my_app_app`@`%`", false},
 		{showGrants("u"), "SHOW GRANTS FOR `u`@`%`", false},
+		{grantOnDatabase("my_app", "ro", presetPrivileges[tenant.ReadOnly]), "GRANT SELECT, SHOW VIEW, EXECUTE ON `my\\_app`.* TO `ro`@`%`", false},
+		{grantOnDatabase("my_app", "dw", presetPrivileges[tenant.DataOnly]),
+			"GRANT SELECT, INSERT, UPDATE, DELETE, EXECUTE, CREATE TEMPORARY TABLES, LOCK TABLES ON `my\\_app`.* TO `dw`@`%`", false},
+		{alterUserConnectionLimit("ro", 5), "ALTER USER `ro`@`%` WITH MAX_USER_CONNECTIONS 5", false},
+		{alterUserConnectionLimit("ro", 0), "ALTER USER `ro`@`%` WITH MAX_USER_CONNECTIONS 0", false},
+		{selectAccountOptions("ro"), "SELECT ssl_type, max_user_connections FROM mysql.user WHERE User = ? AND Host = ?", false},
+		{deleteOwnership(tenant.ObjectUser, "ro", "uid"), "DELETE FROM `db_concierge`.`ownership` WHERE kind = ? AND name = ? AND owner_uid = ?", false},
 	}
 	for _, c := range cases {
 		if c.got.query != c.query {
@@ -22,5 +35,51 @@ func TestStatements(t *testing.T) {
 		if c.got.secret != c.secret {
 			t.Errorf("%s: secret = %v, want %v", c.query, c.got.secret, c.secret)
 		}
+	}
+}
+
+// A new account gets its connection limit with CREATE USER, after REQUIRE as both servers want
+// it; none is written when it has no limit of its own.
+func TestCreateUserConnectionLimit(t *testing.T) {
+	cases := []struct {
+		d     dialect
+		limit int
+		want  string
+	}{
+		{dialect{flavor: FlavorMariaDB}, 0, "CREATE USER `app`@`%` IDENTIFIED BY PASSWORD ?"},
+		{dialect{flavor: FlavorMariaDB}, 7, "CREATE USER `app`@`%` IDENTIFIED BY PASSWORD ? WITH MAX_USER_CONNECTIONS 7"},
+		{dialect{flavor: FlavorMariaDB, requireTLS: true}, 7, "CREATE USER `app`@`%` IDENTIFIED BY PASSWORD ? REQUIRE SSL WITH MAX_USER_CONNECTIONS 7"},
+		{dialect{flavor: FlavorMySQL, requireTLS: true}, 2, "CREATE USER `app`@`%` IDENTIFIED WITH caching_sha2_password BY ? REQUIRE SSL WITH MAX_USER_CONNECTIONS 2"},
+	}
+	for _, c := range cases {
+		if got := c.d.createUser("app", "pw", hashed, c.limit).query; got != c.want {
+			t.Errorf("got  %s\nwant %s", got, c.want)
+		}
+	}
+}
+
+// Every account of the tenant, and the admin account, are left out of the search for other
+// accounts' grants: one placeholder each, in each of the four reads.
+func TestSelectForeignGrantExcludesEveryAccount(t *testing.T) {
+	st := selectForeignGrant("my_app", []string{"app", "app_ro", "admin"})
+	if n := strings.Count(st.query, "User NOT IN (?, ?, ?)"); n != 4 {
+		t.Errorf("%d exclusions of three accounts in %s", n, st.query)
+	}
+	want := []any{"my_app", "app", "app_ro", "admin"}
+	if len(st.args) != 16 || !slices.Equal(st.args[:4], want) || !slices.Equal(st.args[12:], want) {
+		t.Errorf("arguments %v", st.args)
+	}
+}
+
+// A claim reads the records of the database, of every account, and every record of its owner in
+// one statement.
+func TestSelectOwnershipForClaim(t *testing.T) {
+	st := selectOwnershipForClaim("uid", "my_app", []string{"app", "app_ro"})
+	if !strings.HasSuffix(st.query, " WHERE owner_uid = ? OR (kind = ? AND name = ?) OR (kind = ? AND name IN (?, ?))") {
+		t.Errorf("query %s", st.query)
+	}
+	want := []any{"uid", tenant.ObjectDatabase, "my_app", tenant.ObjectUser, "app", "app_ro"}
+	if !slices.Equal(st.args, want) {
+		t.Errorf("arguments %v, want %v", st.args, want)
 	}
 }

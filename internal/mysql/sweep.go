@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/stillwaters/db-concierge/internal/tenant"
 )
 
 // A sweep is the periodic drift check of a whole cluster. A full pass reads one tenant's records,
@@ -18,35 +20,33 @@ import (
 // judge — sends the tenant to a full pass, which decides and repairs. A superfluous full pass
 // costs some CPU; a drift vouched for would stay unrepaired.
 
-// Expectation is a Ready tenant as a sweep expects to find it: its names, and the password its
-// Secret holds.
-type Expectation struct {
-	Tenant   Tenant
-	Password string
-}
-
-// Finding is why a sweep sends a tenant to a full pass. It labels a metric: the set is fixed.
-type Finding string
-
-// The findings. findingNone vouches for the tenant.
+// The findings, each a reason a sweep sends a tenant to a full pass (it labels a metric: the set is
+// fixed). findingNone vouches for the tenant.
 const (
-	findingNone Finding = ""
-	// FindingOwnershipRecord: a record of the database or user is missing, still pending, spelled
-	// otherwise, or names another owner.
-	FindingOwnershipRecord Finding = "ownership_record"
-	FindingDatabaseMissing Finding = "database_missing"
-	FindingCharset         Finding = "charset_differs"
-	FindingUserMissing     Finding = "user_missing"
-	FindingPassword        Finding = "password_differs"
-	// FindingGrantMissing: ALL PRIVILEGES on the database is missing or partial.
-	FindingGrantMissing Finding = "grant_missing"
+	findingNone tenant.Finding = ""
+	// FindingOwnershipRecord: a record of the database or of an account is missing, still
+	// pending, spelled otherwise, or names another owner; or the owner holds a record of an
+	// account the spec no longer lists.
+	FindingOwnershipRecord tenant.Finding = "ownership_record"
+	FindingDatabaseMissing tenant.Finding = "database_missing"
+	FindingCharset         tenant.Finding = "charset_differs"
+	FindingUserMissing     tenant.Finding = "user_missing"
+	FindingPassword        tenant.Finding = "password_differs"
+	// FindingGrantMissing: a privilege of the account's access on the database is missing.
+	FindingGrantMissing tenant.Finding = "grant_missing"
 	// FindingGrantBeyond: a privilege beyond the database, GRANT OPTION, a role, a default role
 	// or a PROXY grant.
-	FindingGrantBeyond Finding = "grant_beyond_database"
-	FindingTLS         Finding = "tls_requirement_differs"
+	FindingGrantBeyond tenant.Finding = "grant_beyond_database"
+	// FindingAccessDiffers: inside the database, the account holds more than its access: a
+	// database privilege beyond its preset, or (DataOnly, ReadOnly) a grant on a table, column
+	// or routine.
+	FindingAccessDiffers tenant.Finding = "access_differs"
+	FindingTLS           tenant.Finding = "tls_requirement_differs"
+	// FindingConnectionLimit: the account's own connection limit is not the spec's.
+	FindingConnectionLimit tenant.Finding = "connection_limit_differs"
 	// FindingUnverifiable: the sweep cannot judge the tenant (a password stored by another
 	// plugin, a server whose hashes are salted, an account row it cannot read).
-	FindingUnverifiable Finding = "unverifiable"
+	FindingUnverifiable tenant.Finding = "unverifiable"
 )
 
 // nativePlugin is the authentication plugin whose stored hash a sweep can compare with a password.
@@ -55,13 +55,13 @@ const nativePlugin = "mysql_native_password"
 // erNoSuchTable: MariaDB before 10.4 has no mysql.global_priv.
 const erNoSuchTable = 1146
 
-// Sweep reads what the cluster holds for its tenants and compares every expected tenant with it.
-// It returns, by owner UID, the tenants a full pass must look at and why; the others match. An
-// error means nothing was judged: an outage (Classify says KindUnreachable), or a read that
-// failed.
-func (a *Admin) Sweep(ctx context.Context, expected []Expectation) (findings map[string]Finding, err error) {
+// Sweep reads what the cluster holds for its tenants and compares every expected tenant, each of
+// its accounts, with it. It returns, by owner UID, the tenants a full pass must look at and why;
+// the others match. An error means nothing was judged: an outage (tenant.KindUnreachable), or a
+// read that failed.
+func (a *Admin) Sweep(ctx context.Context, expected []tenant.Expectation) (findings map[string]tenant.Finding, err error) {
 	defer func() { err = a.settle(ctx, err) }()
-	findings = map[string]Finding{}
+	findings = map[string]tenant.Finding{}
 	if len(expected) == 0 {
 		return findings, nil
 	}
@@ -82,26 +82,26 @@ func (a *Admin) Sweep(ctx context.Context, expected []Expectation) (findings map
 		return nil, err
 	}
 	for _, e := range expected {
-		want, err := a.wantedFor(ctx, d, e.Tenant)
+		want, err := a.wantedFor(ctx, d, e.Spec)
 		if err != nil {
-			if Classify(err) == KindUnreachable {
+			if classify(err) == tenant.KindUnreachable {
 				return nil, err
 			}
 			// A charset the server no longer knows: the full pass reports it.
-			findings[e.Tenant.Owner.UID] = FindingUnverifiable
+			findings[e.Spec.Owner.UID] = FindingUnverifiable
 			continue
 		}
-		if f := inv.judge(e, want); f != findingNone {
-			findings[e.Tenant.Owner.UID] = f
+		if f := inv.judge(e.Spec, want); f != findingNone {
+			findings[e.Spec.Owner.UID] = f
 		}
 	}
 	return findings, nil
 }
 
-func allFound(expected []Expectation, f Finding) map[string]Finding {
-	findings := make(map[string]Finding, len(expected))
+func allFound(expected []tenant.Expectation, f tenant.Finding) map[string]tenant.Finding {
+	findings := make(map[string]tenant.Finding, len(expected))
 	for _, e := range expected {
-		findings[e.Tenant.Owner.UID] = f
+		findings[e.Spec.Owner.UID] = f
 	}
 	return findings
 }
@@ -114,7 +114,7 @@ type wanted struct {
 
 // wantedFor resolves a tenant's charset and collation the way the server does (aliases, a
 // collation named alone), as the full pass compares them.
-func (a *Admin) wantedFor(ctx context.Context, d dialect, t Tenant) (wanted, error) {
+func (a *Admin) wantedFor(ctx context.Context, d dialect, t tenant.Spec) (wanted, error) {
 	charset, collation, err := a.resolveCharset(ctx, t.Charset, t.Collation)
 	if err != nil {
 		return wanted{}, err
@@ -128,7 +128,9 @@ type inventory struct {
 	names nameComparison
 	// records are keyed by kind and lower-cased name: the table compares names without regard to
 	// case, so at most one record answers a name.
-	records        map[recordKey]ownershipRow
+	records map[recordKey]ownershipRow
+	// ownedUsers are the account records by owner UID.
+	ownedUsers     map[string][]ownershipRow
 	schemata       map[string]schemaFacts
 	accounts       map[string]accountFacts
 	databaseGrants map[string][]databaseGrant
@@ -138,7 +140,7 @@ type inventory struct {
 }
 
 type recordKey struct {
-	kind ObjectKind
+	kind tenant.Object
 	name string
 }
 
@@ -154,14 +156,18 @@ type accountFacts struct {
 	authString  string
 	tls         tlsRequirement
 	defaultRole string
+	// maxConnections is the account's own connection limit, 0 for none.
+	maxConnections int
 	// alternatives: the account also authenticates another way (IDENTIFIED VIA … OR …).
 	alternatives bool
 }
 
 // databaseGrant is a row of mysql.db: pattern is the Db column, wildcards escaped as stored.
 type databaseGrant struct {
-	pattern     string
-	all         bool
+	pattern string
+	all     bool
+	// held lists the privilege columns set, lower-cased (select_priv, ...), Grant_priv aside.
+	held        []string
 	grantOption bool
 }
 
@@ -175,6 +181,7 @@ func newInventory(names nameComparison) *inventory {
 	return &inventory{
 		names:          names,
 		records:        map[recordKey]ownershipRow{},
+		ownedUsers:     map[string][]ownershipRow{},
 		schemata:       map[string]schemaFacts{},
 		accounts:       map[string]accountFacts{},
 		databaseGrants: map[string][]databaseGrant{},
@@ -191,49 +198,77 @@ func (c nameComparison) key(name string) string {
 	return name
 }
 
-// judge compares one tenant with the inventory, in the order a full pass checks.
-func (inv *inventory) judge(e Expectation, want wanted) Finding {
-	t := e.Tenant
-	if !inv.recordedFor(t) {
+// judge compares one tenant with the inventory, in the order a full pass checks: its records, its
+// database, then each account in the spec's order.
+func (inv *inventory) judge(s tenant.Spec, want wanted) tenant.Finding {
+	if !inv.recordedFor(s) {
 		return FindingOwnershipRecord
 	}
-	schema, found := inv.schemata[inv.names.key(t.Database)]
+	schema, found := inv.schemata[inv.names.key(s.Database)]
 	switch {
 	case !found:
 		return FindingDatabaseMissing
 	case !strings.EqualFold(schema.charset, want.charset) || !strings.EqualFold(schema.collation, want.collation):
 		return FindingCharset
 	}
-	account, found := inv.accounts[t.User]
-	if !found {
-		return FindingUserMissing
-	}
-	if f := account.judgePassword(e.Password); f != findingNone {
-		return f
-	}
-	if f := inv.judgeGrants(t, account); f != findingNone {
-		return f
-	}
-	if account.tls != want.tls {
-		return FindingTLS
+	for _, acc := range s.Accounts {
+		if f := inv.judgeAccount(s.Database, acc, want); f != findingNone {
+			return f
+		}
 	}
 	return findingNone
 }
 
-// recordedFor reports whether both records name the tenant's owner, as committed, under the
-// tenant's own spelling: what a claim finds with nothing to write.
-func (inv *inventory) recordedFor(t Tenant) bool {
-	return inv.recordedAs(ObjectDatabase, t.Database, t.Owner.UID) && inv.recordedAs(ObjectUser, t.User, t.Owner.UID)
+// judgeAccount compares one account with the inventory, as a full pass checks it.
+func (inv *inventory) judgeAccount(database string, acc tenant.Account, want wanted) tenant.Finding {
+	facts, found := inv.accounts[acc.Name]
+	if !found {
+		return FindingUserMissing
+	}
+	if f := facts.judgePassword(acc.Password); f != findingNone {
+		return f
+	}
+	if f := inv.judgeGrants(database, acc, facts); f != findingNone {
+		return f
+	}
+	if facts.tls != want.tls {
+		return FindingTLS
+	}
+	if facts.maxConnections != acc.MaxUserConnections {
+		return FindingConnectionLimit
+	}
+	return findingNone
 }
 
-func (inv *inventory) recordedAs(kind ObjectKind, name, uid string) bool {
+// recordedFor reports whether the records of the database and of every account name the
+// tenant's owner, as committed, under the tenant's own spelling, and the owner holds no record of
+// an account the spec does not list: what a claim finds with nothing to write, and a pass with
+// nothing to drop.
+func (inv *inventory) recordedFor(s tenant.Spec) bool {
+	if !inv.recordedAs(tenant.ObjectDatabase, s.Database, s.Owner.UID) {
+		return false
+	}
+	for _, acc := range s.Accounts {
+		if !inv.recordedAs(tenant.ObjectUser, acc.Name, s.Owner.UID) {
+			return false
+		}
+	}
+	for _, r := range inv.ownedUsers[s.Owner.UID] {
+		if _, listed := s.Account(r.name); !listed {
+			return false
+		}
+	}
+	return true
+}
+
+func (inv *inventory) recordedAs(kind tenant.Object, name, uid string) bool {
 	r, found := inv.records[recordKey{kind, strings.ToLower(name)}]
 	return found && r.name == name && r.uid == uid && r.state == stateCommitted
 }
 
 // judgePassword compares the stored mysql_native_password hash with the password's. Any other
 // way to log in is beyond what a hash comparison can tell.
-func (acc accountFacts) judgePassword(password string) Finding {
+func (acc accountFacts) judgePassword(password string) tenant.Finding {
 	if acc.unreadable || acc.alternatives || acc.plugin != nativePlugin {
 		return FindingUnverifiable
 	}
@@ -244,26 +279,56 @@ func (acc accountFacts) judgePassword(password string) Finding {
 	return findingNone
 }
 
-// judgeGrants asks what planGrants asks of SHOW GRANTS: exactly ALL PRIVILEGES on the tenant's
-// escaped pattern, grants on objects inside its database at most, and nothing else.
-func (inv *inventory) judgeGrants(t Tenant, account accountFacts) Finding {
-	if account.access != 0 || account.defaultRole != "" || inv.delegated[t.User] {
+// judgeGrants asks what planGrants asks of SHOW GRANTS: exactly the account's access on the
+// tenant's escaped pattern (ALL PRIVILEGES, or the preset's privileges), grants on objects inside
+// its database for ReadWrite at most, and nothing else.
+func (inv *inventory) judgeGrants(database string, acc tenant.Account, facts accountFacts) tenant.Finding {
+	if facts.access != 0 || facts.defaultRole != "" || inv.delegated[acc.Name] {
 		return FindingGrantBeyond
 	}
-	own := escapePattern(t.Database)
-	hasAll := false
-	for _, g := range inv.databaseGrants[t.User] {
+	own := escapePattern(database)
+	var line *databaseGrant
+	for _, g := range inv.databaseGrants[acc.Name] {
 		if !inv.names.equal(g.pattern, own) || g.grantOption {
 			return FindingGrantBeyond
 		}
-		hasAll = g.all
+		line = &g
 	}
-	for _, g := range inv.objectGrants[t.User] {
-		if !inv.names.equal(g.database, t.Database) || g.grantOption {
+	insideObjects := false
+	for _, g := range inv.objectGrants[acc.Name] {
+		if !inv.names.equal(g.database, database) || g.grantOption {
 			return FindingGrantBeyond
 		}
+		insideObjects = true
 	}
-	if !hasAll {
+	if insideObjects && acc.Access != tenant.ReadWrite {
+		return FindingAccessDiffers
+	}
+	if line == nil {
+		return FindingGrantMissing
+	}
+	return line.judgeAccess(acc.Access)
+}
+
+// judgeAccess compares a database line with an access: ALL PRIVILEGES for ReadWrite, exactly the
+// preset's privileges for the others.
+func (g databaseGrant) judgeAccess(access tenant.Access) tenant.Finding {
+	if access == tenant.ReadWrite {
+		if !g.all {
+			return FindingGrantMissing
+		}
+		return findingNone
+	}
+	wanted := map[string]bool{}
+	for _, p := range presetPrivileges[access] {
+		wanted[p.column] = true
+	}
+	for _, column := range g.held {
+		if !wanted[column] {
+			return FindingAccessDiffers
+		}
+	}
+	if len(g.held) != len(wanted) {
 		return FindingGrantMissing
 	}
 	return findingNone
@@ -281,6 +346,9 @@ func (a *Admin) readInventory(ctx context.Context, names nameComparison) (*inven
 	}
 	for _, r := range records {
 		inv.records[recordKey{r.kind, strings.ToLower(r.name)}] = r
+		if r.kind == tenant.ObjectUser {
+			inv.ownedUsers[r.uid] = append(inv.ownedUsers[r.uid], r)
+		}
 	}
 	reads := []struct {
 		what string
@@ -345,6 +413,7 @@ type globalPriv struct {
 	AuthenticationString string            `json:"authentication_string"`
 	SSLType              int               `json:"ssl_type"`
 	DefaultRole          string            `json:"default_role"`
+	MaxUserConnections   int               `json:"max_user_connections"`
 	AuthOr               []json.RawMessage `json:"auth_or"`
 }
 
@@ -361,12 +430,13 @@ func parseGlobalPriv(priv []byte) accountFacts {
 		tls = tlsSpecified
 	}
 	return accountFacts{
-		access:       *p.Access,
-		plugin:       p.Plugin,
-		authString:   p.AuthenticationString,
-		tls:          tls,
-		defaultRole:  p.DefaultRole,
-		alternatives: len(p.AuthOr) > 0,
+		access:         *p.Access,
+		plugin:         p.Plugin,
+		authString:     p.AuthenticationString,
+		tls:            tls,
+		defaultRole:    p.DefaultRole,
+		maxConnections: p.MaxUserConnections,
+		alternatives:   len(p.AuthOr) > 0,
 	}
 }
 
@@ -435,10 +505,12 @@ func (a *Admin) readDatabaseGrants(ctx context.Context, inv *inventory) error {
 type databaseGrantLayout struct {
 	user, db, grantOption int
 	privileges            []int
+	// names are the privilege columns' names, lower-cased, by index.
+	names map[int]string
 }
 
 func databaseGrantLayoutOf(columns []string) (databaseGrantLayout, error) {
-	l := databaseGrantLayout{user: -1, db: -1, grantOption: -1}
+	l := databaseGrantLayout{user: -1, db: -1, grantOption: -1, names: map[int]string{}}
 	for i, c := range columns {
 		switch name := strings.ToLower(c); {
 		case name == "user":
@@ -449,6 +521,7 @@ func databaseGrantLayoutOf(columns []string) (databaseGrantLayout, error) {
 			l.grantOption = i
 		case strings.HasSuffix(name, "_priv"):
 			l.privileges = append(l.privileges, i)
+			l.names[i] = name
 		}
 	}
 	if l.user < 0 || l.db < 0 || l.grantOption < 0 || len(l.privileges) == 0 {
@@ -460,7 +533,11 @@ func databaseGrantLayoutOf(columns []string) (databaseGrantLayout, error) {
 func (l databaseGrantLayout) read(values []sql.RawBytes) (user string, g databaseGrant) {
 	g = databaseGrant{pattern: string(values[l.db]), all: true, grantOption: isYes(values[l.grantOption])}
 	for _, i := range l.privileges {
-		g.all = g.all && isYes(values[i])
+		held := isYes(values[i])
+		g.all = g.all && held
+		if held {
+			g.held = append(g.held, l.names[i])
+		}
 	}
 	return string(values[l.user]), g
 }

@@ -3,8 +3,11 @@ package mysql
 import (
 	"context"
 	"database/sql"
+	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/stillwaters/db-concierge/internal/tenant"
 )
 
 const (
@@ -13,12 +16,10 @@ const (
 	sweptPassword = "Kq3vN8xZ2pL7wR4tY6uI9oA1sD5fG0hJ" //nolint:gosec // G101: a made-up password, whose hash the test compares
 )
 
-func sweptTenant() Expectation {
-	return Expectation{
-		Tenant: Tenant{Database: "my_app", User: "my_app_app", Charset: "utf8mb4", Collation: "utf8mb4_unicode_ci",
-			Owner: Owner{UID: sweptUID, Namespace: "apps", Name: "my-app"}},
-		Password: sweptPassword,
-	}
+func sweptTenant() tenant.Spec {
+	return tenant.Spec{Database: "my_app", Charset: "utf8mb4", Collation: "utf8mb4_unicode_ci",
+		Accounts: []tenant.Account{{Name: "my_app_app", Access: tenant.ReadWrite, Password: sweptPassword}},
+		Owner:    tenant.Owner{UID: sweptUID, Namespace: "apps", Name: "my-app"}}
 }
 
 var sweptWant = wanted{charset: "utf8mb4", collation: "utf8mb4_unicode_ci", tls: tlsNone}
@@ -26,8 +27,9 @@ var sweptWant = wanted{charset: "utf8mb4", collation: "utf8mb4_unicode_ci", tls:
 // matchingInventory holds exactly what a full pass leaves behind for sweptTenant.
 func matchingInventory(names nameComparison) *inventory {
 	inv := newInventory(names)
-	inv.records[recordKey{ObjectDatabase, "my_app"}] = ownershipRow{kind: ObjectDatabase, name: "my_app", uid: sweptUID, state: stateCommitted}
-	inv.records[recordKey{ObjectUser, "my_app_app"}] = ownershipRow{kind: ObjectUser, name: "my_app_app", uid: sweptUID, state: stateCommitted}
+	inv.records[recordKey{tenant.ObjectDatabase, "my_app"}] = ownershipRow{kind: tenant.ObjectDatabase, name: "my_app", uid: sweptUID, state: stateCommitted}
+	inv.records[recordKey{tenant.ObjectUser, "my_app_app"}] = ownershipRow{kind: tenant.ObjectUser, name: "my_app_app", uid: sweptUID, state: stateCommitted}
+	inv.ownedUsers[sweptUID] = []ownershipRow{inv.records[recordKey{tenant.ObjectUser, "my_app_app"}]}
 	inv.schemata["my_app"] = schemaFacts{name: "my_app", charset: "utf8mb4", collation: "utf8mb4_unicode_ci"}
 	inv.accounts["my_app_app"] = accountFacts{plugin: nativePlugin, authString: nativePasswordHash(sweptPassword)}
 	inv.databaseGrants["my_app_app"] = []databaseGrant{{pattern: `my\_app`, all: true}}
@@ -39,7 +41,7 @@ func TestSweepJudge(t *testing.T) {
 		name  string
 		names nameComparison
 		drift func(inv *inventory)
-		want  Finding
+		want  tenant.Finding
 	}{
 		{"matching", namesAsWritten, func(*inventory) {}, findingNone},
 		{"hash printed in lower case", namesAsWritten, func(inv *inventory) {
@@ -51,16 +53,16 @@ func TestSweepJudge(t *testing.T) {
 			inv.objectGrants["my_app_app"] = []objectGrant{{database: "my_app"}, {database: "my_app"}}
 		}, findingNone},
 		{"database record of another owner", namesAsWritten, func(inv *inventory) {
-			inv.records[recordKey{ObjectDatabase, "my_app"}] = ownershipRow{kind: ObjectDatabase, name: "my_app", uid: otherUID, state: stateCommitted}
+			inv.records[recordKey{tenant.ObjectDatabase, "my_app"}] = ownershipRow{kind: tenant.ObjectDatabase, name: "my_app", uid: otherUID, state: stateCommitted}
 		}, FindingOwnershipRecord},
 		{"user record missing", namesAsWritten, func(inv *inventory) {
-			delete(inv.records, recordKey{ObjectUser, "my_app_app"})
+			delete(inv.records, recordKey{tenant.ObjectUser, "my_app_app"})
 		}, FindingOwnershipRecord},
 		{"record still pending", namesAsWritten, func(inv *inventory) {
-			inv.records[recordKey{ObjectUser, "my_app_app"}] = ownershipRow{kind: ObjectUser, name: "my_app_app", uid: sweptUID, state: statePending}
+			inv.records[recordKey{tenant.ObjectUser, "my_app_app"}] = ownershipRow{kind: tenant.ObjectUser, name: "my_app_app", uid: sweptUID, state: statePending}
 		}, FindingOwnershipRecord},
 		{"record spelled in another case", namesAsWritten, func(inv *inventory) {
-			inv.records[recordKey{ObjectDatabase, "my_app"}] = ownershipRow{kind: ObjectDatabase, name: "My_App", uid: sweptUID, state: stateCommitted}
+			inv.records[recordKey{tenant.ObjectDatabase, "my_app"}] = ownershipRow{kind: tenant.ObjectDatabase, name: "My_App", uid: sweptUID, state: stateCommitted}
 		}, FindingOwnershipRecord},
 		{"database dropped", namesAsWritten, func(inv *inventory) { delete(inv.schemata, "my_app") }, FindingDatabaseMissing},
 		{"only a database differing in case, names as written", namesAsWritten, func(inv *inventory) {
@@ -182,6 +184,8 @@ func TestParseGlobalPriv(t *testing.T) {
 		{"every privilege", `{"access":18446744073709551615}`, accountFacts{access: 18446744073709551615}},
 		{"REQUIRE ISSUER", `{"access":0,"ssl_type":3}`, accountFacts{tls: tlsSpecified}},
 		{"unknown ssl_type", `{"access":0,"ssl_type":7}`, accountFacts{tls: tlsSpecified}},
+		{"a connection limit", `{"access":0,"plugin":"mysql_native_password","authentication_string":"` + hash + `","max_user_connections":3}`,
+			accountFacts{plugin: nativePlugin, authString: hash, maxConnections: 3}},
 		{"two ways to authenticate", `{"access":0,"plugin":"mysql_native_password","authentication_string":"` + hash + `","auth_or":[{},{"plugin":"unix_socket"}]}`,
 			accountFacts{plugin: nativePlugin, authString: hash, alternatives: true}},
 		{"no access", `{"plugin":"mysql_native_password"}`, accountFacts{unreadable: true}},
@@ -213,10 +217,15 @@ func TestDatabaseGrantLayout(t *testing.T) {
 		values  []sql.RawBytes
 		want    databaseGrant
 	}{
-		{"all privileges", columns, row("%", `my\_app`, "my_app_app", "Y", "Y", "N", "Y"), databaseGrant{pattern: `my\_app`, all: true}},
-		{"one privilege missing", columns, row("%", `my\_app`, "my_app_app", "Y", "N", "N", "Y"), databaseGrant{pattern: `my\_app`}},
-		{"with GRANT OPTION", columns, row("%", `my\_app`, "my_app_app", "Y", "Y", "Y", "Y"), databaseGrant{pattern: `my\_app`, all: true, grantOption: true}},
-		{"a privilege this code has never heard of, missing", later, row("%", `my\_app`, "my_app_app", "Y", "Y", "N", "Y", "N"), databaseGrant{pattern: `my\_app`}},
+		{"all privileges", columns, row("%", `my\_app`, "my_app_app", "Y", "Y", "N", "Y"),
+			databaseGrant{pattern: `my\_app`, all: true, held: []string{"select_priv", "insert_priv", "delete_history_priv"}}},
+		{"one privilege missing", columns, row("%", `my\_app`, "my_app_app", "Y", "N", "N", "Y"),
+			databaseGrant{pattern: `my\_app`, held: []string{"select_priv", "delete_history_priv"}}},
+		{"with GRANT OPTION", columns, row("%", `my\_app`, "my_app_app", "Y", "Y", "Y", "Y"),
+			databaseGrant{pattern: `my\_app`, all: true, grantOption: true, held: []string{"select_priv", "insert_priv", "delete_history_priv"}}},
+		{"a privilege this code has never heard of, missing", later, row("%", `my\_app`, "my_app_app", "Y", "Y", "N", "Y", "N"),
+			databaseGrant{pattern: `my\_app`, held: []string{"select_priv", "insert_priv", "delete_history_priv"}}},
+		{"nothing", columns, row("%", `my\_app`, "my_app_app", "N", "N", "N", "N"), databaseGrant{pattern: `my\_app`}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -225,7 +234,7 @@ func TestDatabaseGrantLayout(t *testing.T) {
 				t.Fatal(err)
 			}
 			user, got := layout.read(c.values)
-			if user != "my_app_app" || got != c.want {
+			if user != "my_app_app" || !reflect.DeepEqual(got, c.want) {
 				t.Errorf("read = %q %+v, want my_app_app %+v", user, got, c.want)
 			}
 		})
@@ -246,11 +255,117 @@ func TestHoldsGrantOption(t *testing.T) {
 // MySQL 8 keeps salted hashes: a sweep there vouches for nobody, without reading anything.
 func TestSweepSendsEveryMySQLTenantToAFullPass(t *testing.T) {
 	a := &Admin{dialect: &dialect{flavor: FlavorMySQL}}
-	findings, err := a.Sweep(context.Background(), []Expectation{sweptTenant()})
+	findings, err := a.Sweep(context.Background(), []tenant.Expectation{{Spec: sweptTenant()}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if findings[sweptUID] != FindingUnverifiable {
 		t.Errorf("findings = %v", findings)
+	}
+}
+
+const (
+	sweptReadOnlyPassword = "Zx8cV7bN6mQ5wE4rT3yU2iO1pA0sD9fG" //nolint:gosec // G101: made-up passwords, whose hashes the test compares
+	sweptDataOnlyPassword = "Lk9jH8gF7dS6aP5oI4uY3tR2eW1qM0nB" //nolint:gosec // G101: as above
+)
+
+// sweptShop is a tenant with a main account and two more, one of them with a connection limit.
+func sweptShop() tenant.Spec {
+	s := sweptTenant()
+	s.Accounts = append(s.Accounts,
+		tenant.Account{Name: "my_app_ro", Access: tenant.ReadOnly, Password: sweptReadOnlyPassword, MaxUserConnections: 5},
+		tenant.Account{Name: "my_app_dw", Access: tenant.DataOnly, Password: sweptDataOnlyPassword})
+	return s
+}
+
+// presetColumns are the mysql.db columns a preset's database line sets.
+func presetColumns(access tenant.Access) []string {
+	var columns []string
+	for _, p := range presetPrivileges[access] {
+		columns = append(columns, p.column)
+	}
+	return columns
+}
+
+// matchingShopInventory holds exactly what a full pass leaves behind for sweptShop.
+func matchingShopInventory() *inventory {
+	inv := matchingInventory(namesAsWritten)
+	for _, acc := range sweptShop().Accounts[1:] {
+		r := ownershipRow{kind: tenant.ObjectUser, name: acc.Name, uid: sweptUID, state: stateCommitted}
+		inv.records[recordKey{tenant.ObjectUser, acc.Name}] = r
+		inv.ownedUsers[sweptUID] = append(inv.ownedUsers[sweptUID], r)
+		inv.accounts[acc.Name] = accountFacts{plugin: nativePlugin, authString: nativePasswordHash(acc.Password), maxConnections: acc.MaxUserConnections}
+		inv.databaseGrants[acc.Name] = []databaseGrant{{pattern: `my\_app`, held: presetColumns(acc.Access)}}
+	}
+	return inv
+}
+
+func TestSweepJudgeSeveralAccounts(t *testing.T) {
+	setAccount := func(user string, change func(*accountFacts)) func(*inventory) {
+		return func(inv *inventory) {
+			a := inv.accounts[user]
+			change(&a)
+			inv.accounts[user] = a
+		}
+	}
+	cases := []struct {
+		name  string
+		drift func(inv *inventory)
+		want  tenant.Finding
+	}{
+		{"matching", func(*inventory) {}, findingNone},
+		{"the extra account is missing", func(inv *inventory) { delete(inv.accounts, "my_app_ro") }, FindingUserMissing},
+		{"the extra account's record is missing", func(inv *inventory) {
+			delete(inv.records, recordKey{tenant.ObjectUser, "my_app_dw"})
+		}, FindingOwnershipRecord},
+		{"the extra account's record is still pending", func(inv *inventory) {
+			inv.records[recordKey{tenant.ObjectUser, "my_app_dw"}] = ownershipRow{kind: tenant.ObjectUser, name: "my_app_dw", uid: sweptUID, state: statePending}
+		}, FindingOwnershipRecord},
+		{"the ledger holds an account the spec dropped", func(inv *inventory) {
+			gone := ownershipRow{kind: tenant.ObjectUser, name: "my_app_old", uid: sweptUID, state: stateCommitted}
+			inv.records[recordKey{tenant.ObjectUser, "my_app_old"}] = gone
+			inv.ownedUsers[sweptUID] = append(inv.ownedUsers[sweptUID], gone)
+		}, FindingOwnershipRecord},
+		{"another owner's account record is none of this tenant's business", func(inv *inventory) {
+			other := ownershipRow{kind: tenant.ObjectUser, name: "other_app", uid: otherUID, state: stateCommitted}
+			inv.records[recordKey{tenant.ObjectUser, "other_app"}] = other
+			inv.ownedUsers[otherUID] = append(inv.ownedUsers[otherUID], other)
+		}, findingNone},
+		{"the extra account's password changed", setAccount("my_app_dw", func(a *accountFacts) { a.authString = nativePasswordHash("changed") }), FindingPassword},
+		{"a ReadOnly account given DataOnly's privileges", func(inv *inventory) {
+			inv.databaseGrants["my_app_ro"] = []databaseGrant{{pattern: `my\_app`, held: presetColumns(tenant.DataOnly)}}
+		}, FindingAccessDiffers},
+		{"a ReadOnly account given ALL PRIVILEGES", func(inv *inventory) {
+			inv.databaseGrants["my_app_ro"] = []databaseGrant{{pattern: `my\_app`, all: true, held: append(presetColumns(tenant.DataOnly), "create_priv", "drop_priv", "show_view_priv")}}
+		}, FindingAccessDiffers},
+		{"a DataOnly account given CREATE by hand", func(inv *inventory) {
+			inv.databaseGrants["my_app_dw"] = []databaseGrant{{pattern: `my\_app`, held: append(presetColumns(tenant.DataOnly), "create_priv")}}
+		}, FindingAccessDiffers},
+		{"a DataOnly account missing LOCK TABLES", func(inv *inventory) {
+			inv.databaseGrants["my_app_dw"] = []databaseGrant{{pattern: `my\_app`, held: presetColumns(tenant.DataOnly)[:6]}}
+		}, FindingGrantMissing},
+		{"a ReadOnly account without its database line", func(inv *inventory) { delete(inv.databaseGrants, "my_app_ro") }, FindingGrantMissing},
+		{"a ReadOnly account with a grant on a table of its database", func(inv *inventory) {
+			inv.objectGrants["my_app_ro"] = []objectGrant{{database: "my_app"}}
+		}, FindingAccessDiffers},
+		{"a DataOnly account with a grant on a routine of its database", func(inv *inventory) {
+			inv.objectGrants["my_app_dw"] = []objectGrant{{database: "my_app"}}
+		}, FindingAccessDiffers},
+		{"an extra account with a grant on another database", func(inv *inventory) {
+			inv.databaseGrants["my_app_ro"] = append(inv.databaseGrants["my_app_ro"], databaseGrant{pattern: "other", held: []string{"select_priv"}})
+		}, FindingGrantBeyond},
+		{"the connection limit differs", setAccount("my_app_ro", func(a *accountFacts) { a.maxConnections = 10 }), FindingConnectionLimit},
+		{"the connection limit was removed", setAccount("my_app_ro", func(a *accountFacts) { a.maxConnections = 0 }), FindingConnectionLimit},
+		{"a connection limit on an account without one", setAccount("my_app_dw", func(a *accountFacts) { a.maxConnections = 2 }), FindingConnectionLimit},
+		{"the extra account's TLS requirement differs", setAccount("my_app_dw", func(a *accountFacts) { a.tls = tlsSSL }), FindingTLS},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			inv := matchingShopInventory()
+			c.drift(inv)
+			if got := inv.judge(sweptShop(), sweptWant); got != c.want {
+				t.Errorf("judge = %q, want %q", got, c.want)
+			}
+		})
 	}
 }

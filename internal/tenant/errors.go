@@ -66,8 +66,10 @@ type Error struct {
 	Err   error
 }
 
-func (e *Error) Error() string    { return e.Err.Error() }
-func (e *Error) Unwrap() error    { return e.Err }
+func (e *Error) Error() string { return e.Err.Error() }
+func (e *Error) Unwrap() error { return e.Err }
+
+// TenantKind says what the reconciler does about it.
 func (e *Error) TenantKind() Kind { return e.Kind }
 
 // UnreachableCause returns the Cause of the unreachable error in err's chain, or a general one.
@@ -99,6 +101,7 @@ type ConflictError struct {
 	Existing string
 }
 
+// TenantKind says what the reconciler does about it.
 func (e *ConflictError) TenantKind() Kind { return KindConflict }
 
 func (e *ConflictError) Error() string {
@@ -121,6 +124,7 @@ type ForeignAccessError struct {
 	Account, On string
 }
 
+// TenantKind says what the reconciler does about it.
 func (e *ForeignAccessError) TenantKind() Kind { return KindConflict }
 
 func (e *ForeignAccessError) Error() string {
@@ -132,6 +136,7 @@ func (e *ForeignAccessError) Error() string {
 // AdoptionError says an adoption was refused, and why.
 type AdoptionError struct{ Reason string }
 
+// TenantKind says what the reconciler does about it.
 func (e *AdoptionError) TenantKind() Kind { return KindConflict }
 func (e *AdoptionError) Error() string    { return e.Reason }
 
@@ -139,6 +144,7 @@ func (e *AdoptionError) Error() string    { return e.Reason }
 // and may not be recreated empty.
 type MissingError struct{ Database string }
 
+// TenantKind says what the reconciler does about it.
 func (e *MissingError) TenantKind() Kind { return KindMissing }
 
 func (e *MissingError) Error() string {
@@ -151,6 +157,7 @@ func (e *MissingError) Error() string {
 // one). Account names the account whose password it is.
 type PasswordError struct{ Account, Reason string }
 
+// TenantKind says what the reconciler does about it.
 func (e *PasswordError) TenantKind() Kind { return KindInvalidInput }
 func (e *PasswordError) Error() string    { return "the password " + e.Reason }
 
@@ -162,6 +169,7 @@ type PasswordPolicyError struct {
 	Err     error
 }
 
+// TenantKind says what the reconciler does about it.
 func (e *PasswordPolicyError) TenantKind() Kind { return KindInvalidInput }
 func (e *PasswordPolicyError) Unwrap() error    { return e.Err }
 

@@ -179,6 +179,96 @@ func TestCLIOutputEnv(t *testing.T) {
 	}
 }
 
+// --read-only-user adds an account of its own, with its own Secret, that can read the database
+// and change nothing; the output names it, and --output-env stays the main user's.
+func TestCLIReadOnlyUser(t *testing.T) {
+	installBase(t)
+	ensureOperator(t)
+	dev := developer(t, "cli-team")
+	args := []string{"--name", "ro-app", "--namespace", "cli-team", "--read-only-user", "ro_app_reports"}
+
+	r := cli(t, dev.Kubeconfig, args...)
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	assertInOrder(t, r.stdout,
+		"✓ Database provisioned successfully!",
+		"  Username:      ro_app_app",
+		"Kubernetes Secret:",
+		"  Name:      ro-app-mysql-creds",
+		"  Namespace: cli-team",
+		"Extra Accounts:",
+		"  Username: ro_app_reports",
+		"  Access:   ReadOnly",
+		"  Secret:   ro-app-ro-app-reports-mysql-creds",
+		"Connect to MySQL:",
+		"        -u ro_app_app \\",
+	)
+	var db dbv1.AppDatabase
+	if err := k8s.Get(context.Background(), client.ObjectKey{Namespace: "cli-team", Name: "ro-app"}, &db); err != nil {
+		t.Fatal(err)
+	}
+	if len(db.Spec.Users) != 1 || db.Spec.Users[0] != (dbv1.AppDatabaseUser{Name: "ro_app_reports", Access: dbv1.AccessReadOnly}) {
+		t.Errorf("spec.users = %+v", db.Spec.Users)
+	}
+
+	secret := func(name string) (user, password string) {
+		t.Helper()
+		var s corev1.Secret
+		if err := k8s.Get(context.Background(), client.ObjectKey{Namespace: "cli-team", Name: name}, &s); err != nil {
+			t.Fatal(err)
+		}
+		return string(s.Data["username"]), string(s.Data["password"])
+	}
+	mainUser, mainPassword := secret("ro-app-mysql-creds")
+	roUser, roPassword := secret("ro-app-ro-app-reports-mysql-creds")
+	if roUser != "ro_app_reports" {
+		t.Errorf("the account's Secret holds user %q", roUser)
+	}
+	if strings.Contains(r.stdout+r.stderr, roPassword) {
+		t.Error("the output shows the extra account's password")
+	}
+	owner, err := maria.Connect(mainUser, mainPassword, "ro_app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer owner.Close()
+	for _, stmt := range []string{"CREATE TABLE IF NOT EXISTS t (id INT PRIMARY KEY)", "REPLACE INTO t VALUES (7)"} {
+		if _, err := owner.Exec(stmt); err != nil {
+			t.Fatalf("main user: %s: %v", stmt, err)
+		}
+	}
+	reader, err := maria.Connect(roUser, roPassword, "ro_app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close()
+	var id int
+	if err := reader.QueryRow("SELECT id FROM t").Scan(&id); err != nil || id != 7 {
+		t.Errorf("the read-only account cannot read: %d, %v", id, err)
+	}
+	for _, stmt := range []string{"INSERT INTO t VALUES (8)", "CREATE TABLE u (id INT)", "DROP TABLE t"} {
+		if _, err := reader.Exec(stmt); err == nil || !strings.Contains(err.Error(), "denied") {
+			t.Errorf("read-only account: %s: %v, want access denied", stmt, err)
+		}
+	}
+
+	// The same request again changes nothing; --output-env prints the main user's credentials.
+	again := cli(t, dev.Kubeconfig, args...)
+	if again.code != 0 || stripProgress(strings.Replace(again.stdout, " unchanged", " created", 1)) != stripProgress(r.stdout) {
+		t.Errorf("re-run: exit %d, output differs:\n%s\n---\n%s", again.code, again.stdout, r.stdout)
+	}
+	env := cli(t, dev.Kubeconfig, append(args, "--output-env")...)
+	if env.code != 0 || !strings.Contains(env.stdout, "MYSQL_USER='ro_app_app'\n") || strings.Contains(env.stdout, "ro_app_reports") {
+		t.Errorf("--output-env: exit %d\n%s%s", env.code, env.stdout, env.stderr)
+	}
+	// Another set of accounts is another spec: refused, nothing changed.
+	other := cli(t, dev.Kubeconfig, "--name", "ro-app", "--namespace", "cli-team", "--user", "ro_app_reports:DataOnly")
+	if other.code != 1 || !strings.Contains(other.stderr, `users[ro_app_reports].access is "ReadOnly", you asked for "DataOnly"`) {
+		t.Errorf("re-run with another access: exit %d\n%s", other.code, other.stderr)
+	}
+}
+
 // --no-wait returns before the operator has done anything; --deletion-policy reaches the spec.
 func TestCLINoWaitAndTimeout(t *testing.T) {
 	installBase(t)
@@ -242,6 +332,10 @@ func TestCLIErrors(t *testing.T) {
 			[]string{"pass --user-name"}},
 		{"bad deletion policy", "/nonexistent", []string{"--name", "x", "--deletion-policy", "Keep"}, 2,
 			[]string{"--deletion-policy must be Retain or Delete"}},
+		{"extra account named as the main user", "/nonexistent", []string{"--name", "x", "--namespace", "cli-team", "--read-only-user", "X_APP"}, 2,
+			[]string{`--read-only-user "X_APP": "x_app" is the main user`}},
+		{"extra account without access", "/nonexistent", []string{"--name", "x", "--namespace", "cli-team", "--user", "x_ro"}, 2,
+			[]string{`--user "x_ro" must be NAME:ACCESS`}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -266,5 +360,10 @@ func TestCLIDryRunAndOutput(t *testing.T) {
 	r = cli(t, "/nonexistent", "--name", "dry-app", "--namespace", "team-x", "--dry-run", "--platform-namespace", "db-concierge", "-o", "json")
 	if r.code != 0 || !strings.Contains(r.stdout, `"appNamespace": "team-x"`) || !strings.Contains(r.stdout, `"namespace": "db-concierge"`) {
 		t.Errorf("--dry-run --platform-namespace -o json: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = cli(t, "/nonexistent", "--name", "dry-app", "--namespace", "team-x", "--dry-run", "--read-only-user", "dry_ro", "--user", "dry_web:data-only", "--max-user-connections", "0")
+	if r.code != 0 || !strings.Contains(r.stdout, "maxUserConnections: 0\n") ||
+		!strings.Contains(r.stdout, "  users:\n  - access: DataOnly\n    name: dry_web\n  - access: ReadOnly\n    name: dry_ro\n") {
+		t.Errorf("--dry-run with accounts: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }

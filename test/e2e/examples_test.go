@@ -34,6 +34,7 @@ func TestExamples(t *testing.T) {
 		{"simple-app.yaml", readFile(t, "examples/simple-app.yaml"), []string{"frontend"}},
 		{"microservices.yaml", readFile(t, "examples/microservices.yaml"), []string{"user-service", "order-service", "inventory-service"}},
 		{"self-service.yaml", readFile(t, "examples/self-service.yaml"), []string{"team-a"}},
+		{"reporting.yaml", readFile(t, "examples/reporting.yaml"), []string{"shop"}},
 		{"helm-app", []byte(helmApp), []string{"my-shop"}},
 	}
 	for _, c := range cases {

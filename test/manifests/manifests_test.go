@@ -136,7 +136,7 @@ func TestDeveloperRole(t *testing.T) {
 		t.Fatalf("first document is %s %s", role.Kind, role.Name)
 	}
 	want := map[string][]string{
-		"db.stillwaters.io/appdatabases": {"create", "delete", "get", "list", "watch"},
+		"db.stillwaters.io/appdatabases": {"create", "delete", "get", "list", "patch", "update", "watch"},
 		"/secrets":                       {"get"},
 	}
 	got := map[string][]string{}

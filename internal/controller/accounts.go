@@ -1,0 +1,77 @@
+package controller
+
+import (
+	"fmt"
+
+	dbv1 "github.com/stillwaters/db-concierge/api/v1"
+	"github.com/stillwaters/db-concierge/internal/tenant"
+)
+
+// account is one MySQL account of an AppDatabase, with the Secret that holds its credentials.
+type account struct {
+	tenant.Account
+	// secretName is the account's Secret in the AppDatabase's appNamespace.
+	secretName string
+}
+
+// accountsOf lists an AppDatabase's accounts, the main user first. An account that sets no
+// connection limit gets the cluster's default.
+func accountsOf(db *dbv1.AppDatabase, defaultMaxUserConnections int) []account {
+	limit := func(set *int32) int {
+		if set == nil {
+			return defaultMaxUserConnections
+		}
+		return int(*set)
+	}
+	accounts := make([]account, 0, 1+len(db.Spec.Users))
+	accounts = append(accounts, account{
+		Account:    tenant.Account{Name: db.Spec.EffectiveUserName(), Access: tenant.ReadWrite, MaxUserConnections: limit(db.Spec.MaxUserConnections)},
+		secretName: db.Spec.EffectiveSecretName(),
+	})
+	for i := range db.Spec.Users {
+		u := &db.Spec.Users[i]
+		accounts = append(accounts, account{
+			Account:    tenant.Account{Name: u.Name, Access: tenant.Access(u.Access), MaxUserConnections: limit(u.MaxUserConnections)},
+			secretName: u.EffectiveSecretName(&db.Spec),
+		})
+	}
+	return accounts
+}
+
+// tenantOf is what an AppDatabase asks of its cluster's engine. accounts carry the passwords when
+// the engine is to provision them.
+func tenantOf(db *dbv1.AppDatabase, accounts []account) tenant.Spec {
+	spec := tenant.Spec{
+		Database:  db.Spec.DBName,
+		Charset:   db.Spec.EffectiveCharset(),
+		Collation: db.Spec.EffectiveCollation(),
+		Owner:     tenant.Owner{UID: string(db.UID), Namespace: db.Namespace, Name: db.Name},
+		Accounts:  make([]tenant.Account, len(accounts)),
+	}
+	for i, a := range accounts {
+		spec.Accounts[i] = a.Account
+	}
+	return spec
+}
+
+// checkSecretNames refuses two accounts whose credentials would go to one Secret: an explicit
+// secretName can equal another account's default. The CRD's rules catch the plainer cases.
+func checkSecretNames(accounts []account) error {
+	seen := map[string]string{}
+	for _, a := range accounts {
+		if other, taken := seen[a.secretName]; taken {
+			return fmt.Errorf("accounts %q and %q would both keep their credentials in Secret %q: set another secretName in spec.users", other, a.Name, a.secretName)
+		}
+		seen[a.secretName] = a.Name
+	}
+	return nil
+}
+
+// accountStatus is what status.accounts says of the accounts.
+func accountStatus(accounts []account) []dbv1.AccountStatus {
+	s := make([]dbv1.AccountStatus, len(accounts))
+	for i, a := range accounts {
+		s[i] = dbv1.AccountStatus{Name: a.Name, Access: dbv1.Access(a.Access), SecretName: a.secretName}
+	}
+	return s
+}
