@@ -4,6 +4,7 @@
 //
 //	go run ./test/bench -n 100,1000            # what make bench runs
 //	go run ./test/bench -n 10000 -quiet 1m     # the large run
+//	go run ./test/bench -scenarios accounts -out /tmp/bench-accounts   # extra accounts alone
 //
 // Budgets are printed as PASS or FAIL; they are goals, not tests.
 package main
@@ -32,7 +33,12 @@ type options struct {
 	burst       int
 	out         string
 	scenarios   map[string]bool
+	accountsN   int
+	committed   string
 }
+
+// allScenarios are the scenarios a run can choose from, in the order they run.
+var allScenarios = []string{"single", "burst", "baseline", "steady", "restart", "accounts"}
 
 func main() {
 	var o options
@@ -46,7 +52,9 @@ func main() {
 	flag.Float64Var(&o.qps, "qps", 500, "API client requests per second, for the operator and the baseline alike")
 	flag.IntVar(&o.burst, "burst", 1000, "API client burst, for the operator and the baseline alike")
 	flag.StringVar(&o.out, "out", "bench", "directory for the report")
-	flag.StringVar(&scenarios, "scenarios", "single,burst,baseline,steady,restart", "scenarios to run")
+	flag.StringVar(&scenarios, "scenarios", strings.Join(allScenarios, ","), "scenarios to run, comma-separated, from "+strings.Join(allScenarios, ","))
+	flag.IntVar(&o.accountsN, "accounts-n", 200, "size of each burst of the accounts scenario (single-account tenants, then tenants with two extra accounts)")
+	flag.StringVar(&o.committed, "committed", "bench/report.json", "committed report whose single-account writes per tenant the accounts scenario is compared with (read before the run)")
 	flag.Parse()
 	if o.quiet <= 0 {
 		o.quiet = o.resync
@@ -61,7 +69,16 @@ func main() {
 	}
 	o.scenarios = map[string]bool{}
 	for _, s := range strings.Split(scenarios, ",") {
-		o.scenarios[strings.TrimSpace(s)] = true
+		s = strings.TrimSpace(s)
+		if !slices.Contains(allScenarios, s) {
+			fmt.Fprintf(os.Stderr, "bench: -scenarios: %q is none of %s\n", s, strings.Join(allScenarios, ","))
+			os.Exit(2)
+		}
+		o.scenarios[s] = true
+	}
+	if o.accountsN <= 0 {
+		fmt.Fprintf(os.Stderr, "bench: -accounts-n: %d is not a positive number\n", o.accountsN)
+		os.Exit(2)
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -80,6 +97,14 @@ func main() {
 }
 
 func run(ctx context.Context, o options) (*Report, error) {
+	var committed *CommittedWrites
+	if o.scenarios["accounts"] {
+		// Read before the run, which may write over it.
+		var err error
+		if committed, err = readCommitted(o.committed); err != nil {
+			return nil, fmt.Errorf("reading the committed report: %w", err)
+		}
+	}
 	b, err := startBench(ctx, o)
 	if err != nil {
 		return nil, err
@@ -130,6 +155,21 @@ func run(ctx context.Context, o options) (*Report, error) {
 		r.Restart = s
 	}
 	r.PeakRSS = b.peakRSS()
+	if o.scenarios["accounts"] {
+		// Last, so the other scenarios, their tenant counts and the run's peak RSS are what they
+		// are without it.
+		logf("extra accounts: bursts of %d", o.accountsN)
+		a, err := b.accounts(ctx, o.accountsN, committed)
+		if err != nil {
+			return r, err
+		}
+		r.Accounts = a
+		if r.Single == nil && len(r.Bursts)+len(r.Baselines) == 0 && r.Steady == nil && r.Restart == nil {
+			r.PeakRSS = b.peakRSS()
+		} else {
+			a.RunPeakRSSExcludesIt = true
+		}
+	}
 	r.evaluate()
 	return r, nil
 }
@@ -144,7 +184,7 @@ func (o options) describe() map[string]string {
 		scenarios = append(scenarios, s)
 	}
 	slices.Sort(scenarios)
-	return map[string]string{
+	m := map[string]string{
 		"scenarios":   strings.Join(scenarios, ","),
 		"sizes":       fmt.Sprint(o.sizes),
 		"concurrency": strconv.Itoa(o.concurrency),
@@ -154,6 +194,10 @@ func (o options) describe() map[string]string {
 		"apiQPS":      fmt.Sprint(o.qps),
 		"apiBurst":    strconv.Itoa(o.burst),
 	}
+	if o.scenarios["accounts"] {
+		m["accountsN"] = strconv.Itoa(o.accountsN)
+	}
+	return m
 }
 
 func machine() string {

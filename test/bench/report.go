@@ -22,6 +22,7 @@ type Report struct {
 	Baselines []*BurstResult    `json:"baselines,omitempty"`
 	Steady    *SteadyResult     `json:"steady,omitempty"`
 	Restart   *RestartResult    `json:"restart,omitempty"`
+	Accounts  *AccountsResult   `json:"accounts,omitempty"`
 	PeakRSS   int64             `json:"operatorPeakRSSBytes"`
 	Budgets   []Budget          `json:"budgets"`
 }
@@ -211,6 +212,12 @@ func (r *Report) write(dir string) error {
 	for _, x := range r.Baselines {
 		add("baseline", x)
 	}
+	if a := r.Accounts; a != nil {
+		panels = append(panels, chart.Panel{Title: fmt.Sprintf("extra accounts, bursts of %d", a.N), Series: []chart.Series{
+			{Name: "1 account", Samples: a.Single.samples},
+			{Name: fmt.Sprintf("%d accounts", 1+a.ExtraAccounts), Samples: a.With.samples},
+		}})
+	}
 	f, err := os.Create(filepath.Join(dir, "time-to-ready.png"))
 	if err != nil {
 		return err
@@ -224,8 +231,10 @@ func (r *Report) write(dir string) error {
 
 func (r *Report) markdown() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "# DB Concierge benchmark\n\n%s, on %s. Options: %s.\n\n", r.Started.Format(time.RFC3339), r.Machine, formatOptions(r.Options))
-	fmt.Fprintln(&b, "## Budgets\n\n| goal | measured | |\n|---|---|---|")
+	fmt.Fprintf(&b, "# DB Concierge benchmark\n\n%s, on %s. Options: %s.\n", r.Started.Format(time.RFC3339), r.Machine, formatOptions(r.Options))
+	if len(r.Budgets) > 0 {
+		fmt.Fprintln(&b, "\n## Budgets\n\n| goal | measured | |\n|---|---|---|")
+	}
 	for _, g := range r.Budgets {
 		verdict := "PASS"
 		if !g.Pass {
@@ -273,6 +282,9 @@ func (r *Report) markdown() string {
 	if s := r.Restart; s != nil {
 		fmt.Fprintf(&b, "\n## Restart\n\nAfter SIGKILL, a new operator re-verified %d tenants in %.1f s, with at most %d admin connections (cap %d).\n",
 			s.Tenants, s.Seconds, s.PeakAdminConnections, s.ConnectionCap)
+	}
+	if r.Accounts != nil {
+		b.WriteString(r.Accounts.markdown())
 	}
 	fmt.Fprintf(&b, "\nOperator peak RSS over the run: %.0f MiB.\n\n![time to Ready](time-to-ready.png)\n", float64(r.PeakRSS)/(1<<20))
 	return b.String()

@@ -89,25 +89,33 @@ func (b *bench) snapshot(ctx context.Context) (counters, error) {
 // burstOperator creates n AppDatabases at once and measures the operator until all are Ready.
 func (b *bench) burstOperator(ctx context.Context, n int) (*BurstResult, error) {
 	ns := fmt.Sprintf("burst-%d", n)
-	if err := b.ensureNamespace(ctx, ns); err != nil {
-		return nil, err
-	}
 	dbs := make([]*dbv1.AppDatabase, n)
 	for i := range dbs {
 		dbs[i] = appDatabase(ns, fmt.Sprintf("b%d-%05d", n, i))
 	}
+	res, _, err := b.measureBurst(ctx, ns, dbs)
+	return res, err
+}
+
+// measureBurst creates dbs, all in namespace ns, at once and measures the operator until all are
+// Ready. It also returns the SQL statements per tenant, every Com_* counter summed.
+func (b *bench) measureBurst(ctx context.Context, ns string, dbs []*dbv1.AppDatabase) (*BurstResult, float64, error) {
+	n := len(dbs)
+	if err := b.ensureNamespace(ctx, ns); err != nil {
+		return nil, 0, err
+	}
 	rw, err := b.watchReady(ctx, ns)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	defer rw.stop()
 	before, err := b.snapshot(ctx)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	created, err := b.createAll(ctx, dbs, nil)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if err := waitUntil(ctx, time.Duration(n)*time.Second+2*time.Minute, func() error {
 		if got := rw.count(); got < n {
@@ -115,12 +123,12 @@ func (b *bench) burstOperator(ctx context.Context, n int) (*BurstResult, error) 
 		}
 		return nil
 	}); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	wall := time.Since(before.at)
 	after, err := b.snapshot(ctx)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	b.tenants += n
 	res := &BurstResult{N: n, WallSeconds: wall.Seconds(), PerSecond: float64(n) / wall.Seconds(),
@@ -130,10 +138,17 @@ func (b *bench) burstOperator(ctx context.Context, n int) (*BurstResult, error) 
 		res.samples = append(res.samples, at.Sub(created[db.Name]))
 	}
 	res.summarize()
-	res.perTenant(delta(before.api, after.api), delta(before.sql, after.sql), n, n)
+	sqld := delta(before.sql, after.sql)
+	var statements float64
+	for k, v := range sqld {
+		if strings.HasPrefix(k, "com_") && v > 0 {
+			statements += v
+		}
+	}
+	res.perTenant(delta(before.api, after.api), sqld, n, n)
 	b.recordRSS()
 	res.PeakRSSMiB = float64(b.maxRSS) / (1 << 20)
-	return res, nil
+	return res, round(statements / float64(n)), nil
 }
 
 // baseline does, for n new AppDatabases and with no controller, exactly the unavoidable work
