@@ -30,21 +30,39 @@ func (r *AppDatabaseReconciler) classify(ctx context.Context, db *dbv1.AppDataba
 }
 
 func (r *AppDatabaseReconciler) classifyMySQL(ctx context.Context, db *dbv1.AppDatabase, err error) outcome {
-	var conflict *tenant.ConflictError
-	var foreignAccess *tenant.ForeignAccessError
-	var adoption *tenant.AdoptionError
-	var missing *tenant.MissingError
+	switch tenant.KindOf(err) {
+	case tenant.KindConflict:
+		var conflict *tenant.ConflictError
+		var adoption *tenant.AdoptionError
+		switch {
+		case errors.As(err, &conflict):
+			return failed(dbv1.ReasonOwnershipConflict, r.explainConflict(ctx, db, conflict))
+		case errors.As(err, &adoption):
+			return failed(dbv1.ReasonOwnershipConflict, "cannot adopt: "+err.Error())
+		}
+		return failed(dbv1.ReasonOwnershipConflict, err.Error())
+	case tenant.KindMissing:
+		return failed(dbv1.ReasonDatabaseMissing, err.Error())
+	case tenant.KindInvalidInput:
+		return invalidInput(db, err)
+	case tenant.KindUnreachable:
+		return failed(dbv1.ReasonClusterUnreachable, "cannot reach MySQL cluster "+db.Spec.ClusterRef+": "+tenant.UnreachableCause(err)+
+			"; the operator retries by itself, and the platform team finds the details in the operator's log and the MySQLCluster's status")
+	case tenant.KindAccessDenied:
+		return failed(dbv1.ReasonAdminCredentialsInvalid, "MySQL cluster "+db.Spec.ClusterRef+
+			" refused the operator's admin account: "+err.Error()+"; the platform team checks the admin credentials and privileges")
+	}
+	// Anything else — a privilege beyond the database the admin account may not revoke, a
+	// statement the server refused, a login that failed after provisioning — is reported as it is.
+	return failed(dbv1.ReasonProvisioningError, err.Error())
+}
+
+// invalidInput words a refusal of what the tenant gave: a password in one of its Secrets, or a
+// value of its spec the server does not take.
+func invalidInput(db *dbv1.AppDatabase, err error) outcome {
 	var badPassword *tenant.PasswordError
 	var policy *tenant.PasswordPolicyError
 	switch {
-	case errors.As(err, &conflict):
-		return failed(dbv1.ReasonOwnershipConflict, r.explainConflict(ctx, db, conflict))
-	case errors.As(err, &foreignAccess):
-		return failed(dbv1.ReasonOwnershipConflict, foreignAccess.Error())
-	case errors.As(err, &adoption):
-		return failed(dbv1.ReasonOwnershipConflict, "cannot adopt: "+err.Error())
-	case errors.As(err, &missing):
-		return failed(dbv1.ReasonDatabaseMissing, err.Error())
 	case errors.As(err, &badPassword):
 		return failed(dbv1.ReasonPasswordRejected, fmt.Sprintf("%s in Secret %s; MySQL is left as it was: set a valid password in the Secret, "+
 			"or remove its password key to have a new one generated", badPassword.Error(), secretOfAccount(db, badPassword.Account)))
@@ -53,19 +71,7 @@ func (r *AppDatabaseReconciler) classifyMySQL(ctx context.Context, db *dbv1.AppD
 			"what this pass created in MySQL was taken back; the platform team relaxes the policy for DB Concierge's passwords, "+
 			"and the operator tries again by itself", secretOfAccount(db, policy.Account), policy.Reason))
 	}
-	switch tenant.KindOf(err) {
-	case tenant.KindUnreachable:
-		return failed(dbv1.ReasonClusterUnreachable, "cannot reach MySQL cluster "+db.Spec.ClusterRef+": "+tenant.UnreachableCause(err)+
-			"; the operator retries by itself, and the platform team finds the details in the operator's log and the MySQLCluster's status")
-	case tenant.KindAccessDenied:
-		return failed(dbv1.ReasonAdminCredentialsInvalid, "MySQL cluster "+db.Spec.ClusterRef+
-			" refused the operator's admin account: "+err.Error()+"; the platform team checks the admin credentials and privileges")
-	case tenant.KindInvalidInput:
-		return failed(dbv1.ReasonInvalidSpec, "MySQL refused the spec: "+err.Error())
-	}
-	// Anything else — a privilege beyond the database the admin account may not revoke, a
-	// statement the server refused, a login that failed after provisioning — is reported as it is.
-	return failed(dbv1.ReasonProvisioningError, err.Error())
+	return failed(dbv1.ReasonInvalidSpec, "MySQL refused the spec: "+err.Error())
 }
 
 // secretOfAccount names ("namespace/name") the Secret holding an account's credentials; the main
