@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -636,4 +637,382 @@ func TestPasswordPolicy(t *testing.T) {
 	if err := loginOn(ctx, server, "policy_db_app", string(secretOf(t, db).Data["password"]), "policy_db"); err != nil {
 		t.Error(err)
 	}
+}
+
+// hostileAccount is a spec.users an attacker, or a careless developer, might write: refused by the
+// API server (apiError, a substring of its message) or by the operator (reason, with message in
+// the status message and notInMessage not in it).
+type hostileAccount struct {
+	name             string
+	dbName, userName string // dbName "" is one of the case's own
+	users            []dbv1.AppDatabaseUser
+	apiError         string
+	reason, message  string
+	notInMessage     string
+}
+
+func ro(name string) dbv1.AppDatabaseUser {
+	return dbv1.AppDatabaseUser{Name: name, Access: dbv1.AccessReadOnly}
+}
+
+func withSecret(u dbv1.AppDatabaseUser, secretName string) dbv1.AppDatabaseUser {
+	u.SecretName = secretName
+	return u
+}
+
+func withAccess(name string, access dbv1.Access) dbv1.AppDatabaseUser {
+	return dbv1.AppDatabaseUser{Name: name, Access: access}
+}
+
+func hostileAccountCorpus() []hostileAccount {
+	api := func(name, apiError string, users ...dbv1.AppDatabaseUser) hostileAccount {
+		return hostileAccount{name: name, users: users, apiError: apiError}
+	}
+	op := func(name, reason, message string, users ...dbv1.AppDatabaseUser) hostileAccount {
+		return hostileAccount{name: name, users: users, reason: reason, message: message}
+	}
+	seventeen := make([]dbv1.AppDatabaseUser, 17)
+	for i := range seventeen {
+		seventeen[i] = ro(fmt.Sprintf("acch_many_%d", i))
+	}
+	nameField := "spec.users[0].name"
+	accessField := "spec.users[0].access"
+	sameName := "two accounts have the same name"
+	mainName := "an extra account has the name of the main user"
+	cases := []hostileAccount{
+		api("% in a name", nameField, ro("a%b")),
+		api("% alone", nameField, ro("%")),
+		api("_ and %", nameField, ro("a_%")),
+		api("a name with a dot (mysql.sys)", nameField, ro("mysql.sys")),
+		api("a name with a host part", nameField, ro("u@localhost")),
+		api("a backtick", nameField, ro("u`x")),
+		api("a quote", nameField, ro("x'@'%")),
+		api("a space", nameField, ro("u x")),
+		api("an empty name", nameField, ro("")),
+		api("33 characters", nameField, ro(strings.Repeat("u", 33))),
+		api("non-ASCII letters", nameField, ro("\uff55ser")),
+		api("a name twice", "spec.users", ro("acch_dup"), withAccess("acch_dup", dbv1.AccessReadWrite)),
+		api("a name twice, differing in case", sameName, ro("acch_dup"), withAccess("ACCH_DUP", dbv1.AccessReadWrite)),
+		{name: "the main user's default name", dbName: "acchmain", users: []dbv1.AppDatabaseUser{ro("acchmain_app")}, apiError: mainName},
+		{name: "the main user's default name in upper case", dbName: "acchmain", users: []dbv1.AppDatabaseUser{ro("ACCHMAIN_APP")}, apiError: mainName},
+		{name: "the main user's explicit name", dbName: "acchmain", userName: "acch_owner", users: []dbv1.AppDatabaseUser{ro("Acch_Owner")}, apiError: mainName},
+		api("access ALL", accessField, withAccess("acch_all", "ALL")),
+		api("access SUPER", accessField, withAccess("acch_super", "SUPER")),
+		api("access with a statement", accessField, withAccess("acch_stmt", "ReadWrite; DROP DATABASE accvictim")),
+		api("access in lower case", accessField, withAccess("acch_lower", "readonly")),
+		api("no access", accessField, withAccess("acch_none", "")),
+		api("two accounts, one secretName", "two accounts have the same secretName",
+			withSecret(ro("acch_s1"), "acch-shared"), withSecret(ro("acch_s2"), "acch-shared")),
+		{name: "the main Secret's name", dbName: "acchmain", users: []dbv1.AppDatabaseUser{withSecret(ro("acch_s"), "acchmain-mysql-creds")},
+			apiError: "an extra account's secretName is the main Secret's name"},
+		api("a secretName that is no Kubernetes name", "spec.users[0].secretName", withSecret(ro("acch_s"), "Acch_S")),
+		api("17 accounts", "spec.users", seventeen...),
+
+		op("another tenant's main user", dbv1.ReasonOwnershipConflict, "belongs to another AppDatabase", ro("accvictim_app")),
+		op("another tenant's main user in upper case", dbv1.ReasonOwnershipConflict, "differs only in case", ro("ACCVICTIM_APP")),
+		op("another tenant's extra user", dbv1.ReasonOwnershipConflict, "belongs to another AppDatabase", withAccess("accvictim_ro", dbv1.AccessReadWrite)),
+		op("another tenant's extra user in mixed case", dbv1.ReasonOwnershipConflict, "differs only in case", ro("AccVictim_DW")),
+		op("another tenant's extra user next to a fine one", dbv1.ReasonOwnershipConflict, "belongs to another AppDatabase", ro("acch_fine"), ro("accvictim_dw")),
+		op("a user made by hand", dbv1.ReasonOwnershipConflict, "not created by DB Concierge", ro("acc_handmade")),
+		op("the admin account", dbv1.ReasonInvalidSpec, "admin account", ro(adminUser)),
+		op("the admin account in upper case", dbv1.ReasonInvalidSpec, "admin account", ro(strings.ToUpper(adminUser))),
+		op("the ledger's schema", dbv1.ReasonInvalidSpec, "reserved", ro("db_concierge")),
+		op("the ledger's schema in upper case", dbv1.ReasonInvalidSpec, "reserved", ro("DB_Concierge")),
+		op("root", dbv1.ReasonInvalidSpec, "reserved", withAccess("root", dbv1.AccessReadWrite)),
+		op("Root", dbv1.ReasonInvalidSpec, "reserved", ro("Root")),
+		op("mysql", dbv1.ReasonInvalidSpec, "reserved", ro("mysql")),
+		op("PUBLIC", dbv1.ReasonInvalidSpec, "reserved", ro("PUBLIC")),
+		{name: "a secretName that is another account's default", dbName: "acchsec",
+			users:  []dbv1.AppDatabaseUser{ro("acch_a"), withSecret(ro("acch_b"), "acchsec-acch-a-mysql-creds")},
+			reason: dbv1.ReasonInvalidSpec, message: "would both keep their credentials in Secret"},
+		{name: "a default Secret that belongs to another AppDatabase", dbName: "accsc", users: []dbv1.AppDatabaseUser{ro("x")},
+			reason: dbv1.ReasonSecretConflict, message: "belongs to another AppDatabase"},
+		op("a secretName of another AppDatabase", dbv1.ReasonSecretConflict, "belongs to another AppDatabase",
+			withSecret(ro("acch_theirs"), "accsc-x-accsc-x-ro-mysql-creds")),
+		op("a secretName not made by DB Concierge", dbv1.ReasonSecretConflict, "not created by DB Concierge",
+			withSecret(ro("acch_foreign"), "acc-foreign")),
+	}
+	// The admin account's name is not the tenant's to learn.
+	for i := range cases {
+		if cases[i].message == "admin account" {
+			cases[i].notInMessage = adminUser
+		}
+	}
+	return cases
+}
+
+// A corpus of hostile extra accounts: each is refused where it should be, with a message that
+// says why, and nothing anyone else has changes: no account, database, ownership record or Secret
+// is created, and every other tenant's accounts keep their grants, caps, Secrets and logins. A
+// Ready tenant that adds a refused account keeps what it had.
+func TestHostileAccounts(t *testing.T) {
+	ctx := ctxFor(t)
+	ensureNamespace(t, "acc-victim")
+	ensureNamespace(t, "acc-attacker")
+	victim := newAppDB("acc-victim", "victim", dbv1.AppDatabaseSpec{DBName: "accvictim", Users: []dbv1.AppDatabaseUser{
+		ro("accvictim_ro"), {Name: "accvictim_dw", Access: dbv1.AccessDataOnly, MaxUserConnections: limitOf(3)}}})
+	// Its main Secret, accsc-x-mysql-creds, is the default Secret of account x of dbName accsc.
+	bystander := newAppDB("acc-attacker", "bystander", dbv1.AppDatabaseSpec{DBName: "accsc_x", Users: []dbv1.AppDatabaseUser{ro("accsc_x_ro")}})
+	attacker := newAppDB("acc-attacker", "attacker", dbv1.AppDatabaseSpec{DBName: "accattk", Users: []dbv1.AppDatabaseUser{ro("accattk_ro")}})
+	for _, db := range []*dbv1.AppDatabase{victim, bystander, attacker} {
+		create(t, db)
+	}
+	victim, bystander, attacker = waitReady(t, victim), waitReady(t, bystander), waitReady(t, attacker)
+	mustExec(t, "CREATE USER IF NOT EXISTS acc_handmade@'%' IDENTIFIED BY 'Handmade-0123456789'")
+	t.Cleanup(func() { _, _ = root(t).Exec("DROP USER IF EXISTS acc_handmade@'%'") })
+	foreign := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "acc-attacker", Name: "acc-foreign"}, StringData: map[string]string{"password": "not ours"}}
+	create(t, foreign)
+
+	tenants := []*dbv1.AppDatabase{victim, bystander, attacker}
+	before := takeSnapshot(t, tenants...)
+	states := make([]map[string]string, len(tenants))
+	for i, db := range tenants {
+		states[i] = accountsState(t, db)
+	}
+	// Sessions the refusals must not end.
+	victimSessions := []*sql.Conn{
+		login(t, "accvictim_app", passwordIn(secretOf(t, victim)), "accvictim"),
+		login(t, "accvictim_ro", passwordIn(userSecret(t, victim, "accvictim_ro")), "accvictim"),
+	}
+
+	cases := hostileAccountCorpus()
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			name := fmt.Sprintf("hostile-%d", i)
+			dbName := c.dbName
+			if dbName == "" {
+				dbName = fmt.Sprintf("acch%d", i)
+			}
+			db := newAppDB("acc-attacker", name, dbv1.AppDatabaseSpec{DBName: dbName, UserName: c.userName, Users: c.users})
+			usersBefore, ledgerBefore := mysqlAccounts(t), ledger(t)
+			err := k8s.Create(ctx, db)
+			if c.apiError != "" {
+				if !isInvalid(err, c.apiError) {
+					t.Errorf("not rejected by the API server with %q: %v", c.apiError, err)
+					if err == nil {
+						deleteAndWait(t, db)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("the API server refused what the operator should judge: %v", err)
+			}
+			failed := waitFor(t, clientKey(db), dbv1.PhaseFailed, c.reason)
+			if !strings.Contains(failed.Status.Message, c.message) {
+				t.Errorf("message %q does not contain %q", failed.Status.Message, c.message)
+			}
+			if c.notInMessage != "" && strings.Contains(strings.ToLower(failed.Status.Message), strings.ToLower(c.notInMessage)) {
+				t.Errorf("message %q names %q", failed.Status.Message, c.notInMessage)
+			}
+			// Rechecked (the suite's conflict recheck is 3s), it is refused again and still creates
+			// nothing.
+			failed = forceReconcile(t, failed)
+			if failed.Status.Phase != dbv1.PhaseFailed || readyReason(failed) != c.reason {
+				t.Errorf("a second pass: phase %s, reason %s: %s", failed.Status.Phase, readyReason(failed), failed.Status.Message)
+			}
+			if written := secretsOwnedBy(t, "acc-attacker", "acc-attacker/"+name); len(written) > 0 {
+				t.Errorf("Secrets written for the refused AppDatabase: %v", written)
+			}
+			if databaseExists(t, dbName) {
+				t.Errorf("database %s was created", dbName)
+			}
+			if after := mysqlAccounts(t); !slices.Equal(after, usersBefore) {
+				t.Errorf("MySQL accounts went from %q to %q", usersBefore, after)
+			}
+			if after := ledger(t); !slices.Equal(after, ledgerBefore) {
+				t.Errorf("ownership records went from %q to %q", ledgerBefore, after)
+			}
+			deleteAndWait(t, db)
+		})
+	}
+
+	t.Run("a Ready tenant adds another tenant's account", func(t *testing.T) {
+		current := attacker.DeepCopy()
+		if err := patchSpec(current, func(s *dbv1.AppDatabaseSpec) { s.Users = append(s.Users, ro("accvictim_dw")) }); err != nil {
+			t.Fatal(err)
+		}
+		failed := waitFor(t, clientKey(attacker), dbv1.PhaseFailed, dbv1.ReasonOwnershipConflict)
+		if !strings.Contains(failed.Status.Message, "belongs to another AppDatabase") {
+			t.Errorf("message: %s", failed.Status.Message)
+		}
+		assertAccountsIntact(t, attacker, states[2])
+		if written := secretsOwnedBy(t, "acc-attacker", "acc-attacker/attacker"); len(written) != 2 {
+			t.Errorf("the attacker's Secrets are %v, want its two", written)
+		}
+		if err := patchSpec(failed, func(s *dbv1.AppDatabaseSpec) { s.Users = s.Users[:1] }); err != nil {
+			t.Fatal(err)
+		}
+		waitReady(t, attacker)
+	})
+
+	assertUnchanged(t, before, tenants...)
+	for i, db := range tenants {
+		assertAccountsIntact(t, db, states[i])
+	}
+	for i, s := range victimSessions {
+		if _, err := s.ExecContext(ctx, "SELECT 1"); err != nil {
+			t.Errorf("the victim's session %d was ended: %v", i, err)
+		}
+	}
+	var after corev1.Secret
+	if err := k8s.Get(ctx, clientKey(foreign), &after); err != nil || after.ResourceVersion != foreign.ResourceVersion {
+		t.Errorf("the Secret not made by DB Concierge changed (%v)", err)
+	}
+}
+
+// Two AppDatabases that ask for the same extra account at once: exactly one gets it, the other
+// fails with OwnershipConflict and creates nothing, and stays so when it is tried again.
+func TestAccountClaimRace(t *testing.T) {
+	ctx := ctxFor(t)
+	ensureNamespace(t, "acc-race")
+	type pair struct{ a, b *dbv1.AppDatabase }
+	var rounds []pair
+	for round := range 3 {
+		shared := fmt.Sprintf("accrace_shared%d", round)
+		p := pair{
+			newAppDB("acc-race", fmt.Sprintf("a%d", round), dbv1.AppDatabaseSpec{DBName: fmt.Sprintf("accrace%d_a", round),
+				Users: []dbv1.AppDatabaseUser{withAccess(shared, dbv1.AccessDataOnly)}}),
+			newAppDB("acc-race", fmt.Sprintf("b%d", round), dbv1.AppDatabaseSpec{DBName: fmt.Sprintf("accrace%d_b", round),
+				Users: []dbv1.AppDatabaseUser{ro(shared)}}),
+		}
+		done := make(chan error, 1)
+		go func() { done <- k8s.Create(context.Background(), p.b) }()
+		create(t, p.a)
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		rounds = append(rounds, p)
+	}
+	var losers []*dbv1.AppDatabase
+	check := func(round int, p pair) {
+		var results [2]*dbv1.AppDatabase
+		for i, db := range []*dbv1.AppDatabase{p.a, p.b} {
+			eventually(t, db.Name+" to settle", func() error {
+				var err error
+				results[i], err = settled(ctx, clientKey(db))
+				return err
+			})
+		}
+		shared := fmt.Sprintf("accrace_shared%d", round)
+		var winner, loser *dbv1.AppDatabase
+		switch {
+		case results[0].Status.Phase == dbv1.PhaseReady && results[1].Status.Phase == dbv1.PhaseFailed:
+			winner, loser = results[0], results[1]
+		case results[1].Status.Phase == dbv1.PhaseReady && results[0].Status.Phase == dbv1.PhaseFailed:
+			winner, loser = results[1], results[0]
+		default:
+			t.Fatalf("round %d: %s is %s (%s), %s is %s (%s); want one Ready and one Failed", round,
+				results[0].Name, results[0].Status.Phase, results[0].Status.Message, results[1].Name, results[1].Status.Phase, results[1].Status.Message)
+		}
+		if r := readyReason(loser); r != dbv1.ReasonOwnershipConflict {
+			t.Errorf("round %d: the loser failed with %s: %s", round, r, loser.Status.Message)
+		}
+		losers = append(losers, loser)
+		assertPreset(t, shared, winner.Spec.DBName, winner.Spec.Users[0].Access)
+		if err := canLogin(ctx, shared, passwordIn(userSecret(t, winner, shared)), winner.Spec.DBName); err != nil {
+			t.Errorf("round %d: the shared account does not log in with the winner's password: %v", round, err)
+		}
+		if n := ledgerRows(t, shared); n != 1 {
+			t.Errorf("round %d: %d ownership records of %s", round, n, shared)
+		}
+	}
+	for round, p := range rounds {
+		check(round, p)
+	}
+	// Tried again by the conflict recheck and by hand, the losers still hold nothing.
+	for _, loser := range losers {
+		if got := forceReconcile(t, loser); got.Status.Phase != dbv1.PhaseFailed || readyReason(got) != dbv1.ReasonOwnershipConflict {
+			t.Errorf("%s tried again: %s %s: %s", loser.Name, got.Status.Phase, readyReason(got), got.Status.Message)
+		}
+		if databaseExists(t, loser.Spec.DBName) || userExists(t, loser.Spec.EffectiveUserName()) {
+			t.Errorf("%s got its database or main user created", loser.Name)
+		}
+		if written := secretsOwnedBy(t, "acc-race", "acc-race/"+loser.Name); len(written) > 0 {
+			t.Errorf("%s got Secrets: %v", loser.Name, written)
+		}
+		if rows := ledgerOf(t, string(loser.UID)); len(rows) > 0 {
+			t.Errorf("%s holds ownership records: %q", loser.Name, rows)
+		}
+	}
+}
+
+// Account names made of '_', a wildcard in LIKE patterns and database-level grants though not in
+// account names, are served as the exact names they are: creating, changing, removing and dropping
+// them touches no account their pattern would match, nor that account's sessions.
+func TestUnderscoreAccountNames(t *testing.T) {
+	ctx := ctxFor(t)
+	ensureNamespace(t, "acc-under")
+	// As patterns, _ would match q and q_ would match qz.
+	victim := newAppDB("acc-under", "victim", dbv1.AppDatabaseSpec{DBName: "accuv", UserName: "q", Users: []dbv1.AppDatabaseUser{ro("qz")}})
+	create(t, victim)
+	victim = waitReady(t, victim)
+	state := accountsState(t, victim)
+	sessions := []*sql.Conn{
+		login(t, "q", passwordIn(secretOf(t, victim)), "accuv"),
+		login(t, "qz", passwordIn(userSecret(t, victim, "qz")), "accuv"),
+	}
+	assertVictim := func(when string) {
+		t.Helper()
+		assertAccountsIntact(t, victim, state)
+		for i, s := range sessions {
+			if _, err := s.ExecContext(ctx, "SELECT 1"); err != nil {
+				t.Errorf("%s: the victim's session %d was ended: %v", when, i, err)
+			}
+		}
+	}
+
+	db := newAppDB("acc-under", "under", dbv1.AppDatabaseSpec{DBName: "accua", DeletionPolicy: dbv1.DeletionPolicyDelete,
+		Users: []dbv1.AppDatabaseUser{ro("_"), withAccess("q_", dbv1.AccessDataOnly)}})
+	create(t, db)
+	db = waitReady(t, db)
+	assertPreset(t, "_", "accua", dbv1.AccessReadOnly)
+	assertPreset(t, "q_", "accua", dbv1.AccessDataOnly)
+	for _, u := range []string{"_", "q_"} {
+		if err := canLogin(ctx, u, passwordIn(userSecret(t, db, u)), "accua"); err != nil {
+			t.Errorf("%s does not log in: %v", u, err)
+		}
+	}
+	assertVictim("created")
+
+	// A change of access ends the sessions of _ alone.
+	under := login(t, "_", passwordIn(userSecret(t, db, "_")), "accua")
+	if err := patchSpec(db, func(s *dbv1.AppDatabaseSpec) { s.Users[0].Access = dbv1.AccessDataOnly }); err != nil {
+		t.Fatal(err)
+	}
+	db = waitReady(t, db)
+	assertPreset(t, "_", "accua", dbv1.AccessDataOnly)
+	if _, err := under.ExecContext(ctx, "SELECT 1"); err == nil {
+		t.Error("the session of _ survived its change of access")
+	}
+	assertVictim("access changed")
+
+	// Removed: _ alone is dropped.
+	if err := patchSpec(db, func(s *dbv1.AppDatabaseSpec) { s.Users = s.Users[1:] }); err != nil {
+		t.Fatal(err)
+	}
+	db = waitReady(t, db)
+	if userExists(t, "_") {
+		t.Error("_ was not dropped")
+	}
+	assertVictim("_ removed")
+
+	// Deleted with deletionPolicy Delete: its own accounts alone.
+	deleteAndWait(t, db)
+	if userExists(t, "q_") || userExists(t, "accua_app") {
+		t.Error("the deleted tenant's accounts were not dropped")
+	}
+	assertVictim("deleted")
+}
+
+// mysqlAccounts lists every account on the suite's server.
+func mysqlAccounts(t *testing.T) []string {
+	t.Helper()
+	return column(t, "SELECT CONCAT(User, '@', Host) AS account FROM mysql.user ORDER BY CAST(account AS BINARY)")
+}
+
+// ledger lists every ownership record on the suite's server.
+func ledger(t *testing.T) []string {
+	t.Helper()
+	return column(t, "SELECT CONCAT_WS(' ', kind, name, owner_uid, state) FROM db_concierge.ownership ORDER BY 1")
 }

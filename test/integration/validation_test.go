@@ -35,6 +35,10 @@ func TestAPIRejectsInvalidSpecs(t *testing.T) {
 		{"upper-case appNamespace", dbv1.AppDatabaseSpec{DBName: "x", AppNamespace: "Team"}, "spec.appNamespace"},
 		{"secretName with underscore", dbv1.AppDatabaseSpec{DBName: "x", SecretName: "a_b"}, "spec.secretName"},
 		{"empty dbName", dbv1.AppDatabaseSpec{}, "spec.dbName"},
+		{"negative maxUserConnections", dbv1.AppDatabaseSpec{DBName: "x", MaxUserConnections: limitOf(-1)}, "spec.maxUserConnections"},
+		{"maxUserConnections over 100000", dbv1.AppDatabaseSpec{DBName: "x", MaxUserConnections: limitOf(100001)}, "spec.maxUserConnections"},
+		{"an account's negative maxUserConnections", dbv1.AppDatabaseSpec{DBName: "x",
+			Users: []dbv1.AppDatabaseUser{{Name: "x_ro", Access: dbv1.AccessReadOnly, MaxUserConnections: limitOf(-1)}}}, "spec.users[0].maxUserConnections"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -67,6 +71,15 @@ func TestAPIRejectsNameChanges(t *testing.T) {
 		{"secretName added", dbv1.AppDatabaseSpec{DBName: "imm4"}, func(s *dbv1.AppDatabaseSpec) { s.SecretName = "other" }, "secretName is immutable"},
 		{"appNamespace added", dbv1.AppDatabaseSpec{DBName: "imm5"}, func(s *dbv1.AppDatabaseSpec) { s.AppNamespace = "immutable" }, "appNamespace is immutable"},
 		{"clusterRef changed", dbv1.AppDatabaseSpec{DBName: "imm6"}, func(s *dbv1.AppDatabaseSpec) { s.ClusterRef = "other" }, "clusterRef is immutable"},
+		{"an account named like the main user added", dbv1.AppDatabaseSpec{DBName: "imm7"}, func(s *dbv1.AppDatabaseSpec) {
+			s.Users = []dbv1.AppDatabaseUser{{Name: "IMM7_app", Access: dbv1.AccessReadOnly}}
+		}, "an extra account has the name of the main user"},
+		{"an account of an existing name added", dbv1.AppDatabaseSpec{DBName: "imm8", Users: []dbv1.AppDatabaseUser{{Name: "imm8_ro", Access: dbv1.AccessReadOnly}}},
+			func(s *dbv1.AppDatabaseSpec) {
+				s.Users = append(s.Users, dbv1.AppDatabaseUser{Name: "Imm8_RO", Access: dbv1.AccessDataOnly})
+			}, "two accounts have the same name"},
+		{"an account's access changed to another privilege", dbv1.AppDatabaseSpec{DBName: "imm9", Users: []dbv1.AppDatabaseUser{{Name: "imm9_ro", Access: dbv1.AccessReadOnly}}},
+			func(s *dbv1.AppDatabaseSpec) { s.Users[0].Access = "ALL PRIVILEGES" }, "spec.users[0].access"},
 	}
 	for i, c := range changes {
 		t.Run(c.name, func(t *testing.T) {
@@ -120,6 +133,7 @@ func TestAPIRejectsInvalidMySQLClusters(t *testing.T) {
 		{"unknown TLS mode", func(s *dbv1.MySQLClusterSpec) { s.TLS = &dbv1.TLSSpec{Mode: "Sometimes"} }, "spec.tls.mode"},
 		{"applications on TLS without TLS", func(s *dbv1.MySQLClusterSpec) { s.RequireTLSForApplications = true }, "requireTLSForApplications needs tls"},
 		{"too many connections", func(s *dbv1.MySQLClusterSpec) { s.MaxConnections = 1000 }, "maxConnections"},
+		{"negative default connection cap", func(s *dbv1.MySQLClusterSpec) { s.DefaultMaxUserConnections = limitOf(-1) }, "defaultMaxUserConnections"},
 	}
 	for i, c := range cases {
 		spec := valid()
