@@ -226,17 +226,10 @@ func (r *AppDatabaseReconciler) provision(ctx context.Context, db *dbv1.AppDatab
 	// DB Concierge's shows when creating ours fails (the claim is then taken back). An adoption
 	// needs the Secrets' passwords, and a failed tenant is likely to meet that Secret again, so
 	// both read them from the API first.
-	secrets := make([]*corev1.Secret, len(accounts))
-	for i, a := range accounts {
-		if adopting || db.Status.Phase == dbv1.PhaseFailed {
-			secrets[i], err = r.existingSecret(ctx, db, a.secretName, adopting)
-		} else {
-			secrets[i], err = r.managedSecret(ctx, db, a.secretName)
-		}
-		if err != nil {
-			o, err := r.failure(ctx, db, err)
-			return o, conn, err
-		}
+	secrets, err := r.accountSecrets(ctx, db, accounts, adopting)
+	if err != nil {
+		o, err := r.failure(ctx, db, err)
+		return o, conn, err
 	}
 	var adoption *tenant.Adoption
 	if adopting {
@@ -282,6 +275,43 @@ func (r *AppDatabaseReconciler) provision(ctx context.Context, db *dbv1.AppDatab
 		return o, conn, err
 	}
 	return outcome{ready: true, changes: append(changes, engineChanges...), accounts: accountStatus(accounts)}, conn, nil
+}
+
+// accountSecrets returns each account's Secret, nil where there is none yet, or the error of a
+// Secret in the way (see provision). When a pass is to create more than one Secret, those missing
+// from the cache are looked up in the API too: a Secret in the way of the second must be found
+// before the first is created, which would otherwise be left behind by a refused request.
+func (r *AppDatabaseReconciler) accountSecrets(ctx context.Context, db *dbv1.AppDatabase, accounts []account, adopting bool) ([]*corev1.Secret, error) {
+	secrets := make([]*corev1.Secret, len(accounts))
+	pastCache := adopting || db.Status.Phase == dbv1.PhaseFailed
+	missing := 0
+	for i, a := range accounts {
+		var err error
+		if pastCache {
+			secrets[i], err = r.existingSecret(ctx, db, a.secretName, adopting)
+		} else {
+			secrets[i], err = r.managedSecret(ctx, db, a.secretName)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if secrets[i] == nil {
+			missing++
+		}
+	}
+	if pastCache || missing < 2 {
+		return secrets, nil
+	}
+	for i, a := range accounts {
+		if secrets[i] != nil {
+			continue
+		}
+		var err error
+		if secrets[i], err = r.existingSecret(ctx, db, a.secretName, false); err != nil {
+			return nil, err
+		}
+	}
+	return secrets, nil
 }
 
 // refuseSpec returns the terminal failure for a spec the operator will not serve, whatever the
@@ -483,7 +513,32 @@ func (r *AppDatabaseReconciler) observe(db *dbv1.AppDatabase, o outcome, start t
 		details = append(details, c.Detail)
 	}
 	r.Recorder.Eventf(db, nil, corev1.EventTypeWarning, ReasonDriftRepaired, "Repair",
-		"Changed outside DB Concierge and repaired: %s", strings.Join(details, "; "))
+		"Changed outside DB Concierge and repaired: %s", summarize(details, maxEventDetails))
+}
+
+// maxEventDetails bounds the list of repairs in an Event: the API server refuses an Event note
+// over 1024 characters, and a tenant with many accounts can need more repairs than fit.
+const maxEventDetails = 900
+
+// summarize joins details, and when they do not fit in limit characters, says how many more
+// there are: the operator's log lists every change.
+func summarize(details []string, limit int) string {
+	var b strings.Builder
+	for i, d := range details {
+		sep := ""
+		if i > 0 {
+			sep = "; "
+		}
+		if b.Len()+len(sep)+len(d) > limit {
+			if i == 0 {
+				return "more than fits here (the operator's log lists every change)"
+			}
+			fmt.Fprintf(&b, "; and %d more (the operator's log lists them)", len(details)-i)
+			break
+		}
+		b.WriteString(sep + d)
+	}
+	return b.String()
 }
 
 func readyCondition(s dbv1.AppDatabaseStatus) metav1.Condition {

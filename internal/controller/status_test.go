@@ -214,3 +214,20 @@ func TestTerminal(t *testing.T) {
 		}
 	}
 }
+
+func TestSummarize(t *testing.T) {
+	cases := []struct {
+		details []string
+		limit   int
+		want    string
+	}{
+		{[]string{"a", "b"}, 100, "a; b"},
+		{[]string{"aaaa", "bbbb", "cccc"}, 10, "aaaa; bbbb; and 1 more (the operator's log lists them)"},
+		{[]string{"aaaa"}, 2, "more than fits here (the operator's log lists every change)"},
+	}
+	for _, c := range cases {
+		if got := summarize(c.details, c.limit); got != c.want {
+			t.Errorf("summarize(%q, %d) = %q, want %q", c.details, c.limit, got, c.want)
+		}
+	}
+}

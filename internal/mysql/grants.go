@@ -119,7 +119,11 @@ func planGrants(lines []string, database, user string, access tenant.Access, d d
 			plan.revokes = append(plan.revokes, revocation{statement: revokeAll(g.target, user), what: "privileges on " + g.target.sql()})
 		}
 		if g.grantOption && !g.defaultRoles && len(g.roles) == 0 && g.proxy == nil {
-			plan.revokes = append(plan.revokes, revocation{statement: revokeGrantOption(g.target, user), what: "GRANT OPTION on " + g.target.sql()})
+			// A database line names a pattern (the escaped name is the database itself); a
+			// table or routine line names the database as it is.
+			own := !g.target.global() && (g.target.table == "" && names.equal(g.target.database, escapePattern(database)) ||
+				g.target.table != "" && names.equal(g.target.database, database))
+			plan.revokes = append(plan.revokes, revocation{statement: revokeGrantOption(g.target, user), what: "GRANT OPTION on " + g.target.sql(), inside: own})
 		}
 	}
 	plan.planDatabaseLine(held, database, user, access)

@@ -691,7 +691,7 @@ func hostileAccountCorpus() []hostileAccount {
 		api("an empty name", nameField, ro("")),
 		api("33 characters", nameField, ro(strings.Repeat("u", 33))),
 		api("non-ASCII letters", nameField, ro("\uff55ser")),
-		api("a name twice", "spec.users", ro("acch_dup"), withAccess("acch_dup", dbv1.AccessReadWrite)),
+		api("a name twice", sameName, ro("acch_dup"), withAccess("acch_dup", dbv1.AccessReadWrite)),
 		api("a name twice, differing in case", sameName, ro("acch_dup"), withAccess("ACCH_DUP", dbv1.AccessReadWrite)),
 		{name: "the main user's default name", dbName: "acchmain", users: []dbv1.AppDatabaseUser{ro("acchmain_app")}, apiError: mainName},
 		{name: "the main user's default name in upper case", dbName: "acchmain", users: []dbv1.AppDatabaseUser{ro("ACCHMAIN_APP")}, apiError: mainName},
