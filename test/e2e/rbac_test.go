@@ -94,6 +94,21 @@ func TestDeveloperAccess(t *testing.T) {
 	if err := dev.Client.Get(ctx, client.ObjectKey{Namespace: "team-a", Name: "team-a-orders-mysql-creds"}, &creds); err != nil {
 		t.Fatalf("developer cannot read the credentials: %v", err)
 	}
+	// Allowed: changing the spec of their own AppDatabase, such as adding a read-only account;
+	// what is immutable stays so for them as for anyone.
+	patch := client.MergeFrom(db.DeepCopy())
+	db.Spec.Users = []dbv1.AppDatabaseUser{{Name: "team_a_reports", Access: dbv1.AccessReadOnly}}
+	if err := dev.Client.Patch(ctx, db, patch); err != nil {
+		t.Fatalf("developer cannot add an account to their AppDatabase: %v", err)
+	}
+	stack.Eventually(t, "the added account's Secret, readable by the developer", func() error {
+		return dev.Client.Get(ctx, client.ObjectKey{Namespace: "team-a", Name: "team-a-orders-team-a-reports-mysql-creds"}, &creds)
+	})
+	renamed := db.DeepCopy()
+	renamed.Spec.DBName = "team_b_orders"
+	if err := dev.Client.Patch(ctx, renamed, client.MergeFrom(db)); err == nil || !strings.Contains(err.Error(), "dbName is immutable") {
+		t.Errorf("developer could rename the database: %v", err)
+	}
 
 	// Refused: the rest.
 	var s corev1.Secret
@@ -114,10 +129,10 @@ func TestDeveloperAccess(t *testing.T) {
 			other.Spec = dbv1.AppDatabaseSpec{ClusterRef: dbv1.DefaultClusterName, DBName: "sneaky"}
 			return dev.Client.Create(ctx, other)
 		}},
-		{"change an AppDatabase", func() error {
+		{"write an AppDatabase's status", func() error {
 			patch := client.MergeFrom(db.DeepCopy())
-			db.Spec.DeletionPolicy = dbv1.DeletionPolicyDelete
-			return dev.Client.Patch(ctx, db, patch)
+			db.Status.Phase = dbv1.PhaseFailed
+			return dev.Client.Status().Patch(ctx, db, patch)
 		}},
 	}
 	for _, r := range refused {
