@@ -60,8 +60,8 @@ test-unit: ## Unit tests: fast, no servers.
 	go test -count=1 ./...
 
 .PHONY: test-integration
-test-integration: deps ## Integration tests against a real API server and a real MariaDB.
-	KUBEBUILDER_ASSETS="$$(hack/kube-assets.sh)" go test -tags integration $(INTEGRATION_FLAGS) ./test/...
+test-integration: deps ## Integration tests against a real API server and a real MariaDB (and the MySQL engine against MariaDB alone).
+	KUBEBUILDER_ASSETS="$$(hack/kube-assets.sh)" go test -tags integration $(INTEGRATION_FLAGS) ./test/... ./internal/mysql/
 
 .PHONY: test
 test: verify test-unit test-integration ## Everything CI runs: generated-code check, unit and integration tests.
