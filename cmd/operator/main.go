@@ -40,8 +40,9 @@ func main() {
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address of the metrics endpoint (/metrics, also /healthz and /readyz); \"0\" disables it.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address of the health probe endpoint (/healthz, /readyz).")
 	flag.StringVar(&pprofAddr, "pprof-bind-address", "0", "Address of Go's profiling endpoints (/debug/pprof), for diagnosis; \"0\" disables them.")
-	flag.Float64Var(&apiQPS, "kube-api-qps", 50, "Requests per second the operator may send to the Kubernetes API server, sustained.")
-	flag.IntVar(&apiBurst, "kube-api-burst", 100, "Requests the operator may send to the Kubernetes API server in a burst.")
+	flag.Float64Var(&apiQPS, "kube-api-qps", controller.DefaultAPIQPS, "Requests per second the operator may send to the Kubernetes API server, sustained; "+
+		"the API server's Priority and Fairness paces it below that when it must. A negative value turns the client's limit off.")
+	flag.IntVar(&apiBurst, "kube-api-burst", controller.DefaultAPIBurst, "Requests the operator may send to the Kubernetes API server in a burst.")
 	flag.BoolVar(&election.enabled, "leader-elect", false, "Elect a leader on a Lease, so that only one of several replicas works at a time.")
 	flag.DurationVar(&election.leaseDuration, "leader-election-lease-duration", 15*time.Second, "How long a standby waits, after the leader stops renewing, before taking over.")
 	flag.DurationVar(&election.renewDeadline, "leader-election-renew-deadline", 10*time.Second, "How long the leader keeps trying to renew before giving up leadership.")

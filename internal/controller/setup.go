@@ -58,6 +58,17 @@ type Options struct {
 	ConflictRecheckPeriod time.Duration
 }
 
+// The operator's default limits on its requests to the Kubernetes API server. Since Kubernetes
+// 1.29, API Priority and Fairness protects the server: it queues or refuses (429, which the
+// client retries) what exceeds a flow's share. The client's own limit then only guards against a
+// runaway loop, and must not be what paces a burst: at client-go's habitual 50 per second, a
+// tenant's three writes and one Event cap a burst at about 15 tenants per second. These let 1,000
+// tenants through in a few seconds and still stop a loop far below what an API server serves.
+const (
+	DefaultAPIQPS   = 500
+	DefaultAPIBurst = 1000
+)
+
 const (
 	indexClusterRef    = "spec.clusterRef"
 	indexAppNamespace  = "appNamespace"

@@ -121,14 +121,17 @@ func (b *bench) startOperator(ctx context.Context) error {
 		return err
 	}
 	b.metricsAddr = fmt.Sprintf("127.0.0.1:%d", port)
-	b.op, err = stack.StartOperator(b.operatorBin, []string{
+	args := []string{
 		"--kubeconfig=" + b.kube.Kubeconfig, "--platform-namespace=" + platformNS,
 		"--metrics-bind-address=" + b.metricsAddr, "--health-probe-bind-address=0",
 		fmt.Sprintf("--max-concurrent-reconciles=%d", b.o.concurrency),
-		fmt.Sprintf("--kube-api-qps=%v", b.o.qps), fmt.Sprintf("--kube-api-burst=%d", b.o.burst),
 		"--resync-period=" + b.o.resync.String(), "--max-backoff=5s", "--zap-log-level=error",
 		"--pprof-bind-address=" + os.Getenv("BENCH_PPROF"),
-	}, nil, nil)
+	}
+	if b.o.tunedAPI {
+		args = append(args, fmt.Sprintf("--kube-api-qps=%v", b.o.qps), fmt.Sprintf("--kube-api-burst=%d", b.o.burst))
+	}
+	b.op, err = stack.StartOperator(b.operatorBin, args, nil, nil)
 	if err != nil {
 		return err
 	}

@@ -20,6 +20,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/stillwaters/db-concierge/internal/controller"
 )
 
 type options struct {
@@ -31,10 +33,12 @@ type options struct {
 	resync      time.Duration
 	qps         float64
 	burst       int
-	out         string
-	scenarios   map[string]bool
-	accountsN   int
-	committed   string
+	// tunedAPI: qps or burst was set, so the operator runs with them instead of its defaults.
+	tunedAPI  bool
+	out       string
+	scenarios map[string]bool
+	accountsN int
+	committed string
 }
 
 // allScenarios are the scenarios a run can choose from, in the order they run.
@@ -49,8 +53,8 @@ func main() {
 	flag.IntVar(&o.cliRuns, "cli-runs", 10, "runs of the CLI for its wall time")
 	flag.DurationVar(&o.quiet, "quiet", 0, "length of the steady-state quiet period; by default one resync period, so that every cluster's drift sweep falls in it")
 	flag.DurationVar(&o.resync, "resync", 10*time.Minute, "the operator's --resync-period (drift checks) during the run; 10m is its default")
-	flag.Float64Var(&o.qps, "qps", 500, "API client requests per second, for the operator and the baseline alike")
-	flag.IntVar(&o.burst, "burst", 1000, "API client burst, for the operator and the baseline alike")
+	flag.Float64Var(&o.qps, "qps", 0, "API client requests per second, for the operator and the baseline alike; 0 runs the operator with its shipped default")
+	flag.IntVar(&o.burst, "burst", 0, "API client burst, for the operator and the baseline alike; 0 runs the operator with its shipped default")
 	flag.StringVar(&o.out, "out", "bench", "directory for the report")
 	flag.StringVar(&scenarios, "scenarios", strings.Join(allScenarios, ","), "scenarios to run, comma-separated, from "+strings.Join(allScenarios, ","))
 	flag.IntVar(&o.accountsN, "accounts-n", 200, "size of each burst of the accounts scenario (single-account tenants, then tenants with two extra accounts)")
@@ -58,6 +62,15 @@ func main() {
 	flag.Parse()
 	if o.quiet <= 0 {
 		o.quiet = o.resync
+	}
+	// The report measures what ships: unless a tuned variant is asked for, the operator runs
+	// without these flags, and the baseline's client gets the same limits.
+	o.tunedAPI = o.qps != 0 || o.burst != 0
+	if o.qps == 0 {
+		o.qps = controller.DefaultAPIQPS
+	}
+	if o.burst == 0 {
+		o.burst = controller.DefaultAPIBurst
 	}
 	for _, s := range strings.Split(sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
@@ -193,6 +206,10 @@ func (o options) describe() map[string]string {
 		"resync":      o.resync.String(),
 		"apiQPS":      fmt.Sprint(o.qps),
 		"apiBurst":    strconv.Itoa(o.burst),
+	}
+	if !o.tunedAPI {
+		m["apiQPS"] += " (shipped default)"
+		m["apiBurst"] += " (shipped default)"
 	}
 	if o.scenarios["accounts"] {
 		m["accountsN"] = strconv.Itoa(o.accountsN)
