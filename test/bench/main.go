@@ -143,12 +143,17 @@ func run(ctx context.Context, o options) (*Report, error) {
 			r.Bursts = append(r.Bursts, res)
 		}
 		if o.scenarios["baseline"] {
-			logf("raw-limit baseline of %d", n)
-			res, err := b.baseline(ctx, n)
+			logf("essential-work baseline of %d", n)
+			res, err := b.baseline(ctx, n, essentialWork)
 			if err != nil {
 				return r, err
 			}
 			r.Baselines = append(r.Baselines, res)
+			logf("raw limit of %d", n)
+			if res, err = b.baseline(ctx, n, rawLimit); err != nil {
+				return r, err
+			}
+			r.RawLimits = append(r.RawLimits, res)
 		}
 	}
 	if o.scenarios["steady"] {

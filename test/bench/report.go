@@ -20,11 +20,13 @@ type Report struct {
 	Single    *SingleResult     `json:"single,omitempty"`
 	Bursts    []*BurstResult    `json:"bursts,omitempty"`
 	Baselines []*BurstResult    `json:"baselines,omitempty"`
-	Steady    *SteadyResult     `json:"steady,omitempty"`
-	Restart   *RestartResult    `json:"restart,omitempty"`
-	Accounts  *AccountsResult   `json:"accounts,omitempty"`
-	PeakRSS   int64             `json:"operatorPeakRSSBytes"`
-	Budgets   []Budget          `json:"budgets"`
+	// RawLimits do only CREATE DATABASE, CREATE USER, GRANT and a Secret per tenant.
+	RawLimits []*BurstResult  `json:"rawLimits,omitempty"`
+	Steady    *SteadyResult   `json:"steady,omitempty"`
+	Restart   *RestartResult  `json:"restart,omitempty"`
+	Accounts  *AccountsResult `json:"accounts,omitempty"`
+	PeakRSS   int64           `json:"operatorPeakRSSBytes"`
+	Budgets   []Budget        `json:"budgets"`
 }
 
 // Latency is a distribution's summary, in milliseconds.
@@ -146,6 +148,12 @@ func (r *Report) evaluate() {
 				add(fmt.Sprintf("burst of %d: operator time ≤ 1.3 × baseline", burst.N), fmt.Sprintf("%.2f × (%.1f s vs %.1f s)", ratio, burst.WallSeconds, base.WallSeconds), ratio <= 1.3)
 			}
 		}
+		for _, raw := range r.RawLimits {
+			if raw.N == burst.N {
+				ratio := burst.WallSeconds / raw.WallSeconds
+				add(fmt.Sprintf("burst of %d: operator time ≤ 5 × raw limit", burst.N), fmt.Sprintf("%.2f × (%.1f s vs %.1f s)", ratio, burst.WallSeconds, raw.WallSeconds), ratio <= 5)
+			}
+		}
 		add(fmt.Sprintf("burst of %d: API writes per tenant ≤ 4", burst.N), fmt.Sprintf("%.2f (Events %.2f, reported apart)", burst.APIWritesPerTenant, burst.EventsPerTenant), burst.APIWritesPerTenant <= 4)
 		add(fmt.Sprintf("burst of %d: SQL writes per tenant ≤ 5", burst.N), fmt.Sprintf("%.2f", burst.SQLWritesPerTenant), burst.SQLWritesPerTenant <= 5)
 	}
@@ -212,6 +220,9 @@ func (r *Report) write(dir string) error {
 	for _, x := range r.Baselines {
 		add("baseline", x)
 	}
+	for _, x := range r.RawLimits {
+		add("raw limit", x)
+	}
 	if a := r.Accounts; a != nil {
 		panels = append(panels, chart.Panel{Title: fmt.Sprintf("extra accounts, bursts of %d", a.N), Series: []chart.Series{
 			{Name: "1 account", Samples: a.Single.samples},
@@ -246,7 +257,7 @@ func (r *Report) markdown() string {
 		fmt.Fprintf(&b, "\n## Single request (%d, one at a time, idle system)\n\ncreate → Ready: p50 %.0f ms, p90 %.0f ms, p99 %.0f ms, max %.0f ms. "+
 			"CLI wall time, start to exit: p50 %.0f ms, max %.0f ms.\n", s.N, s.TimeToReady.P50, s.TimeToReady.P90, s.TimeToReady.P99, s.TimeToReady.Max, s.CLIP50, s.CLIMax)
 	}
-	if len(r.Bursts)+len(r.Baselines) > 0 {
+	if len(r.Bursts)+len(r.Baselines)+len(r.RawLimits) > 0 {
 		fmt.Fprintln(&b, "\n## Bursts: all created at once\n\n| run | N | wall | per s | Ready p50 | p90 | p99 | operator CPU | API writes/tenant | Events/tenant | SQL writes/tenant | new SQL conns/tenant |\n|---|---|---|---|---|---|---|---|---|---|---|---|")
 		row := func(kind string, x *BurstResult) {
 			cpu := "—"
@@ -261,6 +272,9 @@ func (r *Report) markdown() string {
 		}
 		for _, x := range r.Baselines {
 			row("baseline", x)
+		}
+		for _, x := range r.RawLimits {
+			row("raw limit", x)
 		}
 		for _, x := range r.Bursts {
 			fmt.Fprintf(&b, "\nOperator, burst of %d — API requests per tenant: %s. SQL statements per tenant: %s.\n", x.N, formatCounts(x.APIPerTenant), formatCounts(x.SQLPerTenant))

@@ -151,12 +151,27 @@ func (b *bench) measureBurst(ctx context.Context, ns string, dbs []*dbv1.AppData
 	return res, round(statements / float64(n)), nil
 }
 
-// baseline does, for n new AppDatabases and with no controller, exactly the unavoidable work
-// (DESIGN.md): the ownership row, CREATE DATABASE, CREATE USER, GRANT, the ownership commit; the
-// Secret, status Creating, status Ready; one login as the new user. Same servers, same drivers,
-// same concurrency as the operator. The operator is stopped meanwhile.
-func (b *bench) baseline(ctx context.Context, n int) (*BurstResult, error) {
-	ns := fmt.Sprintf("baseline-%d", n)
+// baselineWork is what a baseline does per tenant.
+type baselineWork int
+
+const (
+	// essentialWork is the work every invariant of DESIGN.md takes: the ownership row, CREATE
+	// DATABASE, CREATE USER, GRANT, the ownership commit; the Secret, status Creating, status
+	// Ready; one login as the new user.
+	essentialWork baselineWork = iota
+	// rawLimit is the physical limit: CREATE DATABASE, CREATE USER, GRANT and one Secret, nothing
+	// recorded, nothing verified, no status; a tenant is done when its Secret is written.
+	rawLimit
+)
+
+// baseline does work for n new AppDatabases with no controller. Same servers, same drivers, same
+// concurrency as the operator. The operator is stopped meanwhile.
+func (b *bench) baseline(ctx context.Context, n int, work baselineWork) (*BurstResult, error) {
+	// Each baseline's objects get names of their own: their databases stay on the server.
+	ns, prefix := fmt.Sprintf("baseline-%d", n), 'r'
+	if work == rawLimit {
+		ns, prefix = fmt.Sprintf("raw-%d", n), 'w'
+	}
 	if err := b.ensureNamespace(ctx, ns); err != nil {
 		return nil, err
 	}
@@ -174,7 +189,7 @@ func (b *bench) baseline(ctx context.Context, n int) (*BurstResult, error) {
 	defer admin.Close()
 	dbs := make([]*dbv1.AppDatabase, n)
 	for i := range dbs {
-		dbs[i] = appDatabase(ns, fmt.Sprintf("r%d-%05d", n, i))
+		dbs[i] = appDatabase(ns, fmt.Sprintf("%c%d-%05d", prefix, n, i))
 	}
 	// Readiness is observed as in the operator's burst, through a watch, so both runs carry the
 	// same watcher and are timed the same way.
@@ -192,18 +207,24 @@ func (b *bench) baseline(ctx context.Context, n int) (*BurstResult, error) {
 	queue := make(chan *dbv1.AppDatabase, n)
 	var wg sync.WaitGroup
 	errs := make(chan error, b.o.concurrency)
+	// done is when each tenant's work ended: the raw limit writes no status to watch.
+	var doneMu sync.Mutex
+	done := map[string]time.Time{}
 	for range b.o.concurrency {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for db := range queue {
-				if err := b.provisionRaw(ctx, admin, db); err != nil {
+				if err := b.provisionRaw(ctx, admin, db, work); err != nil {
 					select {
 					case errs <- err:
 					default:
 					}
 					return
 				}
+				doneMu.Lock()
+				done[db.Name] = time.Now()
+				doneMu.Unlock()
 			}
 		}()
 	}
@@ -218,13 +239,15 @@ func (b *bench) baseline(ctx context.Context, n int) (*BurstResult, error) {
 		return nil, fmt.Errorf("baseline: %w", err)
 	default:
 	}
-	if err := waitUntil(ctx, time.Minute, func() error {
-		if got := rw.count(); got < n {
-			return fmt.Errorf("%d of %d seen Ready", got, n)
+	if work == essentialWork {
+		if err := waitUntil(ctx, time.Minute, func() error {
+			if got := rw.count(); got < n {
+				return fmt.Errorf("%d of %d seen Ready", got, n)
+			}
+			return nil
+		}); err != nil {
+			return nil, err
 		}
-		return nil
-	}); err != nil {
-		return nil, err
 	}
 	wall := time.Since(before.at)
 	after, err := b.snapshot(ctx)
@@ -234,6 +257,9 @@ func (b *bench) baseline(ctx context.Context, n int) (*BurstResult, error) {
 	res := &BurstResult{N: n, WallSeconds: wall.Seconds(), PerSecond: float64(n) / wall.Seconds()}
 	for _, db := range dbs {
 		at, _ := rw.at(db.Name)
+		if work == rawLimit {
+			at = done[db.Name]
+		}
 		res.samples = append(res.samples, at.Sub(created[db.Name]))
 	}
 	res.summarize()
@@ -253,11 +279,14 @@ func openPool(cfg *gomysql.Config, size int) (*sql.DB, error) {
 	return db, nil
 }
 
-func (b *bench) provisionRaw(ctx context.Context, admin *sql.DB, db *dbv1.AppDatabase) error {
+func (b *bench) provisionRaw(ctx context.Context, admin *sql.DB, db *dbv1.AppDatabase, work baselineWork) error {
 	user := db.Spec.EffectiveUserName()
 	password, err := credentials.NewPassword()
 	if err != nil {
 		return err
+	}
+	if work == rawLimit {
+		return b.provisionRawLimit(ctx, admin, db, user, password)
 	}
 	patch := client.MergeFrom(db.DeepCopy())
 	db.Status.Phase = dbv1.PhaseCreating
@@ -273,18 +302,9 @@ func (b *bench) provisionRaw(ctx context.Context, admin *sql.DB, db *dbv1.AppDat
 	if err := b.client.Create(ctx, secret); err != nil {
 		return err
 	}
-	for _, q := range []struct {
-		query string
-		args  []any
-	}{
-		{"CREATE DATABASE `" + db.Spec.DBName + "` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci", nil},
-		{"CREATE USER `" + user + "`@`%` IDENTIFIED BY ?", []any{password}},
-		{"GRANT ALL PRIVILEGES ON `" + strings.ReplaceAll(db.Spec.DBName, "_", `\_`) + "`.* TO `" + user + "`@`%`", nil},
-		{"UPDATE db_concierge.ownership SET state = 'committed' WHERE owner_uid = ?", []any{string(db.UID)}},
-	} {
-		if _, err := admin.ExecContext(ctx, q.query, q.args...); err != nil {
-			return err
-		}
+	if err := execAll(ctx, admin, append(unavoidableSQL(db, user, password),
+		benchStatement{"UPDATE db_concierge.ownership SET state = 'committed' WHERE owner_uid = ?", []any{string(db.UID)}})); err != nil {
+		return err
 	}
 	login, err := openPool(b.maria.Config(user, password, db.Spec.DBName), 1)
 	if err != nil {
@@ -301,6 +321,41 @@ func (b *bench) provisionRaw(ctx context.Context, admin *sql.DB, db *dbv1.AppDat
 	meta.SetStatusCondition(&db.Status.Conditions, metav1.Condition{Type: dbv1.ConditionReady, Status: metav1.ConditionTrue,
 		Reason: dbv1.ReasonProvisioned, Message: "ready", ObservedGeneration: db.Generation})
 	return b.client.Status().Patch(ctx, db, patch)
+}
+
+// benchStatement is one statement a baseline runs, with its arguments.
+type benchStatement struct {
+	query string
+	args  []any
+}
+
+// unavoidableSQL is what any implementation must run for a tenant: its database, its user and
+// the grant. The bench's own names are safe to quote this way; the operator never does.
+func unavoidableSQL(db *dbv1.AppDatabase, user, password string) []benchStatement {
+	return []benchStatement{
+		{"CREATE DATABASE `" + db.Spec.DBName + "` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci", nil},
+		{"CREATE USER `" + user + "`@`%` IDENTIFIED BY ?", []any{password}},
+		{"GRANT ALL PRIVILEGES ON `" + strings.ReplaceAll(db.Spec.DBName, "_", `\_`) + "`.* TO `" + user + "`@`%`", nil},
+	}
+}
+
+func execAll(ctx context.Context, admin *sql.DB, statements []benchStatement) error {
+	for _, st := range statements {
+		if _, err := admin.ExecContext(ctx, st.query, st.args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// provisionRawLimit does only what no implementation can avoid: the database, the user, its grant
+// and the Secret.
+func (b *bench) provisionRawLimit(ctx context.Context, admin *sql.DB, db *dbv1.AppDatabase, user, password string) error {
+	if err := execAll(ctx, admin, unavoidableSQL(db, user, password)); err != nil {
+		return err
+	}
+	conn := credentials.Connection{Host: "127.0.0.1", Port: b.maria.Port, User: user, Password: password, Database: db.Spec.DBName}
+	return b.client.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: db.Namespace, Name: db.Spec.EffectiveSecretName()}, Data: conn.SecretData()})
 }
 
 // reverified waits until the running operator has passed every tenant once: at its start it
