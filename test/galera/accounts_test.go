@@ -340,20 +340,7 @@ func grantsOnNode(ctx context.Context, n *stack.GaleraNode, user string) ([]stri
 		return nil, err
 	}
 	defer root.Close()
-	rows, err := root.QueryContext(ctx, "SHOW GRANTS FOR `"+user+"`@'%'")
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var grants []string
-	for rows.Next() {
-		var g string
-		if err := rows.Scan(&g); err != nil {
-			return nil, err
-		}
-		grants = append(grants, g)
-	}
-	return grants, rows.Err()
+	return stack.Strings(ctx, root, "SHOW GRANTS FOR `"+user+"`@'%'")
 }
 
 func userExistsOn(ctx context.Context, n *stack.GaleraNode, user string) (bool, error) {
@@ -466,20 +453,8 @@ func mustBeDenied(_ sql.Result, err error) error {
 // seesOnly checks that the session sees no database but its own (and information_schema), and
 // cannot read the server's own tables.
 func seesOnly(ctx context.Context, conn *sql.Conn, database string) error {
-	rows, err := conn.QueryContext(ctx, "SHOW DATABASES")
+	seen, err := stack.Strings(ctx, conn, "SHOW DATABASES")
 	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	var seen []string
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			return err
-		}
-		seen = append(seen, name)
-	}
-	if err := rows.Err(); err != nil {
 		return err
 	}
 	slices.Sort(seen)

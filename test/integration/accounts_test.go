@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	dbv1 "github.com/stillwaters/db-concierge/api/v1"
+	"github.com/stillwaters/db-concierge/test/stack"
 )
 
 // Extra accounts (spec.users): each preset holds exactly its privileges on its database and
@@ -136,23 +137,7 @@ func ledgerRows(t *testing.T, user string) int {
 // ledgerOf lists the ownership records of an owner, as "kind name state".
 func ledgerOf(t *testing.T, uid string) []string {
 	t.Helper()
-	rows, err := root(t).Query("SELECT CONCAT_WS(' ', kind, name, state) FROM db_concierge.ownership WHERE owner_uid = ? ORDER BY 1", uid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var v string
-		if err := rows.Scan(&v); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, v)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return column(t, "SELECT CONCAT_WS(' ', kind, name, state) FROM db_concierge.ownership WHERE owner_uid = ? ORDER BY 1", uid)
 }
 
 // connectionCap is the account's own max_user_connections, as the server holds it.
@@ -399,20 +384,8 @@ func TestAccountPresets(t *testing.T) {
 					t.Errorf("%s: want an access-denied error, got %v", q, err)
 				}
 			}
-			var databases []string
-			rows, err := conn.QueryContext(ctx, "SHOW DATABASES")
+			databases, err := stack.Strings(ctx, conn, "SHOW DATABASES")
 			if err != nil {
-				t.Fatal(err)
-			}
-			defer rows.Close()
-			for rows.Next() {
-				var name string
-				if err := rows.Scan(&name); err != nil {
-					t.Fatal(err)
-				}
-				databases = append(databases, name)
-			}
-			if err := rows.Err(); err != nil {
 				t.Fatal(err)
 			}
 			slices.Sort(databases)

@@ -314,20 +314,8 @@ func grantsOf(t *testing.T, user string) []string {
 // grantsOn lists what SHOW GRANTS prints for user@'%' through a root pool.
 func grantsOn(t *testing.T, rootDB *sql.DB, user string) []string {
 	t.Helper()
-	rows, err := rootDB.Query("SHOW GRANTS FOR `" + user + "`@'%'")
+	grants, err := stack.Strings(context.Background(), rootDB, "SHOW GRANTS FOR `"+user+"`@'%'")
 	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var grants []string
-	for rows.Next() {
-		var g string
-		if err := rows.Scan(&g); err != nil {
-			t.Fatal(err)
-		}
-		grants = append(grants, g)
-	}
-	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
 	return grants

@@ -18,6 +18,7 @@ import (
 
 	dbv1 "github.com/stillwaters/db-concierge/api/v1"
 	"github.com/stillwaters/db-concierge/internal/cluster"
+	"github.com/stillwaters/db-concierge/test/stack"
 )
 
 // hostile is one request an attacker, or a careless developer, might make.
@@ -70,22 +71,10 @@ func takeSnapshot(t *testing.T, victims ...*dbv1.AppDatabase) snapshot {
 	return s
 }
 
-func column(t *testing.T, query string) []string {
+func column(t *testing.T, query string, args ...any) []string {
 	t.Helper()
-	rows, err := root(t).Query(query)
+	out, err := stack.Strings(context.Background(), root(t), query, args...)
 	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var v string
-		if err := rows.Scan(&v); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, v)
-	}
-	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
 	return out

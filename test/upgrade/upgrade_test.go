@@ -711,21 +711,9 @@ func accountPriv(t *testing.T, root *sql.DB, user string) string {
 // grantsOf lists what SHOW GRANTS prints for user@'%' (password hash included).
 func grantsOf(t *testing.T, root *sql.DB, user string) []string {
 	t.Helper()
-	rows, err := root.Query("SHOW GRANTS FOR `" + user + "`@'%'")
+	grants, err := stack.Strings(context.Background(), root, "SHOW GRANTS FOR `"+user+"`@'%'")
 	if err != nil {
 		t.Fatalf("SHOW GRANTS for %s: %v", user, err)
-	}
-	defer rows.Close()
-	var grants []string
-	for rows.Next() {
-		var g string
-		if err := rows.Scan(&g); err != nil {
-			t.Fatal(err)
-		}
-		grants = append(grants, g)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
 	}
 	return grants
 }
