@@ -52,6 +52,9 @@ type AppDatabaseReconciler struct {
 	// ConflictRecheckPeriod is how often a tenant failed on something in its way that is not
 	// watched (see recheckedReasons) is tried again; 0 never.
 	ConflictRecheckPeriod time.Duration
+	// ProgressDelay is how long a new tenant's pass runs before its status says Creating;
+	// DefaultProgressDelay when 0.
+	ProgressDelay time.Duration
 
 	// cutShort holds, per cluster, the Ready tenants whose pass an outage of that cluster cut
 	// short (their status is left as it was): they are passed again as soon as it answers, since
@@ -136,7 +139,9 @@ func (r *AppDatabaseReconciler) Reconcile(ctx context.Context, req reconcile.Req
 	start := time.Now()
 	wasReady := isReady(&db)
 	everReady := db.Status.ConnectionString != ""
-	o, conn, err := r.provision(ctx, &db)
+	var creating progress
+	o, conn, err := r.provision(ctx, &db, &creating)
+	creating.finish(&db)
 	r.observe(&db, o, start, wasReady, everReady)
 	if err != nil && wasReady && (o.reason == dbv1.ReasonClusterUnreachable || o.reason == dbv1.ReasonAdminCredentialsInvalid) {
 		// A drift check during an outage: the tenant was Ready and nothing it asked for has
@@ -166,8 +171,9 @@ func (r *AppDatabaseReconciler) Reconcile(ctx context.Context, req reconcile.Req
 }
 
 // provision runs the steps of one pass. It returns the outcome for status; err is non-nil for a
-// failure that is retried.
-func (r *AppDatabaseReconciler) provision(ctx context.Context, db *dbv1.AppDatabase) (o outcome, conn credentials.Connection, err error) {
+// failure that is retried. A new tenant's pass arms creating to say so if it takes long; the
+// caller finishes it.
+func (r *AppDatabaseReconciler) provision(ctx context.Context, db *dbv1.AppDatabase, creating *progress) (o outcome, conn credentials.Connection, err error) {
 	if o, refused := refuseSpec(db, r.PlatformNamespace); refused {
 		return o, conn, nil
 	}
@@ -215,10 +221,9 @@ func (r *AppDatabaseReconciler) provision(ctx context.Context, db *dbv1.AppDatab
 	if err := r.syncFinalizer(ctx, db); err != nil {
 		return failed(dbv1.ReasonProvisioningError, err.Error()), conn, err
 	}
+	provisioning := outcome{reason: dbv1.ReasonProvisioning, message: "Provisioning database " + spec.Database, appNamespaceUID: nsUID}
 	if db.Status.Phase == "" || db.Status.Phase == dbv1.PhasePending {
-		if err := r.writeStatus(ctx, db, outcome{reason: dbv1.ReasonProvisioning, message: "Provisioning database " + spec.Database, appNamespaceUID: nsUID}, conn); err != nil {
-			return failed(dbv1.ReasonProvisioningError, err.Error()), conn, err
-		}
+		r.armProgress(ctx, creating, db, provisioning, conn)
 	}
 
 	// A Secret in the way is refused before anything is recorded. Looking past the cache costs an
@@ -236,7 +241,9 @@ func (r *AppDatabaseReconciler) provision(ctx context.Context, db *dbv1.AppDatab
 		adoption = adoptionOf(accounts, secrets)
 	}
 	spec.RecreateMissingDatabase = r.RecreateMissingDatabases && db.Spec.EffectiveDeletionPolicy() == dbv1.DeletionPolicyDelete
+	claimStart := time.Now()
 	claim, err := c.Engine.Claim(ctx, spec, adoption, func(o tenant.Owner) bool { return r.ownerGone(ctx, o) })
+	metrics.ObserveStep(metrics.StepClaim, claimStart)
 	if err != nil {
 		o, err := r.failure(ctx, db, err)
 		return o, conn, err
@@ -246,6 +253,15 @@ func (r *AppDatabaseReconciler) provision(ctx context.Context, db *dbv1.AppDatab
 		// namespace deleted and created again by someone else yet: its UID is checked live.
 		if o, refused := r.checkAppNamespaceLive(ctx, db); refused {
 			return o, conn, errors.Join(c.Engine.Unclaim(ctx, spec.Owner.UID), r.retryError(o))
+		}
+		if db.Status.AppNamespaceUID == "" && !isReady(db) {
+			// The namespace's UID is recorded before the first credentials go into it: should
+			// the pass end here and the namespace be replaced before the next one, that pass
+			// must see the difference (checkAppNamespace).
+			creating.finish(db)
+			if err := r.writeStatus(ctx, db, provisioning, conn); err != nil {
+				return failed(dbv1.ReasonProvisioningError, err.Error()), conn, errors.Join(err, c.Engine.Unclaim(ctx, spec.Owner.UID))
+			}
 		}
 	}
 	var changes []tenant.Change
@@ -266,7 +282,9 @@ func (r *AppDatabaseReconciler) provision(ctx context.Context, db *dbv1.AppDatab
 	failpoint.Hit("after-secret")
 	conn.Password = spec.Main().Password
 
+	provisionStart := time.Now()
 	engineChanges, err := c.Engine.Provision(ctx, spec, claim)
+	metrics.ObserveStep(metrics.StepProvision, provisionStart)
 	for _, change := range engineChanges {
 		logf.FromContext(ctx).Info("Changed MySQL", "cluster", c.Config.Name, "database", spec.Database, "user", spec.Main().Name, "change", change.Detail)
 	}
@@ -400,6 +418,7 @@ func (r *AppDatabaseReconciler) syncFinalizer(ctx context.Context, db *dbv1.AppD
 	} else {
 		controllerutil.RemoveFinalizer(db, dbv1.Finalizer)
 	}
+	defer metrics.ObserveStep(metrics.StepFinalizerWrite, time.Now())
 	if err := r.Client.Patch(ctx, db, patch); err != nil {
 		return fmt.Errorf("updating finalizer: %w", err)
 	}
@@ -465,7 +484,10 @@ func (r *AppDatabaseReconciler) writeStatus(ctx context.Context, db *dbv1.AppDat
 	// and retry, and it costs one encoding, not the two and the diff of a merge patch.
 	previous := db.Status
 	db.Status = next
-	if err := r.Client.Status().Update(ctx, db); err != nil {
+	start := time.Now()
+	err := r.Client.Status().Update(ctx, db)
+	metrics.ObserveStep(metrics.StepStatusWrite, start)
+	if err != nil {
 		db.Status = previous
 		return fmt.Errorf("%w: %w", errStatusWrite, err)
 	}

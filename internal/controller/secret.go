@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -15,6 +16,7 @@ import (
 
 	dbv1 "github.com/stillwaters/db-concierge/api/v1"
 	"github.com/stillwaters/db-concierge/internal/credentials"
+	"github.com/stillwaters/db-concierge/internal/metrics"
 	"github.com/stillwaters/db-concierge/internal/tenant"
 )
 
@@ -221,7 +223,10 @@ func (r *AppDatabaseReconciler) ensureSecret(ctx context.Context, db *dbv1.AppDa
 	for k, v := range annotations {
 		metav1.SetMetaDataAnnotation(&updated.ObjectMeta, k, v)
 	}
-	if err := r.Client.Update(ctx, updated); err != nil {
+	start := time.Now()
+	err = r.Client.Update(ctx, updated)
+	metrics.ObserveStep(metrics.StepSecretWrite, start)
+	if err != nil {
 		return "", nil, fmt.Errorf("updating Secret %s: %w", key, err)
 	}
 	logf.FromContext(ctx).Info("Updated Secret", "secret", key.String())
@@ -243,7 +248,10 @@ func (r *AppDatabaseReconciler) createSecret(ctx context.Context, db *dbv1.AppDa
 		Type:       corev1.SecretTypeOpaque,
 		Data:       conn.SecretData(),
 	}
-	switch err := r.Client.Create(ctx, secret); {
+	start := time.Now()
+	err = r.Client.Create(ctx, secret)
+	metrics.ObserveStep(metrics.StepSecretWrite, start)
+	switch {
 	case apierrors.IsAlreadyExists(err):
 		return false, "", nil
 	case err != nil:

@@ -72,5 +72,7 @@ var (
 // Register adds the metrics to reg (controller-runtime's registry, served on /metrics).
 func Register(reg prometheus.Registerer) {
 	reg.MustRegister(SQLOperations, SQLErrors, DriftRepairs, Reconciles, ReconcileDuration, TimeToReady, ClusterReachable,
-		DriftSweeps, DriftSweepDuration, DriftSweepChecked, DriftSweepEnqueued)
+		DriftSweeps, DriftSweepDuration, DriftSweepChecked, DriftSweepEnqueued,
+		SQLDuration, StepDuration, APIRequestDuration, APIRateLimiterDuration)
+	observeAPIClient()
 }

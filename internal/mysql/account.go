@@ -170,7 +170,7 @@ func (a *Admin) passwordFormNow(ctx context.Context, d dialect) (passwordForm, e
 		return inClear, nil
 	}
 	var strict, plugins int
-	err := a.queryRow(ctx, selectPasswordValidation).Scan(&strict, &plugins)
+	err := a.scanRow(ctx, selectPasswordValidation, &strict, &plugins)
 	if err != nil {
 		a.observe(opRead, err)
 		return hashed, fmt.Errorf("asking whether the server validates passwords: %w", err)
@@ -313,7 +313,7 @@ func limitText(n int) string {
 func (a *Admin) accountOptions(ctx context.Context, user string) (tlsRequirement, int, error) {
 	var sslType string
 	var limit int64
-	err := a.queryRow(ctx, selectAccountOptions(user)).Scan(&sslType, &limit)
+	err := a.scanRow(ctx, selectAccountOptions(user), &sslType, &limit)
 	if err != nil {
 		a.observe(opRead, err)
 		return "", 0, fmt.Errorf("reading the TLS requirement and connection limit of user %q: %w", user, err)
@@ -323,7 +323,7 @@ func (a *Admin) accountOptions(ctx context.Context, user string) (tlsRequirement
 
 func (a *Admin) showGrants(ctx context.Context, user string) ([]string, error) {
 	st := showGrants(user)
-	rows, err := a.db.QueryContext(ctx, st.query, st.args...)
+	rows, err := a.query(ctx, st)
 	if err != nil {
 		// "No such grant" is how a user dropped by hand shows: drift, not an error of the server.
 		if errorNumber(err) != erNonexistingGrant {

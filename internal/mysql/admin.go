@@ -92,13 +92,23 @@ func (a *Admin) Close() error { return withKind(a.db.Close()) }
 // address is the endpoint the pool connects to now (the one that answered last).
 func (a *Admin) address() string { return a.connector.current() }
 
-// queryRow runs a read that returns at most one row.
-func (a *Admin) queryRow(ctx context.Context, st statement) *sql.Row {
-	return a.db.QueryRowContext(ctx, st.query, st.args...)
+// scanRow runs a read that returns at most one row and scans it into dest.
+func (a *Admin) scanRow(ctx context.Context, st statement, dest ...any) error {
+	defer metrics.ObserveSQL(a.opts.Cluster, st.op, time.Now())
+	return a.db.QueryRowContext(ctx, st.query, st.args...).Scan(dest...)
+}
+
+// query runs a read that returns rows; the caller closes them.
+func (a *Admin) query(ctx context.Context, st statement) (*sql.Rows, error) {
+	defer metrics.ObserveSQL(a.opts.Cluster, st.op, time.Now())
+	return a.db.QueryContext(ctx, st.query, st.args...) //nolint:sqlclosecheck // the caller closes the rows
+
 }
 
 func (a *Admin) exec(ctx context.Context, st statement) error {
+	start := time.Now()
 	_, err := a.db.ExecContext(ctx, st.query, st.args...)
+	metrics.ObserveSQL(a.opts.Cluster, st.op, start)
 	a.observe(st.op, err)
 	if err != nil && st.secret {
 		return withheld(err)
@@ -164,7 +174,7 @@ func (a *Admin) resolveCharset(ctx context.Context, charset, collation string) (
 	if ok {
 		return resolved[0], resolved[1], nil
 	}
-	if err := a.queryRow(ctx, selectCharsetNames(charset, collation)).Scan(&resolved[0], &resolved[1]); err != nil {
+	if err := a.scanRow(ctx, selectCharsetNames(charset, collation), &resolved[0], &resolved[1]); err != nil {
 		a.observe(opRead, err)
 		return "", "", fmt.Errorf("resolving character set %q and collation %q: %w", charset, collation, err)
 	}
@@ -204,7 +214,9 @@ func (a *Admin) verifyLogin(ctx context.Context, user, password, database string
 	// Start where the admin pool is connected: the endpoint that answered last, not a node it
 	// failed over from.
 	connector.preferred.Store(a.connector.preferred.Load())
+	start := time.Now()
 	conn, err := connector.Connect(ctx)
+	metrics.ObserveSQL(a.opts.Cluster, opLogin, start)
 	switch errorNumber(err) {
 	case erUserLimitReached, erTooManyUserConnections:
 		// The server counts an account's connections only once it has accepted the password: an

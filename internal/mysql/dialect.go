@@ -48,12 +48,12 @@ func (a *Admin) Inspect(ctx context.Context) (info tenant.ServerInfo, err error)
 func (a *Admin) inspect(ctx context.Context) (tenant.ServerInfo, error) {
 	var version, comment string
 	var lowerCaseNames int
-	if err := a.queryRow(ctx, selectServerInfo).Scan(&version, &comment, &lowerCaseNames); err != nil {
+	if err := a.scanRow(ctx, selectServerInfo, &version, &comment, &lowerCaseNames); err != nil {
 		a.observe(opRead, err)
 		return tenant.ServerInfo{}, fmt.Errorf("asking the server's version: %w", err)
 	}
 	var name, value string
-	err := a.queryRow(ctx, showWsrepOn).Scan(&name, &value)
+	err := a.scanRow(ctx, showWsrepOn, &name, &value)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return tenant.ServerInfo{}, fmt.Errorf("asking whether the server runs Galera: %w", err)
 	}

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/stillwaters/db-concierge/internal/failpoint"
+	"github.com/stillwaters/db-concierge/internal/metrics"
 	"github.com/stillwaters/db-concierge/internal/tenant"
 )
 
@@ -89,7 +91,7 @@ func (a *Admin) ensureSchema(ctx context.Context) error {
 		return nil
 	}
 	var n int
-	err := a.queryRow(ctx, selectOwnershipTable).Scan(&n)
+	err := a.scanRow(ctx, selectOwnershipTable, &n)
 	if err != nil {
 		return fmt.Errorf("looking for the ownership table: %w", err)
 	}
@@ -106,7 +108,7 @@ func (a *Admin) ensureSchema(ctx context.Context) error {
 
 // readOwnership reads the ownership rows a select… statement names.
 func (a *Admin) readOwnership(ctx context.Context, st statement) ([]ownershipRow, error) {
-	rows, err := a.db.QueryContext(ctx, st.query, st.args...)
+	rows, err := a.query(ctx, st)
 	if err != nil {
 		a.observe(opRead, err)
 		return nil, fmt.Errorf("reading the ownership table: %w", err)
@@ -370,6 +372,7 @@ func (a *Admin) adoptAccount(ctx context.Context, name string, adopt *tenant.Ado
 // record taken over.
 func (a *Admin) recordIntent(ctx context.Context, s tenant.Spec, targets []claimTarget, actions map[claimTarget]claimAction,
 	recorded map[claimTarget]ownershipRow) (err error) {
+	defer metrics.ObserveSQL(a.opts.Cluster, opOwnership, time.Now())
 	defer func() { a.observe(opOwnership, err) }()
 	tx, err := a.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -428,7 +431,7 @@ func (a *Admin) existing(ctx context.Context, kind tenant.Object, name string) (
 		st = selectUserName(name)
 	}
 	var found string
-	err := a.queryRow(ctx, st).Scan(&found)
+	err := a.scanRow(ctx, st, &found)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return "", nil
@@ -495,7 +498,7 @@ func (a *Admin) checkForeignGrants(ctx context.Context, t tenant.Spec) error {
 		name = strings.ToLower(name)
 	}
 	var user, host, db, object string
-	err = a.queryRow(ctx, selectForeignGrant(name, append(accountNames(t), a.opts.User))).Scan(&user, &host, &db, &object)
+	err = a.scanRow(ctx, selectForeignGrant(name, append(accountNames(t), a.opts.User)), &user, &host, &db, &object)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return nil

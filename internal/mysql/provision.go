@@ -197,7 +197,7 @@ func (a *Admin) ensureDatabase(ctx context.Context, s tenant.Spec, c *ownershipC
 	var charset, collation string
 	err := sql.ErrNoRows
 	if !c.database.fresh {
-		err = a.queryRow(ctx, selectDatabaseCharset(s.Database)).Scan(&charset, &collation)
+		err = a.scanRow(ctx, selectDatabaseCharset(s.Database), &charset, &collation)
 	}
 	switch {
 	case errors.Is(err, sql.ErrNoRows):

@@ -373,7 +373,7 @@ func (a *Admin) readInventory(ctx context.Context, names nameComparison) (*inven
 
 // eachRow runs a read and hands every row to scan; it closes the rows and reports their error.
 func (a *Admin) eachRow(ctx context.Context, st statement, scan func(*sql.Rows) error) error {
-	rows, err := a.db.QueryContext(ctx, st.query, st.args...)
+	rows, err := a.query(ctx, st)
 	if err != nil {
 		a.observe(opRead, err)
 		return err
@@ -472,7 +472,7 @@ func (inv *inventory) scanDelegation(rows *sql.Rows) error {
 // new database privilege adds one), so they are found by name: ALL PRIVILEGES is every one of
 // them but Grant_priv.
 func (a *Admin) readDatabaseGrants(ctx context.Context, inv *inventory) error {
-	rows, err := a.db.QueryContext(ctx, selectDatabaseGrants.query, selectDatabaseGrants.args...)
+	rows, err := a.query(ctx, selectDatabaseGrants)
 	if err != nil {
 		a.observe(opRead, err)
 		return err

@@ -125,7 +125,7 @@ func (b *bench) startOperator(ctx context.Context) error {
 		"--kubeconfig=" + b.kube.Kubeconfig, "--platform-namespace=" + platformNS,
 		"--metrics-bind-address=" + b.metricsAddr, "--health-probe-bind-address=0",
 		fmt.Sprintf("--max-concurrent-reconciles=%d", b.o.concurrency),
-		"--resync-period=" + b.o.resync.String(), "--max-backoff=5s", "--zap-log-level=error",
+		"--resync-period=" + b.o.resync.String(),
 		"--pprof-bind-address=" + os.Getenv("BENCH_PPROF"),
 	}
 	if b.o.tunedAPI {

@@ -73,6 +73,7 @@ type BurstResult struct {
 	SQLPerTenant       map[string]float64 `json:"sqlStatementsPerTenant"`
 	SQLWritesPerTenant float64            `json:"sqlWritesPerTenant"`
 	NewConnections     float64            `json:"newSQLConnectionsPerTenant"`
+	Breakdown          []BreakdownRow     `json:"breakdown,omitempty"`
 	samples            []time.Duration
 }
 
@@ -278,6 +279,9 @@ func (r *Report) markdown() string {
 		}
 		for _, x := range r.Bursts {
 			fmt.Fprintf(&b, "\nOperator, burst of %d — API requests per tenant: %s. SQL statements per tenant: %s.\n", x.N, formatCounts(x.APIPerTenant), formatCounts(x.SQLPerTenant))
+			if len(x.Breakdown) > 0 {
+				b.WriteString(breakdownMarkdown(x.N, x.Breakdown))
+			}
 		}
 	}
 	if s := r.Steady; s != nil {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -349,26 +350,41 @@ func TestStatusWriteRefused(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
 		name string
-		// failOn are the status writes of the first pass made to conflict: 1 is "Creating", 2 the
-		// outcome.
+		// slow makes the first pass outlast the progress delay, so that it writes Creating first.
+		slow bool
+		// failOn are the status writes of the first pass made to conflict, counted from 1.
 		failOn map[int]bool
 		// foreign puts a Secret DB Concierge did not make in the way.
 		foreign bool
 		// wantPhase is the phase the API server holds after the refused pass.
 		wantPhase dbv1.Phase
 	}{
-		{name: "the Creating write", failOn: map[int]bool{1: true}, wantPhase: ""},
-		{name: "the Ready write", failOn: map[int]bool{2: true}, wantPhase: dbv1.PhaseCreating},
-		{name: "the write of a terminal failure", failOn: map[int]bool{2: true}, foreign: true, wantPhase: dbv1.PhaseCreating},
+		{name: "the Ready write", failOn: map[int]bool{1: true}, wantPhase: ""},
+		{name: "the write of a terminal failure", failOn: map[int]bool{1: true}, foreign: true, wantPhase: ""},
+		{name: "the Creating write of a slow pass", slow: true, failOn: map[int]bool{1: true}, wantPhase: ""},
+		{name: "the Ready write of a slow pass", slow: true, failOn: map[int]bool{2: true}, wantPhase: dbv1.PhaseCreating},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			stale := &staleStatus{failOn: tc.failOn}
-			e := newEnv(t, envOptions{wrap: func(c client.Client) client.Client {
+			opts := envOptions{wrap: func(c client.Client) client.Client {
 				stale.Client = c
 				return stale
-			}})
+			}}
+			if tc.slow {
+				opts.progressDelay = 10 * time.Millisecond
+			}
+			e := newEnv(t, opts)
+			if tc.slow {
+				// The pass waits, once its database exists, until the Creating write was made.
+				e.engine.SetStepHook(func(step string) error {
+					if step == "database" {
+						e.waitFor("the Creating write", func() bool { return stale.count() >= 1 })
+					}
+					return nil
+				})
+			}
 			if tc.foreign {
 				e.foreignSecret("sw-mysql-creds")
 			}
@@ -396,6 +412,7 @@ func TestStatusWriteRefused(t *testing.T) {
 				e.expectLedger()
 				return
 			}
+			e.engine.SetStepHook(nil)
 			var before *tenanttest.AccountState
 			if a, ok := e.engine.Account("sw_app"); ok {
 				before = &a

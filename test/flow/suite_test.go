@@ -102,6 +102,8 @@ type envOptions struct {
 	defaultMaxUserConnections *int32
 	// wrap, when set, wraps the reconciler's client (after the cache emulation).
 	wrap func(client.Client) client.Client
+	// progressDelay is the reconciler's ProgressDelay; its default when 0.
+	progressDelay time.Duration
 }
 
 // newEnv gives a test its own namespace, MySQLCluster, fake engine, cluster registry and
@@ -149,6 +151,7 @@ func newEnv(t *testing.T, opts envOptions) *env {
 		PlatformNamespace:     platformNS,
 		ResyncPeriod:          resyncPeriod,
 		ConflictRecheckPeriod: conflictRecheckPeriod,
+		ProgressDelay:         opts.progressDelay,
 	}
 	return e
 }
@@ -192,6 +195,16 @@ func (e *env) ready(name string, spec dbv1.AppDatabaseSpec) *dbv1.AppDatabase {
 	db := e.get(name)
 	e.expectReady(db)
 	return db
+}
+
+// waitFor polls done until it holds, failing the test after a generous deadline.
+func (e *env) waitFor(what string, done func() bool) {
+	e.t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); !done(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			e.t.Fatalf("gave up waiting for %s", what)
+		}
+	}
 }
 
 // get reads an AppDatabase from the API server.
@@ -459,6 +472,13 @@ func (c *staleStatus) Status() client.SubResourceWriter {
 type staleStatusWriter struct {
 	client.SubResourceWriter
 	c *staleStatus
+}
+
+// count returns how many status writes were made.
+func (c *staleStatus) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.writes
 }
 
 func (w staleStatusWriter) Update(ctx context.Context, obj client.Object, opts ...client.SubResourceUpdateOption) error {
