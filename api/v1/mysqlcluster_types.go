@@ -107,9 +107,9 @@ type MySQLClusterSpec struct {
 	// without TLS.
 	// +optional
 	RequireTLSForApplications bool `json:"requireTLSForApplications,omitempty"`
-	// maxConnections caps the admin connections the operator opens to this cluster.
+	// maxConnections caps the admin connections the operator opens to this cluster. Defaults to
+	// the operator's --max-conns-per-cluster (4 unless the platform team changed it).
 	// +optional
-	// +kubebuilder:default=4
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=64
 	MaxConnections int32 `json:"maxConnections,omitempty"`

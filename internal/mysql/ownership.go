@@ -229,11 +229,18 @@ func (a *Admin) claim(ctx context.Context, s tenant.Spec, adopt *tenant.Adoption
 			c.pending = c.pending || !committed
 		}
 	}
+	var unheld []claimTarget
 	for _, t := range targets {
-		if actions[t.key()] == keep {
-			continue
+		if actions[t.key()] != keep {
+			unheld = append(unheld, t)
 		}
-		fresh, err := a.judgeExisting(ctx, t, s, adopt)
+	}
+	existing, err := a.existingNames(ctx, unheld)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range unheld {
+		fresh, err := a.judgeExisting(ctx, t, existing[t.key()], s, adopt)
 		if err != nil {
 			return nil, err
 		}
@@ -323,15 +330,12 @@ func (a *Admin) judgeRecord(ctx context.Context, t claimTarget, owner tenant.Own
 	return takeOver, false, nil
 }
 
-// judgeExisting looks at what exists under a name the owner does not hold yet. Nothing: it is
-// fresh (and a new database must not be open to another account at once). Something: it is
-// adopted, or refused. An existing account is adopted only if it logs in with the password its
-// Secret holds, so that adopting never changes a password an application may be using.
-func (a *Admin) judgeExisting(ctx context.Context, t claimTarget, s tenant.Spec, adopt *tenant.Adoption) (fresh bool, err error) {
-	existing, err := a.existing(ctx, t.kind, t.name)
-	if err != nil {
-		return false, err
-	}
+// judgeExisting looks at what exists under a name the owner does not hold yet (existing, spelled
+// as the server has it, or ""). Nothing: it is fresh (and a new database must not be open to
+// another account at once). Something: it is adopted, or refused. An existing account is adopted
+// only if it logs in with the password its Secret holds, so that adopting never changes a
+// password an application may be using.
+func (a *Admin) judgeExisting(ctx context.Context, t claimTarget, existing string, s tenant.Spec, adopt *tenant.Adoption) (fresh bool, err error) {
 	switch {
 	case existing == "":
 		if t.kind == tenant.ObjectDatabase && adopt == nil {
@@ -367,28 +371,39 @@ func (a *Admin) adoptAccount(ctx context.Context, name string, adopt *tenant.Ado
 	return nil
 }
 
-// recordIntent writes this owner's rows in one transaction, so a tenant never holds its database
-// without its accounts or the reverse: a new row for a name nobody recorded, a changed owner for a
-// record taken over.
+// recordIntent writes this owner's rows at once, so a tenant never holds its database without its
+// accounts or the reverse: a new row for a name nobody recorded, a changed owner for a record
+// taken over. New rows alone are one INSERT, atomic by itself; takeovers join them in a
+// transaction.
 func (a *Admin) recordIntent(ctx context.Context, s tenant.Spec, targets []claimTarget, actions map[claimTarget]claimAction,
 	recorded map[claimTarget]ownershipRow) (err error) {
 	defer metrics.ObserveSQL(a.opts.Cluster, opOwnership, time.Now())
 	defer func() { a.observe(opOwnership, err) }()
+	var fresh []ownershipRecord
+	var takenOver []claimTarget
+	for _, t := range targets {
+		switch _, found := recorded[t.key()]; {
+		case actions[t.key()] == keep:
+		case found:
+			takenOver = append(takenOver, t)
+		default:
+			fresh = append(fresh, ownershipRecord(t))
+		}
+	}
+	if len(takenOver) == 0 {
+		if err := insertIntent(ctx, a.db, s, fresh); err != nil {
+			return err
+		}
+		failpoint.Hit("after-intent")
+		return nil
+	}
 	tx, err := a.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("recording ownership: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	var fresh []ownershipRecord
-	for _, t := range targets {
-		if actions[t.key()] == keep {
-			continue
-		}
-		previous, found := recorded[t.key()]
-		if !found {
-			fresh = append(fresh, ownershipRecord(t))
-			continue
-		}
+	for _, t := range takenOver {
+		previous := recorded[t.key()]
 		// Only the record as it was read passes: two claimants of a vanished owner's name cannot
 		// both take it.
 		st := takeOverOwnership(t.kind, t.name, s.Owner, previous)
@@ -401,15 +416,25 @@ func (a *Admin) recordIntent(ctx context.Context, s tenant.Spec, targets []claim
 		}
 	}
 	if len(fresh) > 0 {
-		st := insertOwnership(s.Owner, fresh)
-		if _, err := tx.ExecContext(ctx, st.query, st.args...); err != nil {
-			return fmt.Errorf("recording ownership of database %q and its accounts: %w", s.Database, err)
+		if err := insertIntent(ctx, tx, s, fresh); err != nil {
+			return err
 		}
 	}
 	if err = tx.Commit(); err != nil {
 		return fmt.Errorf("recording ownership: %w", err)
 	}
 	failpoint.Hit("after-intent")
+	return nil
+}
+
+// insertIntent writes the pending rows of names nobody recorded, through the pool or a transaction.
+func insertIntent(ctx context.Context, ex interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}, s tenant.Spec, fresh []ownershipRecord) error {
+	st := insertOwnership(s.Owner, fresh)
+	if _, err := ex.ExecContext(ctx, st.query, st.args...); err != nil {
+		return fmt.Errorf("recording ownership of database %q and its accounts: %w", s.Database, err)
+	}
 	return nil
 }
 
@@ -437,6 +462,41 @@ func (a *Admin) existing(ctx context.Context, kind tenant.Object, name string) (
 		return "", nil
 	case err != nil:
 		return "", fmt.Errorf("checking whether %s %q exists: %w", kind, name, err)
+	}
+	return found, nil
+}
+
+// existingNames is existing for several names in one read: the name each target exists under,
+// by the target's key, absent when nothing does.
+func (a *Admin) existingNames(ctx context.Context, targets []claimTarget) (map[claimTarget]string, error) {
+	found := map[claimTarget]string{}
+	if len(targets) == 0 {
+		return found, nil
+	}
+	var database string
+	var users []string
+	for _, t := range targets {
+		if t.kind == tenant.ObjectDatabase {
+			database = t.name
+		} else {
+			users = append(users, t.name)
+		}
+	}
+	rows, err := a.query(ctx, selectExistingNames(database, users))
+	if err != nil {
+		a.observe(opRead, err)
+		return nil, fmt.Errorf("checking whether database %q or its accounts exist: %w", database, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var kind, name string
+		if err := rows.Scan(&kind, &name); err != nil {
+			return nil, fmt.Errorf("checking whether database %q or its accounts exist: %w", database, err)
+		}
+		found[claimTarget{tenant.Object(kind), name}.key()] = name
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("checking whether database %q or its accounts exist: %w", database, err)
 	}
 	return found, nil
 }

@@ -160,6 +160,31 @@ func selectUserName(user string) statement {
 	return read("SELECT User FROM mysql.user WHERE User = ? LIMIT 1", user)
 }
 
+// selectExistingNames finds, in one round trip, which of a database (none when "") and some
+// accounts exist: rows of kind and name as the server spells it. Each branch keeps the lookup of
+// selectDatabaseName or selectUserName; names are read as bytes, their columns' collations differ.
+func selectExistingNames(database string, users []string) statement {
+	var branches []string
+	var args []any
+	if database != "" {
+		branches = append(branches, "SELECT ?, CAST(SCHEMA_NAME AS BINARY) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?")
+		args = append(args, string(tenant.ObjectDatabase), database)
+	}
+	if len(users) > 0 {
+		branches = append(branches, "SELECT DISTINCT ?, CAST(User AS BINARY) FROM mysql.user WHERE User IN "+placeholders(len(users)))
+		args = append(args, string(tenant.ObjectUser))
+		for _, u := range users {
+			args = append(args, u)
+		}
+	}
+	return read(strings.Join(branches, " UNION ALL "), args...)
+}
+
+// placeholders is a parenthesized list of n placeholders.
+func placeholders(n int) string {
+	return "(" + strings.TrimSuffix(strings.Repeat("?, ", n), ", ") + ")"
+}
+
 // selectAccountOptions reads an account's REQUIRE clause and connection limit where SHOW GRANTS
 // does not print them (MySQL 8 prints neither).
 func selectAccountOptions(user string) statement {
@@ -236,7 +261,7 @@ func clearDefaultRole(user string) statement {
 // operator's admin account that reaches database name (as the server compares it):
 // database-level grants match it as a LIKE pattern, the others by equality.
 func selectForeignGrant(name string, excluded []string) statement {
-	notIn := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(excluded)), ", ") + ")"
+	notIn := placeholders(len(excluded))
 	var args []any
 	for range 4 {
 		args = append(args, name)
@@ -301,7 +326,7 @@ func selectOwnershipForClaim(uid, database string, users []string) statement {
 	for _, u := range users {
 		args = append(args, u)
 	}
-	in := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(users)), ", ") + ")"
+	in := placeholders(len(users))
 	return read(ownershipColumns+" WHERE owner_uid = ? OR (kind = ? AND name = ?) OR (kind = ? AND name IN "+in+")", args...)
 }
 

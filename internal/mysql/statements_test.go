@@ -27,6 +27,9 @@ func TestStatements(t *testing.T) {
 		{alterUserConnectionLimit("ro", 0), "ALTER USER `ro`@`%` WITH MAX_USER_CONNECTIONS 0", false},
 		{selectAccountOptions("ro"), "SELECT ssl_type, max_user_connections FROM mysql.user WHERE User = ? AND Host = ?", false},
 		{deleteOwnership(tenant.ObjectUser, "ro", "uid"), "DELETE FROM `db_concierge`.`ownership` WHERE kind = ? AND name = ? AND owner_uid = ?", false},
+		{selectExistingNames("shop", []string{"shop_app", "shop_ro"}), "SELECT ?, CAST(SCHEMA_NAME AS BINARY) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ? " +
+			"UNION ALL SELECT DISTINCT ?, CAST(User AS BINARY) FROM mysql.user WHERE User IN (?, ?)", false},
+		{selectExistingNames("", []string{"shop_ro"}), "SELECT DISTINCT ?, CAST(User AS BINARY) FROM mysql.user WHERE User IN (?)", false},
 	}
 	for _, c := range cases {
 		if c.got.query != c.query {

@@ -44,6 +44,9 @@ type bench struct {
 	op            *stack.Operator
 	opPID         int
 	metricsAddr   string
+	// opFlags are added after the run's own operator flags, so a scenario can override them
+	// (the flag package keeps the last value) for every start until it puts them back.
+	opFlags []string
 	// tenants counts the Ready AppDatabases the operator serves.
 	tenants int
 	maxRSS  int64
@@ -131,6 +134,7 @@ func (b *bench) startOperator(ctx context.Context) error {
 	if b.o.tunedAPI {
 		args = append(args, fmt.Sprintf("--kube-api-qps=%v", b.o.qps), fmt.Sprintf("--kube-api-burst=%d", b.o.burst))
 	}
+	args = append(args, b.opFlags...)
 	b.op, err = stack.StartOperator(b.operatorBin, args, nil, nil)
 	if err != nil {
 		return err
@@ -140,6 +144,17 @@ func (b *bench) startOperator(ctx context.Context) error {
 		_, err := stack.HTTPGet("http://" + b.metricsAddr + "/readyz")
 		return err
 	})
+}
+
+// restartOperator stops the operator and starts it again with flags over the run's own; no
+// flags puts it back as the other scenarios run it.
+func (b *bench) restartOperator(ctx context.Context, flags ...string) error {
+	b.stopOperator()
+	b.opFlags = flags
+	if err := b.startOperator(ctx); err != nil {
+		return fmt.Errorf("restarting the operator with %q: %w", flags, err)
+	}
+	return nil
 }
 
 func (b *bench) stopOperator() {

@@ -1,10 +1,12 @@
 // Command bench measures DB Concierge on the local stack (API server, MariaDB, the operator as a
 // separate process) side by side with a raw-limit baseline doing only the unavoidable writes, and
-// writes a report: bench/report.md, bench/report.json and bench/time-to-ready.png.
+// writes a report: bench/report.md, bench/report.json and bench/time-to-ready.png. The worker
+// curve, last, also runs on a 3-node Galera cluster that it starts and stops itself.
 //
 //	go run ./test/bench -n 100,1000            # what make bench runs
 //	go run ./test/bench -n 10000 -quiet 1m     # the large run
 //	go run ./test/bench -scenarios accounts -out /tmp/bench-accounts   # extra accounts alone
+//	go run ./test/bench -scenarios workers -out /tmp/bench-workers     # the worker curve alone
 //
 // Budgets are printed as PASS or FAIL; they are goals, not tests.
 package main
@@ -26,6 +28,7 @@ import (
 
 type options struct {
 	sizes       []int
+	runs        int
 	concurrency int
 	single      int
 	cliRuns     int
@@ -39,15 +42,20 @@ type options struct {
 	scenarios map[string]bool
 	accountsN int
 	committed string
+	// workerLevels are the operator's reconcile workers, and admin connections, the worker
+	// curve is measured at; workersN is the size of its burst at each.
+	workerLevels []int
+	workersN     int
 }
 
 // allScenarios are the scenarios a run can choose from, in the order they run.
-var allScenarios = []string{"single", "burst", "baseline", "steady", "restart", "accounts"}
+var allScenarios = []string{"single", "burst", "baseline", "steady", "restart", "accounts", "workers"}
 
 func main() {
 	var o options
-	var sizes, scenarios string
+	var sizes, scenarios, workerLevels string
 	flag.StringVar(&sizes, "n", "100,1000", "burst sizes, comma-separated (10000 for the large run)")
+	flag.IntVar(&o.runs, "runs", 3, "runs of each burst and baseline; the report shows the median by wall time")
 	flag.IntVar(&o.concurrency, "concurrency", 4, "reconcile workers of the operator, and workers of the baseline")
 	flag.IntVar(&o.single, "single", 50, "AppDatabases created one at a time for the single-request latency")
 	flag.IntVar(&o.cliRuns, "cli-runs", 10, "runs of the CLI for its wall time")
@@ -59,6 +67,8 @@ func main() {
 	flag.StringVar(&scenarios, "scenarios", strings.Join(allScenarios, ","), "scenarios to run, comma-separated, from "+strings.Join(allScenarios, ","))
 	flag.IntVar(&o.accountsN, "accounts-n", 200, "size of each burst of the accounts scenario (single-account tenants, then tenants with two extra accounts)")
 	flag.StringVar(&o.committed, "committed", "bench/report.json", "committed report whose single-account writes per tenant the accounts scenario is compared with (read before the run)")
+	flag.StringVar(&workerLevels, "workers", "1,2,4,8,16", fmt.Sprintf("levels of the workers scenario, comma-separated: the operator's reconcile workers and admin connections per cluster, each at most %d", maxWorkerLevel))
+	flag.IntVar(&o.workersN, "workers-n", 200, "size of the workers scenario's burst at each level, on each engine")
 	flag.Parse()
 	if o.quiet <= 0 {
 		o.quiet = o.resync
@@ -72,13 +82,19 @@ func main() {
 	if o.burst == 0 {
 		o.burst = controller.DefaultAPIBurst
 	}
-	for _, s := range strings.Split(sizes, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil || n <= 0 {
-			fmt.Fprintf(os.Stderr, "bench: -n: %q is not a positive number\n", s)
-			os.Exit(2)
-		}
-		o.sizes = append(o.sizes, n)
+	var err error
+	if o.sizes, err = positiveInts(sizes, 0); err != nil {
+		fmt.Fprintln(os.Stderr, "bench: -n:", err)
+		os.Exit(2)
+	}
+	if o.workerLevels, err = positiveInts(workerLevels, maxWorkerLevel); err != nil {
+		fmt.Fprintln(os.Stderr, "bench: -workers:", err)
+		os.Exit(2)
+	}
+	// Each level has namespaces of its own.
+	if len(slices.Compact(slices.Sorted(slices.Values(o.workerLevels)))) < len(o.workerLevels) {
+		fmt.Fprintln(os.Stderr, "bench: -workers: a level is listed twice")
+		os.Exit(2)
 	}
 	o.scenarios = map[string]bool{}
 	for _, s := range strings.Split(scenarios, ",") {
@@ -89,8 +105,16 @@ func main() {
 		}
 		o.scenarios[s] = true
 	}
+	if o.runs <= 0 {
+		fmt.Fprintf(os.Stderr, "bench: -runs: %d is not a positive number\n", o.runs)
+		os.Exit(2)
+	}
 	if o.accountsN <= 0 {
 		fmt.Fprintf(os.Stderr, "bench: -accounts-n: %d is not a positive number\n", o.accountsN)
+		os.Exit(2)
+	}
+	if o.workersN <= 0 {
+		fmt.Fprintf(os.Stderr, "bench: -workers-n: %d is not a positive number\n", o.workersN)
 		os.Exit(2)
 	}
 
@@ -134,27 +158,35 @@ func run(ctx context.Context, o options) (*Report, error) {
 		r.Single = s
 	}
 	for _, n := range o.sizes {
-		if o.scenarios["burst"] {
-			logf("burst of %d", n)
-			res, err := b.burstOperator(ctx, n)
-			if err != nil {
-				return r, err
+		// The runs of the operator and of both baselines take turns, so that a slow spell of
+		// the machine falls on all three alike; each row of the report is the median run.
+		var ops, essentials, raws []*BurstResult
+		for run := range o.runs {
+			if o.scenarios["burst"] {
+				logf("burst of %d, run %d of %d", n, run+1, o.runs)
+				res, err := b.burstOperator(ctx, n, run)
+				if err != nil {
+					return r, err
+				}
+				ops = append(ops, res)
 			}
-			r.Bursts = append(r.Bursts, res)
+			if o.scenarios["baseline"] {
+				logf("essential-work baseline of %d, run %d of %d", n, run+1, o.runs)
+				res, err := b.baseline(ctx, n, essentialWork, run)
+				if err != nil {
+					return r, err
+				}
+				essentials = append(essentials, res)
+				logf("raw limit of %d, run %d of %d", n, run+1, o.runs)
+				if res, err = b.baseline(ctx, n, rawLimit, run); err != nil {
+					return r, err
+				}
+				raws = append(raws, res)
+			}
 		}
-		if o.scenarios["baseline"] {
-			logf("essential-work baseline of %d", n)
-			res, err := b.baseline(ctx, n, essentialWork)
-			if err != nil {
-				return r, err
-			}
-			r.Baselines = append(r.Baselines, res)
-			logf("raw limit of %d", n)
-			if res, err = b.baseline(ctx, n, rawLimit); err != nil {
-				return r, err
-			}
-			r.RawLimits = append(r.RawLimits, res)
-		}
+		r.Bursts = appendMedian(r.Bursts, ops)
+		r.Baselines = appendMedian(r.Baselines, essentials)
+		r.RawLimits = appendMedian(r.RawLimits, raws)
 	}
 	if o.scenarios["steady"] {
 		logf("steady state: %s quiet with %d tenants", o.quiet, b.tenants)
@@ -188,6 +220,16 @@ func run(ctx context.Context, o options) (*Report, error) {
 			a.RunPeakRSSExcludesIt = true
 		}
 	}
+	if o.scenarios["workers"] {
+		// Last, after the run's peak RSS too: it restarts the operator at each level with other
+		// flags and adds tenants at each, which would change what the other scenarios measure.
+		logf("worker curve: bursts of %d at %v workers, on MariaDB and on Galera", o.workersN, o.workerLevels)
+		w, err := b.workers(ctx)
+		if err != nil {
+			return r, err
+		}
+		r.Workers = w
+	}
 	r.evaluate()
 	return r, nil
 }
@@ -205,6 +247,7 @@ func (o options) describe() map[string]string {
 	m := map[string]string{
 		"scenarios":   strings.Join(scenarios, ","),
 		"sizes":       fmt.Sprint(o.sizes),
+		"runs":        strconv.Itoa(o.runs),
 		"concurrency": strconv.Itoa(o.concurrency),
 		"single":      strconv.Itoa(o.single),
 		"quiet":       o.quiet.String(),
@@ -219,7 +262,27 @@ func (o options) describe() map[string]string {
 	if o.scenarios["accounts"] {
 		m["accountsN"] = strconv.Itoa(o.accountsN)
 	}
+	if o.scenarios["workers"] {
+		m["workers"] = fmt.Sprint(o.workerLevels)
+		m["workersN"] = strconv.Itoa(o.workersN)
+	}
 	return m
+}
+
+// positiveInts parses comma-separated positive numbers, each at most limit unless limit is 0.
+func positiveInts(list string, limit int) ([]int, error) {
+	var out []int
+	for _, s := range strings.Split(list, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("%q is not a positive number", s)
+		}
+		if limit > 0 && n > limit {
+			return nil, fmt.Errorf("%d is more than %d", n, limit)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 func machine() string {

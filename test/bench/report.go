@@ -1,10 +1,12 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -25,6 +27,7 @@ type Report struct {
 	Steady    *SteadyResult   `json:"steady,omitempty"`
 	Restart   *RestartResult  `json:"restart,omitempty"`
 	Accounts  *AccountsResult `json:"accounts,omitempty"`
+	Workers   *WorkersResult  `json:"workers,omitempty"`
 	PeakRSS   int64           `json:"operatorPeakRSSBytes"`
 	Budgets   []Budget        `json:"budgets"`
 }
@@ -74,10 +77,29 @@ type BurstResult struct {
 	SQLWritesPerTenant float64            `json:"sqlWritesPerTenant"`
 	NewConnections     float64            `json:"newSQLConnectionsPerTenant"`
 	Breakdown          []BreakdownRow     `json:"breakdown,omitempty"`
-	samples            []time.Duration
+	// RunWalls are the wall times of every run of this burst, in the order they ran; the other
+	// figures are the median run's.
+	RunWalls []float64 `json:"runWallSeconds,omitempty"`
+	samples  []time.Duration
 }
 
 func (r *BurstResult) summarize() { r.TimeToReady = summarize(r.samples) }
+
+// appendMedian appends to rows the median of runs by wall time, which records the walls of all.
+func appendMedian(rows, runs []*BurstResult) []*BurstResult {
+	if len(runs) == 0 {
+		return rows
+	}
+	walls := make([]float64, len(runs))
+	for i, x := range runs {
+		walls[i] = x.WallSeconds
+	}
+	byWall := slices.Clone(runs)
+	slices.SortFunc(byWall, func(a, b *BurstResult) int { return cmp.Compare(a.WallSeconds, b.WallSeconds) })
+	median := byWall[(len(byWall)-1)/2]
+	median.RunWalls = walls
+	return append(rows, median)
+}
 
 // perTenant divides the API and SQL deltas by the tenants, leaving out the harness's own creates.
 func (r *BurstResult) perTenant(api, sqld map[string]float64, tenants, harnessCreates int) {
@@ -277,6 +299,9 @@ func (r *Report) markdown() string {
 		for _, x := range r.RawLimits {
 			row("raw limit", x)
 		}
+		if walls := runWalls(r); walls != "" {
+			fmt.Fprintf(&b, "\nEach row is the median of its runs by wall time; every run's wall, in order: %s.\n", walls)
+		}
 		for _, x := range r.Bursts {
 			fmt.Fprintf(&b, "\nOperator, burst of %d — API requests per tenant: %s. SQL statements per tenant: %s.\n", x.N, formatCounts(x.APIPerTenant), formatCounts(x.SQLPerTenant))
 			if len(x.Breakdown) > 0 {
@@ -304,8 +329,32 @@ func (r *Report) markdown() string {
 	if r.Accounts != nil {
 		b.WriteString(r.Accounts.markdown())
 	}
+	if r.Workers != nil {
+		b.WriteString(r.Workers.markdown())
+	}
 	fmt.Fprintf(&b, "\nOperator peak RSS over the run: %.0f MiB.\n\n![time to Ready](time-to-ready.png)\n", float64(r.PeakRSS)/(1<<20))
 	return b.String()
+}
+
+// runWalls lists the wall times of every run of the bursts that ran more than once.
+func runWalls(r *Report) string {
+	var parts []string
+	add := func(kind string, rows []*BurstResult) {
+		for _, x := range rows {
+			if len(x.RunWalls) < 2 {
+				continue
+			}
+			walls := make([]string, len(x.RunWalls))
+			for i, w := range x.RunWalls {
+				walls[i] = fmt.Sprintf("%.1f", w)
+			}
+			parts = append(parts, fmt.Sprintf("%s %d: %s s", kind, x.N, strings.Join(walls, ", ")))
+		}
+	}
+	add("operator", r.Bursts)
+	add("baseline", r.Baselines)
+	add("raw limit", r.RawLimits)
+	return strings.Join(parts, "; ")
 }
 
 func formatCounts(m map[string]float64) string {

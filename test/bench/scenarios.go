@@ -87,11 +87,11 @@ func (b *bench) snapshot(ctx context.Context) (counters, error) {
 }
 
 // burstOperator creates n AppDatabases at once and measures the operator until all are Ready.
-func (b *bench) burstOperator(ctx context.Context, n int) (*BurstResult, error) {
-	ns := fmt.Sprintf("burst-%d", n)
+func (b *bench) burstOperator(ctx context.Context, n, run int) (*BurstResult, error) {
+	ns := fmt.Sprintf("burst-%d-r%d", n, run)
 	dbs := make([]*dbv1.AppDatabase, n)
 	for i := range dbs {
-		dbs[i] = appDatabase(ns, fmt.Sprintf("b%d-%05d", n, i))
+		dbs[i] = appDatabase(ns, fmt.Sprintf("b%d-r%d-%05d", n, run, i))
 	}
 	res, _, err := b.measureBurst(ctx, ns, dbs)
 	return res, err
@@ -180,11 +180,11 @@ const (
 
 // baseline does work for n new AppDatabases with no controller. Same servers, same drivers, same
 // concurrency as the operator. The operator is stopped meanwhile.
-func (b *bench) baseline(ctx context.Context, n int, work baselineWork) (*BurstResult, error) {
+func (b *bench) baseline(ctx context.Context, n int, work baselineWork, run int) (*BurstResult, error) {
 	// Each baseline's objects get names of their own: their databases stay on the server.
-	ns, prefix := fmt.Sprintf("baseline-%d", n), 'r'
+	ns, prefix := fmt.Sprintf("baseline-%d-r%d", n, run), 'r'
 	if work == rawLimit {
-		ns, prefix = fmt.Sprintf("raw-%d", n), 'w'
+		ns, prefix = fmt.Sprintf("raw-%d-r%d", n, run), 'w'
 	}
 	if err := b.ensureNamespace(ctx, ns); err != nil {
 		return nil, err
@@ -203,7 +203,7 @@ func (b *bench) baseline(ctx context.Context, n int, work baselineWork) (*BurstR
 	defer admin.Close()
 	dbs := make([]*dbv1.AppDatabase, n)
 	for i := range dbs {
-		dbs[i] = appDatabase(ns, fmt.Sprintf("%c%d-%05d", prefix, n, i))
+		dbs[i] = appDatabase(ns, fmt.Sprintf("%c%d-r%d-%05d", prefix, n, run, i))
 	}
 	// Readiness is observed as in the operator's burst, through a watch, so both runs carry the
 	// same watcher and are timed the same way.
