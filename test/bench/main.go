@@ -1,9 +1,11 @@
 // Command bench measures DB Concierge on the local stack (API server, MariaDB, the operator as a
 // separate process) side by side with a raw-limit baseline doing only the unavoidable writes, and
 // writes a report: bench/report.md, bench/report.json and bench/time-to-ready.png. The worker
-// curve, last, also runs on a 3-node Galera cluster that it starts and stops itself.
+// curve, last, also runs on a 3-node Galera cluster that it starts and stops itself. With -readme,
+// it also renders the report's headline figures into README.md, between its bench markers.
 //
-//	go run ./test/bench -n 100,1000            # what make bench runs
+//	go run ./test/bench -out bench -readme README.md   # what make bench runs
+//	go run ./test/bench -out bench -readme README.md -readme-only   # README from bench/report.json, running nothing
 //	go run ./test/bench -n 10000 -quiet 1m     # the large run
 //	go run ./test/bench -scenarios accounts -out /tmp/bench-accounts   # extra accounts alone
 //	go run ./test/bench -scenarios workers -out /tmp/bench-workers     # the worker curve alone
@@ -17,6 +19,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -42,6 +45,10 @@ type options struct {
 	scenarios map[string]bool
 	accountsN int
 	committed string
+	// readme is the README whose figures are rewritten from the report; readmeOnly rewrites them
+	// from the report already in out, running nothing.
+	readme     string
+	readmeOnly bool
 	// workerLevels are the operator's reconcile workers, and admin connections, the worker
 	// curve is measured at; workersN is the size of its burst at each.
 	workerLevels []int
@@ -64,6 +71,8 @@ func main() {
 	flag.Float64Var(&o.qps, "qps", 0, "API client requests per second, for the operator and the baseline alike; 0 runs the operator with its shipped default")
 	flag.IntVar(&o.burst, "burst", 0, "API client burst, for the operator and the baseline alike; 0 runs the operator with its shipped default")
 	flag.StringVar(&o.out, "out", "bench", "directory for the report")
+	flag.StringVar(&o.readme, "readme", "", "README whose text between "+readmeBegin+" and "+readmeEnd+" is replaced by the report's figures once the report is written; empty: none")
+	flag.BoolVar(&o.readmeOnly, "readme-only", false, "run nothing: render -out's report.json into -readme")
 	flag.StringVar(&scenarios, "scenarios", strings.Join(allScenarios, ","), "scenarios to run, comma-separated, from "+strings.Join(allScenarios, ","))
 	flag.IntVar(&o.accountsN, "accounts-n", 200, "size of each burst of the accounts scenario (single-account tenants, then tenants with two extra accounts)")
 	flag.StringVar(&o.committed, "committed", "bench/report.json", "committed report whose single-account writes per tenant the accounts scenario is compared with (read before the run)")
@@ -117,20 +126,46 @@ func main() {
 		fmt.Fprintf(os.Stderr, "bench: -workers-n: %d is not a positive number\n", o.workersN)
 		os.Exit(2)
 	}
+	if o.readmeOnly && o.readme == "" {
+		fmt.Fprintln(os.Stderr, "bench: -readme-only needs -readme PATH")
+		os.Exit(2)
+	}
+	if o.readmeOnly {
+		if err := readmeFromReport(o); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	report, err := run(ctx, o)
 	if report != nil {
-		if werr := report.write(o.out); werr != nil {
+		werr := report.write(o.out)
+		if werr != nil {
 			fmt.Fprintln(os.Stderr, "bench: writing the report:", werr)
 		}
 		fmt.Print(report.markdown())
+		// Only a complete report that is on disk goes into the README, so the README never shows
+		// figures the committed report.json lacks.
+		if err == nil && werr == nil && o.readme != "" {
+			err = writeReadme(o.readme, report)
+		}
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
+}
+
+// readmeFromReport renders the report.json in -out into -readme.
+func readmeFromReport(o options) error {
+	r, err := loadReport(filepath.Join(o.out, "report.json"))
+	if err != nil {
+		return fmt.Errorf("reading the report: %w", err)
+	}
+	return writeReadme(o.readme, r)
 }
 
 func run(ctx context.Context, o options) (*Report, error) {

@@ -124,6 +124,15 @@ func (r *BurstResult) perTenant(api, sqld map[string]float64, tenants, harnessCr
 
 func round(v float64) float64 { return float64(int(v*100+0.5)) / 100 }
 
+// thousands writes n with commas between groups of three digits: 10,000.
+func thousands(n int) string {
+	s := fmt.Sprint(n)
+	for j := len(s) - 3; j > 0; j -= 3 {
+		s = s[:j] + "," + s[j:]
+	}
+	return s
+}
+
 // SteadyResult is a quiet period with every tenant Ready.
 type SteadyResult struct {
 	Tenants          int     `json:"tenants"`
@@ -227,13 +236,9 @@ func (r *Report) write(dir string) error {
 	add := func(name string, x *BurstResult) {
 		i, ok := panelOf[x.N]
 		if !ok {
-			n := fmt.Sprint(x.N)
-			for j := len(n) - 3; j > 0; j -= 3 {
-				n = n[:j] + "," + n[j:]
-			}
 			i = len(panels)
 			panelOf[x.N] = i
-			panels = append(panels, chart.Panel{Title: "burst of " + n})
+			panels = append(panels, chart.Panel{Title: "burst of " + thousands(x.N)})
 		}
 		panels[i].Series = append(panels[i].Series, chart.Series{Name: name, Samples: x.samples})
 	}
