@@ -157,7 +157,22 @@ func dropUser(user string) statement {
 // selectUserName finds an account by name. Any host counts: a hand-made 'name'@'localhost' is
 // somebody else's account too.
 func selectUserName(user string) statement {
-	return read("SELECT User FROM mysql.user WHERE User = ? LIMIT 1", user)
+	from, args := accountsNamed([]string{user})
+	return read("SELECT u.User FROM "+from+" LIMIT 1", args...)
+}
+
+// accountsNamed is a FROM clause that finds the accounts of some names (alias u), whatever their
+// hosts. mysql.user is keyed by (Host, User): a condition on User alone reads every account (on
+// MariaDB, where mysql.user is a view, decoding each one's privileges too), milliseconds per
+// lookup with thousands of tenants. Looking each name up under each host there is, of which a
+// server has few, reads only the keys it needs.
+func accountsNamed(users []string) (string, []any) {
+	names := "SELECT ? AS name" + strings.Repeat(" UNION ALL SELECT ?", len(users)-1)
+	args := make([]any, len(users))
+	for i, u := range users {
+		args[i] = u
+	}
+	return "(SELECT DISTINCT Host FROM mysql.user) h JOIN (" + names + ") n JOIN mysql.user u ON u.Host = h.Host AND u.User = n.name", args
 }
 
 // selectExistingNames finds, in one round trip, which of a database (none when "") and some
@@ -171,11 +186,9 @@ func selectExistingNames(database string, users []string) statement {
 		args = append(args, string(tenant.ObjectDatabase), database)
 	}
 	if len(users) > 0 {
-		branches = append(branches, "SELECT DISTINCT ?, CAST(User AS BINARY) FROM mysql.user WHERE User IN "+placeholders(len(users)))
-		args = append(args, string(tenant.ObjectUser))
-		for _, u := range users {
-			args = append(args, u)
-		}
+		from, namesArgs := accountsNamed(users)
+		branches = append(branches, "SELECT DISTINCT ?, CAST(u.User AS BINARY) FROM "+from)
+		args = append(append(args, string(tenant.ObjectUser)), namesArgs...)
 	}
 	return read(strings.Join(branches, " UNION ALL "), args...)
 }

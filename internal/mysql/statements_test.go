@@ -28,8 +28,9 @@ func TestStatements(t *testing.T) {
 		{selectAccountOptions("ro"), "SELECT ssl_type, max_user_connections FROM mysql.user WHERE User = ? AND Host = ?", false},
 		{deleteOwnership(tenant.ObjectUser, "ro", "uid"), "DELETE FROM `db_concierge`.`ownership` WHERE kind = ? AND name = ? AND owner_uid = ?", false},
 		{selectExistingNames("shop", []string{"shop_app", "shop_ro"}), "SELECT ?, CAST(SCHEMA_NAME AS BINARY) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ? " +
-			"UNION ALL SELECT DISTINCT ?, CAST(User AS BINARY) FROM mysql.user WHERE User IN (?, ?)", false},
-		{selectExistingNames("", []string{"shop_ro"}), "SELECT DISTINCT ?, CAST(User AS BINARY) FROM mysql.user WHERE User IN (?)", false},
+			"UNION ALL SELECT DISTINCT ?, CAST(u.User AS BINARY) FROM (SELECT DISTINCT Host FROM mysql.user) h JOIN (SELECT ? AS name UNION ALL SELECT ?) n " +
+			"JOIN mysql.user u ON u.Host = h.Host AND u.User = n.name", false},
+		{selectUserName("shop_ro"), "SELECT u.User FROM (SELECT DISTINCT Host FROM mysql.user) h JOIN (SELECT ? AS name) n JOIN mysql.user u ON u.Host = h.Host AND u.User = n.name LIMIT 1", false},
 	}
 	for _, c := range cases {
 		if c.got.query != c.query {
