@@ -485,3 +485,37 @@ func TestClaimSeveralAccounts(t *testing.T) {
 		t.Errorf("another tenant's claim of shop_dw: %v", err)
 	}
 }
+
+// A sweep reads only what the ownership table records: accounts, databases and grants of other
+// applications on the same server stay out of the operator's memory.
+func TestSweepReadsOnlyRecordedNames(t *testing.T) {
+	s := startServer(t)
+	s.provision(t, shopSpec())
+	s.rootExec(t,
+		"CREATE DATABASE other_app",
+		"CREATE TABLE other_app.t (id INT)",
+		"CREATE USER 'other_user'@'%' IDENTIFIED BY '"+itOtherPassword+"'",
+		"GRANT SELECT ON other_app.* TO 'other_user'@'%'",
+		"GRANT SELECT ON other_app.t TO 'shop_ro'@'%'")
+	inv, err := s.admin.readInventory(context.Background(), namesAsWritten)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, acc := range shopSpec().Accounts {
+		if _, found := inv.accounts[acc.Name]; !found {
+			t.Errorf("the sweep did not read account %s", acc.Name)
+		}
+	}
+	if _, found := inv.schemata[inv.names.key("shop")]; !found {
+		t.Error("the sweep did not read database shop")
+	}
+	if len(inv.objectGrants["shop_ro"]) != 1 {
+		t.Errorf("the sweep read %d grants on tables of shop_ro, want the one on other_app.t", len(inv.objectGrants["shop_ro"]))
+	}
+	if _, found := inv.accounts["other_user"]; found || len(inv.databaseGrants["other_user"]) > 0 {
+		t.Error("the sweep read an account the ownership table does not record, or its grants")
+	}
+	if _, found := inv.schemata[inv.names.key("other_app")]; found {
+		t.Error("the sweep read a database the ownership table does not record")
+	}
+}

@@ -397,23 +397,35 @@ func deleteOwnershipOf(uid string) statement {
 }
 
 // The drift sweep (sweep.go): what a cluster holds for all its tenants, each read in one statement.
-// Accounts and grants are MariaDB's tables, and only those of the host every tenant uses.
+// Accounts and grants are MariaDB's tables, and only those of the host every tenant uses and of
+// the names the ownership table records: a server shared with other applications holds accounts
+// and databases the sweep has no use for, and reading them would grow the operator's memory with
+// the server's size rather than with its tenants.
+
+// recordedNames is the subquery of the names recorded for one kind, in the character set and
+// collation of the mysql schema's name columns, so that they compare exactly as the server's
+// account names do.
+const recordedNames = "(SELECT CONVERT(name USING utf8mb3) COLLATE utf8mb3_bin FROM " + ownershipTable + " WHERE kind = ?)"
 
 var (
 	selectOwnershipRecords = read(ownershipColumns+" WHERE kind IN (?, ?)", tenant.ObjectDatabase, tenant.ObjectUser)
-	selectSchemata         = read("SELECT SCHEMA_NAME, DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA")
+	// selectSchemata compares names as information_schema does, without regard to case, which
+	// finds a database however a server that folds names spells it.
+	selectSchemata = read("SELECT SCHEMA_NAME, DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA "+
+		"WHERE SCHEMA_NAME IN (SELECT CONVERT(name USING utf8mb3) FROM "+ownershipTable+" WHERE kind = ?)", tenant.ObjectDatabase)
 	// selectAccounts reads MariaDB's account rows (10.4 and later): privileges, plugin, hash, TLS
 	// requirement, connection limit and default role, as JSON.
-	selectAccounts = read("SELECT User, Priv FROM mysql.global_priv WHERE Host = ?", anyHost)
+	selectAccounts = read("SELECT User, Priv FROM mysql.global_priv WHERE Host = ? AND User IN "+recordedNames, anyHost, tenant.ObjectUser)
 	// selectDatabaseGrants reads every column: each server version has its own set of privilege
 	// columns, and ALL PRIVILEGES is all of them.
-	selectDatabaseGrants = read("SELECT * FROM mysql.db WHERE Host = ?", anyHost)
+	selectDatabaseGrants = read("SELECT * FROM mysql.db WHERE Host = ? AND User IN "+recordedNames, anyHost, tenant.ObjectUser)
 	// selectObjectGrants reads grants on tables, columns and routines, with their privileges
 	// (columns carry no GRANT OPTION).
-	selectObjectGrants = read(`SELECT User, Db, Table_priv FROM mysql.tables_priv WHERE Host = ?
-UNION ALL SELECT User, Db, '' FROM mysql.columns_priv WHERE Host = ?
-UNION ALL SELECT User, Db, Proc_priv FROM mysql.procs_priv WHERE Host = ?`, anyHost, anyHost, anyHost)
+	selectObjectGrants = read(`SELECT User, Db, Table_priv FROM mysql.tables_priv WHERE Host = ? AND User IN `+recordedNames+`
+UNION ALL SELECT User, Db, '' FROM mysql.columns_priv WHERE Host = ? AND User IN `+recordedNames+`
+UNION ALL SELECT User, Db, Proc_priv FROM mysql.procs_priv WHERE Host = ? AND User IN `+recordedNames,
+		anyHost, tenant.ObjectUser, anyHost, tenant.ObjectUser, anyHost, tenant.ObjectUser)
 	// selectDelegations lists the users granted a role or PROXY.
-	selectDelegations = read(`SELECT User FROM mysql.roles_mapping WHERE Host = ?
-UNION SELECT User FROM mysql.proxies_priv WHERE Host = ?`, anyHost, anyHost)
+	selectDelegations = read(`SELECT User FROM mysql.roles_mapping WHERE Host = ? AND User IN `+recordedNames+`
+UNION SELECT User FROM mysql.proxies_priv WHERE Host = ? AND User IN `+recordedNames, anyHost, tenant.ObjectUser, anyHost, tenant.ObjectUser)
 )

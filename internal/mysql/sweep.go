@@ -334,7 +334,8 @@ func (g databaseGrant) judgeAccess(access tenant.Access) tenant.Finding {
 	return findingNone
 }
 
-// readInventory reads the records, schemata, accounts and grants of the whole cluster.
+// readInventory reads the ownership records, and the schemata, accounts and grants of the names
+// they record.
 func (a *Admin) readInventory(ctx context.Context, names nameComparison) (*inventory, error) {
 	if err := a.ensureSchema(ctx); err != nil {
 		return nil, err
