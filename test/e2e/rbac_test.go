@@ -9,6 +9,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	dbv1 "github.com/stillwaters/db-concierge/api/v1"
@@ -104,6 +105,17 @@ func TestDeveloperAccess(t *testing.T) {
 	stack.Eventually(t, "the added account's Secret, readable by the developer", func() error {
 		return dev.Client.Get(ctx, client.ObjectKey{Namespace: "team-a", Name: "team-a-orders-team-a-reports-mysql-creds"}, &creds)
 	})
+	retained := db.DeepCopy()
+	retained.Spec.DeletionPolicy = dbv1.DeletionPolicyRetain
+	if err := dev.Client.Patch(ctx, retained, client.MergeFrom(db)); err != nil {
+		t.Errorf("developer cannot change the deletion policy of their AppDatabase: %v", err)
+	}
+	adoptLater := retained.DeepCopy()
+	metav1.SetMetaDataAnnotation(&adoptLater.ObjectMeta, dbv1.AnnotationAdopt, "true")
+	if err := dev.Client.Patch(ctx, adoptLater, client.MergeFrom(retained)); err == nil ||
+		!strings.Contains(err.Error(), "annotation db.stillwaters.io/adopt is honoured only on AppDatabases in the platform namespace") {
+		t.Errorf("the adoption annotation added to an existing AppDatabase outside the platform namespace was not refused: %v", err)
+	}
 	renamed := db.DeepCopy()
 	renamed.Spec.DBName = "team_b_orders"
 	if err := dev.Client.Patch(ctx, renamed, client.MergeFrom(db)); err == nil || !strings.Contains(err.Error(), "dbName is immutable") {
