@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
@@ -46,7 +47,7 @@ func redact(message string, cfg cluster.Config) string {
 	for _, h := range hosts {
 		message = replaceWhole(message, h, redactedEndpoint, isHostByte, isHostByte)
 	}
-	if user := cfg.AdminUser; user != "" {
+	if user := cfg.AdminUser; user != "" && strings.Contains(message, user) {
 		message = adminAtHost(user).ReplaceAllString(message, "${1}"+redactedAdmin)
 		for _, quote := range []string{"'", `"`, "`"} {
 			message = strings.ReplaceAll(message, quote+user+quote, redactedAdmin)
@@ -55,13 +56,21 @@ func redact(message string, cfg cluster.Config) string {
 	return message
 }
 
+// adminAtHosts holds adminAtHost's expressions by admin user: a cluster has one admin user, and
+// compiling its expression for every message redacted cost more than the rest of a pass.
+var adminAtHosts sync.Map
+
 // adminAtHost matches the admin user before an @ and the host after it, quoted or not, as MySQL
 // prints an account ('x'@'host') and people write one (x@host).
 func adminAtHost(user string) *regexp.Regexp {
+	if re, ok := adminAtHosts.Load(user); ok {
+		return re.(*regexp.Regexp)
+	}
 	u := regexp.QuoteMeta(user)
 	names := `(?:'` + u + `'|"` + u + `"|` + "`" + u + "`" + `|` + u + `)`
 	hosts := `(?:'[^']*'|"[^"]*"|` + "`[^`]*`" + `|[\w.%:\[\]-]*)`
-	return regexp.MustCompile(`(^|[^\w$])` + names + `@` + hosts)
+	re, _ := adminAtHosts.LoadOrStore(user, regexp.MustCompile(`(^|[^\w$])`+names+`@`+hosts))
+	return re.(*regexp.Regexp)
 }
 
 // replaceWhole replaces each occurrence of token in s whose neighbours are not part of a longer

@@ -103,7 +103,10 @@ func grantPattern(database string) string {
 	return quoteIdentifier(escapePattern(database))
 }
 
+// patternEscaper escapes the wildcards of a LIKE pattern; built once, it is safe for concurrent use.
+var patternEscaper = strings.NewReplacer(`\`, `\\`, `_`, `\_`, `%`, `\%`)
+
 // escapePattern escapes a database name's wildcards, as database-level grants store it.
 func escapePattern(database string) string {
-	return strings.NewReplacer(`\`, `\\`, `_`, `\_`, `%`, `\%`).Replace(database)
+	return patternEscaper.Replace(database)
 }
