@@ -4,11 +4,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
-
-	"github.com/stillwaters/db-concierge/test/stack"
 )
 
 // timing is a histogram's running sum (seconds) and count.
@@ -17,12 +12,7 @@ type timing struct{ sum, count float64 }
 // operatorTimings reads the operator's latency histograms, keyed "family{label=value,…}" with
 // the labels that tell the parts of a pass apart (see breakdownParts).
 func (b *bench) operatorTimings() (map[string]timing, error) {
-	body, err := stack.HTTPGet("http://" + b.metricsAddr + "/metrics")
-	if err != nil {
-		return nil, err
-	}
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(strings.NewReader(body))
+	families, err := b.operatorFamilies()
 	if err != nil {
 		return nil, err
 	}

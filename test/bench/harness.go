@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	corev1 "k8s.io/api/core/v1"
@@ -293,14 +294,19 @@ func (b *bench) ensureNamespace(ctx context.Context, name string) error {
 	return nil
 }
 
-// operatorMetric reads one of the operator's own metrics, summed over the given labels.
-func (b *bench) operatorMetric(name string, labels map[string]string) (float64, error) {
+// operatorFamilies reads the operator's metrics.
+func (b *bench) operatorFamilies() (map[string]*dto.MetricFamily, error) {
 	body, err := stack.HTTPGet("http://" + b.metricsAddr + "/metrics")
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	parser := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(strings.NewReader(body))
+	return parser.TextToMetricFamilies(strings.NewReader(body))
+}
+
+// operatorMetric reads one of the operator's own metrics, summed over the given labels.
+func (b *bench) operatorMetric(name string, labels map[string]string) (float64, error) {
+	families, err := b.operatorFamilies()
 	if err != nil {
 		return 0, err
 	}
