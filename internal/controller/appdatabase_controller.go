@@ -18,6 +18,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
@@ -39,6 +40,9 @@ type AppDatabaseReconciler struct {
 	Client client.Client
 	// APIReader reads past the cache: it finds a Secret that is in the way but not ours.
 	APIReader client.Reader
+	// Informers is the cache behind Client, which loops over every tenant read in place; nil
+	// lists through Client.
+	Informers cache.Informers
 	Recorder  recorder.EventRecorder
 	Clusters  Clusters
 	// PlatformNamespace is the only namespace whose AppDatabases may target other namespaces.

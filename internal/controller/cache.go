@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"slices"
@@ -177,4 +178,48 @@ func trimAppDatabaseMetadata(db *dbv1.AppDatabase) {
 func isTrimmed(obj client.Object) bool {
 	_, marked := obj.GetAnnotations()[trimmedMark]
 	return marked || slices.Contains(obj.GetFinalizers(), trimmedMark)
+}
+
+// cachedAppDatabases visits the AppDatabases the manager's cache holds, in place. The loops over
+// every tenant — the drift sweep, the metrics collector, the requeue when a cluster changes — only
+// read them, and a List copies every object into a new slice even without deep copies: 17 MB at
+// 10,000 tenants, held for the whole loop, which set the operator's peak memory.
+type cachedAppDatabases struct {
+	// informers is the manager's cache; nil reads through reader instead.
+	informers cache.Informers
+	reader    client.Reader
+}
+
+// each calls visit for every AppDatabase that match accepts. visit must neither change the object
+// nor keep it past the call: it is the cache's own.
+func (c cachedAppDatabases) each(ctx context.Context, match func(*dbv1.AppDatabase) bool, visit func(*dbv1.AppDatabase)) error {
+	if c.informers != nil {
+		informer, err := c.informers.GetInformer(ctx, &dbv1.AppDatabase{})
+		if err != nil {
+			return err
+		}
+		// controller-runtime hands out client-go's shared informer, whose store holds pointers.
+		if s, ok := informer.(interface{ GetStore() toolscache.Store }); ok {
+			for _, o := range s.GetStore().List() {
+				if db, ok := o.(*dbv1.AppDatabase); ok && match(db) {
+					visit(db)
+				}
+			}
+			return nil
+		}
+	}
+	var list dbv1.AppDatabaseList
+	if err := c.reader.List(ctx, &list, client.UnsafeDisableDeepCopy); err != nil {
+		return err
+	}
+	for i := range list.Items {
+		if match(&list.Items[i]) {
+			visit(&list.Items[i])
+		}
+	}
+	return nil
+}
+
+func (r *AppDatabaseReconciler) cachedAppDatabases() cachedAppDatabases {
+	return cachedAppDatabases{informers: r.Informers, reader: r.Client}
 }

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	dbv1 "github.com/stillwaters/db-concierge/api/v1"
 	"github.com/stillwaters/db-concierge/internal/metrics"
@@ -18,7 +17,7 @@ var appDatabasesDesc = prometheus.NewDesc("db_concierge_appdatabases",
 // appDatabasesCollector counts AppDatabases by phase and cluster when /metrics is scraped, from
 // the informer cache: always true, and nothing to keep in step as objects come and go.
 type appDatabasesCollector struct {
-	reader   client.Reader
+	tenants  cachedAppDatabases
 	clusters clusterNames
 }
 
@@ -33,15 +32,15 @@ func (c *appDatabasesCollector) Describe(ch chan<- *prometheus.Desc) { ch <- app
 func (c *appDatabasesCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	var list dbv1.AppDatabaseList
-	if err := c.reader.List(ctx, &list); err != nil {
-		return
-	}
 	configured, err := c.clusters.Names(ctx)
 	if err != nil {
 		return
 	}
-	for k, n := range countAppDatabases(list.Items, configured, c.clusters.Serves) {
+	counts, err := countAppDatabases(ctx, c.tenants, configured, c.clusters.Serves)
+	if err != nil {
+		return
+	}
+	for k, n := range counts {
 		ch <- prometheus.MustNewConstMetric(appDatabasesDesc, prometheus.GaugeValue, float64(n), k.phase, k.cluster)
 	}
 }
@@ -52,19 +51,16 @@ type phaseAndCluster struct{ phase, cluster string }
 // that names no configured cluster counts as metrics.UnknownCluster: tenants choose clusterRef, and
 // a series per made-up name would let them grow the metrics without bound. AppDatabases of
 // clusters another instance serves (--clusters) are that instance's to count.
-func countAppDatabases(items []dbv1.AppDatabase, configured []string, serves func(string) bool) map[phaseAndCluster]int {
+func countAppDatabases(ctx context.Context, tenants cachedAppDatabases, configured []string, serves func(string) bool) (map[phaseAndCluster]int, error) {
 	counts := map[phaseAndCluster]int{}
-	for i := range items {
-		db := &items[i]
-		if !serves(db.Spec.ClusterRef) {
-			continue
-		}
+	served := func(db *dbv1.AppDatabase) bool { return serves(db.Spec.ClusterRef) }
+	err := tenants.each(ctx, served, func(db *dbv1.AppDatabase) {
 		phase := string(db.Status.Phase)
 		if phase == "" {
 			phase = string(dbv1.PhasePending)
 		}
 		cluster := metrics.ClusterLabel(db.Spec.ClusterRef, slices.Contains(configured, db.Spec.ClusterRef))
 		counts[phaseAndCluster{phase, cluster}]++
-	}
-	return counts
+	})
+	return counts, err
 }

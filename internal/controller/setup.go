@@ -148,6 +148,7 @@ func SetupWithManager(ctx context.Context, mgr manager.Manager, opts Options) er
 	r := &AppDatabaseReconciler{
 		Client:                   mgr.GetClient(),
 		APIReader:                mgr.GetAPIReader(),
+		Informers:                mgr.GetCache(),
 		Clusters:                 registry,
 		PlatformNamespace:        opts.PlatformNamespace,
 		ResyncPeriod:             opts.ResyncPeriod,
@@ -156,7 +157,7 @@ func SetupWithManager(ctx context.Context, mgr manager.Manager, opts Options) er
 	}
 	r.Recorder = redactingRecorder{EventRecorder: mgr.GetEventRecorder(eventRecorderName), redact: r.tenantMessage}
 	metrics.Register(ctrlmetrics.Registry)
-	ctrlmetrics.Registry.MustRegister(&appDatabasesCollector{reader: mgr.GetClient(), clusters: registry})
+	ctrlmetrics.Registry.MustRegister(&appDatabasesCollector{tenants: r.cachedAppDatabases(), clusters: registry})
 	served := predicate.NewPredicateFuncs(func(o client.Object) bool {
 		return registry.Serves(o.(*dbv1.AppDatabase).Spec.ClusterRef)
 	})
@@ -296,7 +297,8 @@ func (r *AppDatabaseReconciler) ofCluster(ctx context.Context, o client.Object) 
 
 func (r *AppDatabaseReconciler) requests(ctx context.Context, match client.ListOption, keep func(*dbv1.AppDatabase) bool) []reconcile.Request {
 	var list dbv1.AppDatabaseList
-	var opts []client.ListOption
+	// keep only reads: the cache's objects need no copies.
+	opts := []client.ListOption{client.UnsafeDisableDeepCopy}
 	if match != nil {
 		opts = append(opts, match)
 	}

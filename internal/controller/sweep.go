@@ -179,28 +179,25 @@ func (r *AppDatabaseReconciler) sweepCluster(ctx context.Context, name string) (
 		return skipped, err
 	}
 	defer c.Release()
-	var list dbv1.AppDatabaseList
-	// Read only: the cache's own objects are not copied for 10,000 tenants.
-	if err := r.Client.List(ctx, &list, client.MatchingFields{indexClusterRef: name}, client.UnsafeDisableDeepCopy); err != nil {
-		return skipped, err
-	}
 	found := map[types.NamespacedName]string{}
 	byUID := map[string]types.NamespacedName{}
 	var expected []tenant.Expectation
-	for i := range list.Items {
-		db := &list.Items[i]
-		if !isReady(db) || !db.DeletionTimestamp.IsZero() || !r.Clusters.Serves(db.Spec.ClusterRef) {
-			// Tenants not Ready have their own retries and rechecks.
-			continue
-		}
+	// Tenants not Ready have their own retries and rechecks.
+	sweptHere := func(db *dbv1.AppDatabase) bool {
+		return db.Spec.ClusterRef == name && isReady(db) && db.DeletionTimestamp.IsZero() && r.Clusters.Serves(name)
+	}
+	err = r.cachedAppDatabases().each(ctx, sweptHere, func(db *dbv1.AppDatabase) {
 		key := client.ObjectKeyFromObject(db)
 		e, reason := r.expectationOf(ctx, db, c)
 		if reason != "" {
 			found[key] = reason
-			continue
+			return
 		}
 		expected = append(expected, e)
 		byUID[string(db.UID)] = key
+	})
+	if err != nil {
+		return skipped, err
 	}
 	checked := len(found) + len(expected)
 	findings, err := c.Engine.Sweep(ctx, expected)
@@ -261,7 +258,7 @@ func (r *AppDatabaseReconciler) expectationOf(ctx context.Context, db *dbv1.AppD
 func (r *AppDatabaseReconciler) cachedNamespaceUID(ctx context.Context, db *dbv1.AppDatabase) (uid string, ok bool) {
 	var ns metav1.PartialObjectMetadata
 	ns.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Namespace"))
-	if err := r.Client.Get(ctx, client.ObjectKey{Name: db.EffectiveAppNamespace()}, &ns); err != nil || ns.DeletionTimestamp != nil {
+	if err := r.Client.Get(ctx, client.ObjectKey{Name: db.EffectiveAppNamespace()}, &ns, client.UnsafeDisableDeepCopy); err != nil || ns.DeletionTimestamp != nil {
 		return "", false
 	}
 	uid, refusal := checkAppNamespace(db, ns.UID, r.PlatformNamespace)
@@ -274,7 +271,8 @@ func (r *AppDatabaseReconciler) cachedNamespaceUID(ctx context.Context, db *dbv1
 func (r *AppDatabaseReconciler) cachedPassword(ctx context.Context, db *dbv1.AppDatabase, name string, conn credentials.Connection) (string, bool) {
 	var s corev1.Secret
 	key := client.ObjectKey{Namespace: db.EffectiveAppNamespace(), Name: name}
-	if err := r.Client.Get(ctx, key, &s); err != nil || isTrimmed(&s) {
+	// Read only, like every cached object here: a copy per tenant would be garbage by the next.
+	if err := r.Client.Get(ctx, key, &s, client.UnsafeDisableDeepCopy); err != nil || isTrimmed(&s) {
 		return "", false
 	}
 	if checkSecretOwner(&s, db, false, func(tenant.Owner) bool { return false }) != nil {

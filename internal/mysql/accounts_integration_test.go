@@ -497,7 +497,7 @@ func TestSweepReadsOnlyRecordedNames(t *testing.T) {
 		"CREATE USER 'other_user'@'%' IDENTIFIED BY '"+itOtherPassword+"'",
 		"GRANT SELECT ON other_app.* TO 'other_user'@'%'",
 		"GRANT SELECT ON other_app.t TO 'shop_ro'@'%'")
-	inv, err := s.admin.readInventory(context.Background(), namesAsWritten)
+	inv, err := s.admin.readInventory(context.Background(), namesAsWritten, 1)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -74,7 +74,7 @@ func (a *Admin) Sweep(ctx context.Context, expected []tenant.Expectation) (findi
 		// Secret's password is the account's.
 		return allFound(expected, FindingUnverifiable), nil
 	}
-	inv, err := a.readInventory(ctx, d.names)
+	inv, err := a.readInventory(ctx, d.names, len(expected))
 	if errorNumber(err) == erNoSuchTable {
 		return allFound(expected, FindingUnverifiable), nil
 	}
@@ -128,9 +128,9 @@ type inventory struct {
 	names nameComparison
 	// records are keyed by kind and lower-cased name: the table compares names without regard to
 	// case, so at most one record answers a name.
-	records map[recordKey]ownershipRow
-	// ownedUsers are the account records by owner UID.
-	ownedUsers     map[string][]ownershipRow
+	records map[recordKey]sweptRecord
+	// ownedUsers are the names of the account records by owner UID.
+	ownedUsers     map[string][]string
 	schemata       map[string]schemaFacts
 	accounts       map[string]accountFacts
 	databaseGrants map[string][]databaseGrant
@@ -142,6 +142,12 @@ type inventory struct {
 type recordKey struct {
 	kind tenant.Object
 	name string
+}
+
+// sweptRecord is what a sweep keeps of an ownership record.
+type sweptRecord struct {
+	name, uid string
+	committed bool
 }
 
 type schemaFacts struct{ name, charset, collation string }
@@ -177,14 +183,16 @@ type objectGrant struct {
 	grantOption bool
 }
 
-func newInventory(names nameComparison) *inventory {
+// newInventory makes an inventory sized for tenants, each with a database and an account or more:
+// maps grown from empty would leave a trail of discarded tables as large as the maps themselves.
+func newInventory(names nameComparison, tenants int) *inventory {
 	return &inventory{
 		names:          names,
-		records:        map[recordKey]ownershipRow{},
-		ownedUsers:     map[string][]ownershipRow{},
-		schemata:       map[string]schemaFacts{},
-		accounts:       map[string]accountFacts{},
-		databaseGrants: map[string][]databaseGrant{},
+		records:        make(map[recordKey]sweptRecord, 2*tenants),
+		ownedUsers:     make(map[string][]string, tenants),
+		schemata:       make(map[string]schemaFacts, tenants),
+		accounts:       make(map[string]accountFacts, tenants),
+		databaseGrants: make(map[string][]databaseGrant, tenants),
 		objectGrants:   map[string][]objectGrant{},
 		delegated:      map[string]bool{},
 	}
@@ -253,8 +261,8 @@ func (inv *inventory) recordedFor(s tenant.Spec) bool {
 			return false
 		}
 	}
-	for _, r := range inv.ownedUsers[s.Owner.UID] {
-		if _, listed := s.Account(r.name); !listed {
+	for _, name := range inv.ownedUsers[s.Owner.UID] {
+		if _, listed := s.Account(name); !listed {
 			return false
 		}
 	}
@@ -263,7 +271,7 @@ func (inv *inventory) recordedFor(s tenant.Spec) bool {
 
 func (inv *inventory) recordedAs(kind tenant.Object, name, uid string) bool {
 	r, found := inv.records[recordKey{kind, strings.ToLower(name)}]
-	return found && r.name == name && r.uid == uid && r.state == stateCommitted
+	return found && r.name == name && r.uid == uid && r.committed
 }
 
 // judgePassword compares the stored mysql_native_password hash with the password's. Any other
@@ -336,26 +344,17 @@ func (g databaseGrant) judgeAccess(access tenant.Access) tenant.Finding {
 
 // readInventory reads the ownership records, and the schemata, accounts and grants of the names
 // they record.
-func (a *Admin) readInventory(ctx context.Context, names nameComparison) (*inventory, error) {
+func (a *Admin) readInventory(ctx context.Context, names nameComparison, tenants int) (*inventory, error) {
 	if err := a.ensureSchema(ctx); err != nil {
 		return nil, err
 	}
-	inv := newInventory(names)
-	records, err := a.readOwnership(ctx, selectOwnershipRecords)
-	if err != nil {
-		return nil, err
-	}
-	for _, r := range records {
-		inv.records[recordKey{r.kind, strings.ToLower(r.name)}] = r
-		if r.kind == tenant.ObjectUser {
-			inv.ownedUsers[r.uid] = append(inv.ownedUsers[r.uid], r)
-		}
-	}
+	inv := newInventory(names, tenants)
 	reads := []struct {
 		what string
 		st   statement
 		scan func(*sql.Rows) error
 	}{
+		{"the ownership table", selectOwnershipRecords, inv.scanRecord},
 		{"schemata", selectSchemata, inv.scanSchema},
 		{"accounts", selectAccounts, inv.scanAccount},
 		{"grants on tables and routines", selectObjectGrants, inv.scanObjectGrant},
@@ -386,6 +385,21 @@ func (a *Admin) eachRow(ctx context.Context, st statement, scan func(*sql.Rows) 
 		}
 	}
 	return rows.Err()
+}
+
+func (inv *inventory) scanRecord(rows *sql.Rows) error {
+	var kind tenant.Object
+	var r sweptRecord
+	var namespace, ownerName, state sql.RawBytes
+	if err := rows.Scan(&kind, &r.name, &r.uid, &namespace, &ownerName, &state); err != nil {
+		return err
+	}
+	r.committed = string(state) == stateCommitted
+	inv.records[recordKey{kind, strings.ToLower(r.name)}] = r
+	if kind == tenant.ObjectUser {
+		inv.ownedUsers[r.uid] = append(inv.ownedUsers[r.uid], r.name)
+	}
+	return nil
 }
 
 func (inv *inventory) scanSchema(rows *sql.Rows) error {

@@ -26,10 +26,10 @@ var sweptWant = wanted{charset: "utf8mb4", collation: "utf8mb4_unicode_ci", tls:
 
 // matchingInventory holds exactly what a full pass leaves behind for sweptTenant.
 func matchingInventory(names nameComparison) *inventory {
-	inv := newInventory(names)
-	inv.records[recordKey{tenant.ObjectDatabase, "my_app"}] = ownershipRow{kind: tenant.ObjectDatabase, name: "my_app", uid: sweptUID, state: stateCommitted}
-	inv.records[recordKey{tenant.ObjectUser, "my_app_app"}] = ownershipRow{kind: tenant.ObjectUser, name: "my_app_app", uid: sweptUID, state: stateCommitted}
-	inv.ownedUsers[sweptUID] = []ownershipRow{inv.records[recordKey{tenant.ObjectUser, "my_app_app"}]}
+	inv := newInventory(names, 1)
+	inv.records[recordKey{tenant.ObjectDatabase, "my_app"}] = sweptRecord{name: "my_app", uid: sweptUID, committed: true}
+	inv.records[recordKey{tenant.ObjectUser, "my_app_app"}] = sweptRecord{name: "my_app_app", uid: sweptUID, committed: true}
+	inv.ownedUsers[sweptUID] = []string{"my_app_app"}
 	inv.schemata["my_app"] = schemaFacts{name: "my_app", charset: "utf8mb4", collation: "utf8mb4_unicode_ci"}
 	inv.accounts["my_app_app"] = accountFacts{plugin: nativePlugin, authString: nativePasswordHash(sweptPassword)}
 	inv.databaseGrants["my_app_app"] = []databaseGrant{{pattern: `my\_app`, all: true}}
@@ -53,16 +53,16 @@ func TestSweepJudge(t *testing.T) {
 			inv.objectGrants["my_app_app"] = []objectGrant{{database: "my_app"}, {database: "my_app"}}
 		}, findingNone},
 		{"database record of another owner", namesAsWritten, func(inv *inventory) {
-			inv.records[recordKey{tenant.ObjectDatabase, "my_app"}] = ownershipRow{kind: tenant.ObjectDatabase, name: "my_app", uid: otherUID, state: stateCommitted}
+			inv.records[recordKey{tenant.ObjectDatabase, "my_app"}] = sweptRecord{name: "my_app", uid: otherUID, committed: true}
 		}, FindingOwnershipRecord},
 		{"user record missing", namesAsWritten, func(inv *inventory) {
 			delete(inv.records, recordKey{tenant.ObjectUser, "my_app_app"})
 		}, FindingOwnershipRecord},
 		{"record still pending", namesAsWritten, func(inv *inventory) {
-			inv.records[recordKey{tenant.ObjectUser, "my_app_app"}] = ownershipRow{kind: tenant.ObjectUser, name: "my_app_app", uid: sweptUID, state: statePending}
+			inv.records[recordKey{tenant.ObjectUser, "my_app_app"}] = sweptRecord{name: "my_app_app", uid: sweptUID}
 		}, FindingOwnershipRecord},
 		{"record spelled in another case", namesAsWritten, func(inv *inventory) {
-			inv.records[recordKey{tenant.ObjectDatabase, "my_app"}] = ownershipRow{kind: tenant.ObjectDatabase, name: "My_App", uid: sweptUID, state: stateCommitted}
+			inv.records[recordKey{tenant.ObjectDatabase, "my_app"}] = sweptRecord{name: "My_App", uid: sweptUID, committed: true}
 		}, FindingOwnershipRecord},
 		{"database dropped", namesAsWritten, func(inv *inventory) { delete(inv.schemata, "my_app") }, FindingDatabaseMissing},
 		{"only a database differing in case, names as written", namesAsWritten, func(inv *inventory) {
@@ -291,9 +291,9 @@ func presetColumns(access tenant.Access) []string {
 func matchingShopInventory() *inventory {
 	inv := matchingInventory(namesAsWritten)
 	for _, acc := range sweptShop().Accounts[1:] {
-		r := ownershipRow{kind: tenant.ObjectUser, name: acc.Name, uid: sweptUID, state: stateCommitted}
+		r := sweptRecord{name: acc.Name, uid: sweptUID, committed: true}
 		inv.records[recordKey{tenant.ObjectUser, acc.Name}] = r
-		inv.ownedUsers[sweptUID] = append(inv.ownedUsers[sweptUID], r)
+		inv.ownedUsers[sweptUID] = append(inv.ownedUsers[sweptUID], r.name)
 		inv.accounts[acc.Name] = accountFacts{plugin: nativePlugin, authString: nativePasswordHash(acc.Password), maxConnections: acc.MaxUserConnections}
 		inv.databaseGrants[acc.Name] = []databaseGrant{{pattern: `my\_app`, held: presetColumns(acc.Access)}}
 	}
@@ -319,17 +319,17 @@ func TestSweepJudgeSeveralAccounts(t *testing.T) {
 			delete(inv.records, recordKey{tenant.ObjectUser, "my_app_dw"})
 		}, FindingOwnershipRecord},
 		{"the extra account's record is still pending", func(inv *inventory) {
-			inv.records[recordKey{tenant.ObjectUser, "my_app_dw"}] = ownershipRow{kind: tenant.ObjectUser, name: "my_app_dw", uid: sweptUID, state: statePending}
+			inv.records[recordKey{tenant.ObjectUser, "my_app_dw"}] = sweptRecord{name: "my_app_dw", uid: sweptUID}
 		}, FindingOwnershipRecord},
 		{"the ledger holds an account the spec dropped", func(inv *inventory) {
-			gone := ownershipRow{kind: tenant.ObjectUser, name: "my_app_old", uid: sweptUID, state: stateCommitted}
+			gone := sweptRecord{name: "my_app_old", uid: sweptUID, committed: true}
 			inv.records[recordKey{tenant.ObjectUser, "my_app_old"}] = gone
-			inv.ownedUsers[sweptUID] = append(inv.ownedUsers[sweptUID], gone)
+			inv.ownedUsers[sweptUID] = append(inv.ownedUsers[sweptUID], gone.name)
 		}, FindingOwnershipRecord},
 		{"another owner's account record is none of this tenant's business", func(inv *inventory) {
-			other := ownershipRow{kind: tenant.ObjectUser, name: "other_app", uid: otherUID, state: stateCommitted}
+			other := sweptRecord{name: "other_app", uid: otherUID, committed: true}
 			inv.records[recordKey{tenant.ObjectUser, "other_app"}] = other
-			inv.ownedUsers[otherUID] = append(inv.ownedUsers[otherUID], other)
+			inv.ownedUsers[otherUID] = append(inv.ownedUsers[otherUID], other.name)
 		}, findingNone},
 		{"the extra account's password changed", setAccount("my_app_dw", func(a *accountFacts) { a.authString = nativePasswordHash("changed") }), FindingPassword},
 		{"a ReadOnly account given DataOnly's privileges", func(inv *inventory) {
