@@ -12,6 +12,8 @@ const (
 	DefaultCollation = "utf8mb4_unicode_ci"
 
 	defaultUserSuffix   = "_app"
+	// partnerSuffix ends the name of an account's rotation partner.
+	partnerSuffix = "_2"
 	defaultSecretSuffix = "-mysql-creds" //nolint:gosec // G101: part of a Secret's name, no credential
 )
 
@@ -45,6 +47,12 @@ const (
 	// seed's operator, or recorded for an AppDatabase that no longer exists. The platform team's
 	// deliberate step; it changes no password (an existing user must log in with the Secret's).
 	AnnotationAdopt = "db.stillwaters.io/adopt"
+	// AnnotationRotatePassword: any new value rotates the credentials of every account of the
+	// AppDatabase once (see spec.passwordRotation), as `bootstrap-mysql-schema rotate` does.
+	AnnotationRotatePassword = "db.stillwaters.io/rotate-password"
+	// AnnotationCredentialsRotated, on a credentials Secret, is when a rotation wrote the
+	// credentials it holds (RFC 3339); absent before the first rotation.
+	AnnotationCredentialsRotated = "db.stillwaters.io/credentials-rotated-at"
 	// Finalizer holds an AppDatabase with deletionPolicy Delete until its database and user are dropped.
 	Finalizer = "db.stillwaters.io/drop-database"
 )
@@ -65,6 +73,13 @@ func DefaultSecretName(dbName string) string {
 func DefaultUserSecretName(mainSecretName, user string) string {
 	stem := strings.TrimSuffix(mainSecretName, defaultSecretSuffix)
 	return stem + "-" + strings.ReplaceAll(strings.ToLower(user), "_", "-") + defaultSecretSuffix
+}
+
+// RotationPartner is the name of the account that takes turns with user across password
+// rotations: user with "_2" appended, cut to MySQL's 32 characters.
+func RotationPartner(user string) string {
+	const maxUserName = 32
+	return user[:min(len(user), maxUserName-len(partnerSuffix))] + partnerSuffix
 }
 
 // DBNameFor maps a Kubernetes-style name (my-app) to the database name it stands for (my_app).

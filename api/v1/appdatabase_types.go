@@ -126,6 +126,37 @@ type AppDatabaseSpec struct {
 	// +kubebuilder:validation:XValidation:rule="self.all(u, self.exists_one(v, v.name.lowerAscii() == u.name.lowerAscii()))",message="users: two accounts have the same name (names compare without regard to case)"
 	// +kubebuilder:validation:XValidation:rule="self.all(u, !has(u.secretName) || self.exists_one(v, has(v.secretName) && v.secretName == u.secretName))",message="users: two accounts have the same secretName"
 	Users []AppDatabaseUser `json:"users,omitempty"`
+
+	// passwordRotation rotates the credentials of every account of this database: on a schedule
+	// (every), and whenever the annotation db.stillwaters.io/rotate-password gets a new value.
+	// Each account takes turns with a partner account of the same access (its name followed by
+	// "_2"): a rotation gives the idle one a new password and switches the Secret to it in one
+	// write; the previous credentials keep working for gracePeriod, then their account is locked.
+	// +optional
+	PasswordRotation *PasswordRotation `json:"passwordRotation,omitempty"`
+}
+
+// PasswordRotation says when credentials are rotated, and how long the previous ones last.
+//
+// +kubebuilder:validation:XValidation:rule="!has(self.every) || duration(self.every) >= duration('1m')",message="passwordRotation.every must be at least 1m"
+// +kubebuilder:validation:XValidation:rule="!has(self.every) || duration(has(self.gracePeriod) ? self.gracePeriod : '1h') < duration(self.every)",message="passwordRotation.gracePeriod must be shorter than every (gracePeriod defaults to 1h)"
+type PasswordRotation struct {
+	// every is the time between scheduled rotations, such as 2160h (90 days); at least 1m. Unset,
+	// credentials rotate only on demand. The first is due every after the AppDatabase was
+	// created.
+	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(h|m|s))+$`
+	Every *metav1.Duration `json:"every,omitempty"`
+	// gracePeriod is how long the previous credentials keep logging in after a rotation, so that
+	// applications can restart with the new ones at any time within it; default 1h, at most 720h.
+	// 0s locks them at once (a leaked password). A rotation asked for during a grace period
+	// starts when it ends.
+	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(h|m|s))+$`
+	// +kubebuilder:validation:XValidation:rule="duration(self) <= duration('720h')",message="passwordRotation.gracePeriod must be at most 720h"
+	GracePeriod *metav1.Duration `json:"gracePeriod,omitempty"`
 }
 
 // Access is what an extra account may do in its database: one of a few presets.
@@ -176,6 +207,9 @@ type AppDatabaseUser struct {
 type AccountStatus struct {
 	// name is the MySQL user.
 	Name string `json:"name"`
+	// user is the MySQL account the Secret names: name, or after a rotation its partner.
+	// +optional
+	User string `json:"user,omitempty"`
 	// access is the account's preset.
 	Access Access `json:"access"`
 	// secretName is the Secret, in appNamespace, holding the account's credentials.
@@ -240,11 +274,32 @@ type AppDatabaseStatus struct {
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
+	// passwordRotation says when credentials were last rotated, and what is due next.
+	// +optional
+	PasswordRotation *PasswordRotationStatus `json:"passwordRotation,omitempty"`
+
 	// conditions hold the Ready condition, whose reason says why the AppDatabase is or is not ready.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// PasswordRotationStatus is the state of an AppDatabase's credential rotation.
+type PasswordRotationStatus struct {
+	// lastRotationTime is when the Secrets last received new credentials by a rotation.
+	// +optional
+	LastRotationTime *metav1.Time `json:"lastRotationTime,omitempty"`
+	// previousValidUntil is when the credentials the Secrets held before the last rotation stop
+	// logging in: their accounts are locked then.
+	// +optional
+	PreviousValidUntil *metav1.Time `json:"previousValidUntil,omitempty"`
+	// nextRotationTime is when the next scheduled rotation is due.
+	// +optional
+	NextRotationTime *metav1.Time `json:"nextRotationTime,omitempty"`
+	// lastHandledRotateAt is the value of the rotate-password annotation last acted on.
+	// +optional
+	LastHandledRotateAt string `json:"lastHandledRotateAt,omitempty"`
 }
 
 // AppDatabase asks DB Concierge for a MySQL database on a configured cluster, a user that can

@@ -120,6 +120,53 @@ type MySQLClusterSpec struct {
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:validation:Maximum=100000
 	DefaultMaxUserConnections *int32 `json:"defaultMaxUserConnections,omitempty"`
+	// passwordPolicy says what the passwords the operator generates for this cluster's accounts
+	// are made of, and what a password an application team brings must meet. The default (32
+	// characters, at least two upper-case letters, two lower-case, two digits and two of "-._~")
+	// satisfies MySQL's validate_password at STRONG and MariaDB's simple_password_check and
+	// cracklib_password_check at their default settings; a server with stricter settings needs a
+	// policy to match them.
+	// +optional
+	PasswordPolicy *PasswordPolicy `json:"passwordPolicy,omitempty"`
+}
+
+// PasswordPolicy is the make-up of generated passwords.
+//
+// +kubebuilder:validation:XValidation:rule="(has(self.minUppercase) ? self.minUppercase : 2) + (has(self.minLowercase) ? self.minLowercase : 2) + (has(self.minDigits) ? self.minDigits : 2) + (has(self.minSpecial) ? self.minSpecial : 2) <= (has(self.length) ? self.length : 32)",message="the minimum numbers of characters add up to more than length"
+type PasswordPolicy struct {
+	// length of a generated password; default 32.
+	// +optional
+	// +kubebuilder:validation:Minimum=16
+	// +kubebuilder:validation:Maximum=128
+	Length int32 `json:"length,omitempty"`
+	// minUppercase is the least number of upper-case letters; default 2.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=128
+	MinUppercase *int32 `json:"minUppercase,omitempty"`
+	// minLowercase is the least number of lower-case letters; default 2.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=128
+	MinLowercase *int32 `json:"minLowercase,omitempty"`
+	// minDigits is the least number of digits; default 2.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=128
+	MinDigits *int32 `json:"minDigits,omitempty"`
+	// minSpecial is the least number of special characters; default 2.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=128
+	MinSpecial *int32 `json:"minSpecial,omitempty"`
+	// specialCharacters are the special characters a generated password may hold: some of
+	// "-._~", the characters that need no escaping in a URL, a DSN, YAML or a shell line. Default
+	// all four.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=4
+	// +kubebuilder:validation:Pattern=`^[-._~]+$`
+	SpecialCharacters string `json:"specialCharacters,omitempty"`
 }
 
 // MySQLClusterStatus is what the operator last found when it checked the cluster.

@@ -107,7 +107,7 @@ a way that needs a person; 4 not ready within --timeout.`,
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"json", "yaml"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("user", completeUser)
 	_ = cmd.RegisterFlagCompletionFunc("read-only-user", cobra.NoFileCompletions)
-	cmd.AddCommand(completionCommand(cmd))
+	cmd.AddCommand(completionCommand(cmd), rotateCommand(use, kube, streams))
 	return cmd
 }
 
@@ -205,7 +205,7 @@ func run(ctx context.Context, o *Options, kube *genericclioptions.ConfigFlags, s
 	probe.Stop()
 	fmt.Fprintln(story, "\nWaiting for database provisioning...")
 	p := startProgress(story, human && isTerminal(story))
-	db, err = waitForOutcome(ctx, c, key, o.Timeout, p.update)
+	db, err = waitForOutcome(ctx, c, key, o.Timeout, done, p.update)
 	p.finish()
 	switch {
 	case errors.Is(err, errTimedOut):

@@ -49,10 +49,10 @@ func done(db *dbv1.AppDatabase) (ready, failed bool) {
 	return false, db.Status.Phase == dbv1.PhaseFailed && dbv1.IsTerminalReason(c.Reason)
 }
 
-// waitForOutcome watches one AppDatabase until it is Ready, fails terminally, or timeout passes.
-// It calls progress on every change of phase, reason or message. A watch, not polling: it returns
-// as soon as the API server reports the change.
-func waitForOutcome(ctx context.Context, c client.WithWatch, key client.ObjectKey, timeout time.Duration, progress func(state)) (*dbv1.AppDatabase, error) {
+// waitForOutcome watches one AppDatabase until finished says it is done (done: Ready, or failed
+// terminally), or timeout passes. It calls progress on every change of phase, reason or message.
+// A watch, not polling: it returns as soon as the API server reports the change.
+func waitForOutcome(ctx context.Context, c client.WithWatch, key client.ObjectKey, timeout time.Duration, finished func(*dbv1.AppDatabase) (ready, failed bool), progress func(state)) (*dbv1.AppDatabase, error) {
 	interrupted := ctx
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -84,7 +84,7 @@ func waitForOutcome(ctx context.Context, c client.WithWatch, key client.ObjectKe
 			last = s
 			progress(s)
 		}
-		ready, failed := done(db)
+		ready, failed := finished(db)
 		return ready || failed, nil
 	})
 	switch {

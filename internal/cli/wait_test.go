@@ -42,7 +42,7 @@ func TestWaitEnds(t *testing.T) {
 			if c.interrupt {
 				time.AfterFunc(100*time.Millisecond, cancel)
 			}
-			_, err := waitForOutcome(ctx, kube, client.ObjectKeyFromObject(pending), 2*time.Second, func(state) {})
+			_, err := waitForOutcome(ctx, kube, client.ObjectKeyFromObject(pending), 2*time.Second, done, func(state) {})
 			if !errors.Is(err, c.want) {
 				t.Errorf("ended with %v, want %v", err, c.want)
 			}

@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	dbv1 "github.com/stillwaters/db-concierge/api/v1"
+	"github.com/stillwaters/db-concierge/internal/credentials"
 	"github.com/stillwaters/db-concierge/internal/mysql"
 )
 
@@ -55,6 +56,9 @@ type Config struct {
 	// DefaultMaxUserConnections is the connection limit of every application account on this
 	// cluster that sets none of its own; 0 sets no limit of the account's own.
 	DefaultMaxUserConnections int
+	// PasswordPolicy is the make-up of the passwords generated for this cluster's accounts; the
+	// zero Policy is credentials.DefaultPolicy.
+	PasswordPolicy credentials.Policy
 }
 
 // ConfigFromLegacySecret reads the seed's admin Secret. Errors name the key at fault and never
@@ -64,10 +68,10 @@ func ConfigFromLegacySecret(secret *corev1.Secret) (Config, error) {
 	where := fmt.Sprintf("Secret %s/%s", secret.Namespace, secret.Name)
 
 	cfg := Config{
-		Name:          get(KeyClusterName),
-		Source:        where,
-		AdminUser:     get(KeyAdminUser),
-		AdminPassword: string(secret.Data[KeyAdminPassword]),
+		Name:           get(KeyClusterName),
+		Source:         where,
+		AdminUser:      get(KeyAdminUser),
+		AdminPassword:  string(secret.Data[KeyAdminPassword]),
 	}
 	if cfg.Name == "" {
 		cfg.Name = dbv1.DefaultClusterName
@@ -130,6 +134,12 @@ func ConfigFromCluster(c *dbv1.MySQLCluster, secret func(name string) (*corev1.S
 	if limit := c.Spec.DefaultMaxUserConnections; limit != nil {
 		cfg.DefaultMaxUserConnections = int(*limit)
 	}
+	if p := c.Spec.PasswordPolicy; p != nil {
+		cfg.PasswordPolicy = passwordPolicyOf(p)
+		if err := cfg.PasswordPolicy.Validate(); err != nil {
+			return Config{}, fmt.Errorf("%s: spec.passwordPolicy: %w", where, err)
+		}
+	}
 	for _, e := range c.Spec.AdminEndpoints {
 		cfg.Admin = append(cfg.Admin, mysql.Endpoint{Host: e.Host, Port: portOrDefault(e.Port)})
 	}
@@ -191,4 +201,24 @@ func orDefault(v, fallback string) string {
 		return fallback
 	}
 	return v
+}
+
+// passwordPolicyOf fills what a MySQLCluster's passwordPolicy leaves out from the default.
+func passwordPolicyOf(p *dbv1.PasswordPolicy) credentials.Policy {
+	policy := credentials.DefaultPolicy
+	if p.Length != 0 {
+		policy.Length = int(p.Length)
+	}
+	for _, m := range []struct {
+		set  *int32
+		into *int
+	}{{p.MinUppercase, &policy.MinUpper}, {p.MinLowercase, &policy.MinLower}, {p.MinDigits, &policy.MinDigits}, {p.MinSpecial, &policy.MinSpecial}} {
+		if m.set != nil {
+			*m.into = int(*m.set)
+		}
+	}
+	if p.SpecialCharacters != "" {
+		policy.Specials = p.SpecialCharacters
+	}
+	return policy
 }

@@ -12,6 +12,11 @@ type account struct {
 	tenant.Account
 	// secretName is the account's Secret in the AppDatabase's appNamespace.
 	secretName string
+	// partner is the account it takes turns with across password rotations; "" for a tenant
+	// that does not rotate.
+	partner string
+	// user is the account of the pair the Secret names (see activeUser); Password is its.
+	user string
 }
 
 // accountsOf lists an AppDatabase's accounts, the main user first. An account that sets no
@@ -27,12 +32,14 @@ func accountsOf(db *dbv1.AppDatabase, defaultMaxUserConnections int) []account {
 	accounts = append(accounts, account{
 		Account:    tenant.Account{Name: db.Spec.EffectiveUserName(), Access: tenant.ReadWrite, MaxUserConnections: limit(db.Spec.MaxUserConnections)},
 		secretName: db.Spec.EffectiveSecretName(),
+		user:       db.Spec.EffectiveUserName(),
 	})
 	for i := range db.Spec.Users {
 		u := &db.Spec.Users[i]
 		accounts = append(accounts, account{
 			Account:    tenant.Account{Name: u.Name, Access: tenant.Access(u.Access), MaxUserConnections: limit(u.MaxUserConnections)},
 			secretName: u.EffectiveSecretName(&db.Spec),
+			user:       u.Name,
 		})
 	}
 	return accounts
@@ -72,6 +79,9 @@ func accountStatus(accounts []account) []dbv1.AccountStatus {
 	s := make([]dbv1.AccountStatus, len(accounts))
 	for i, a := range accounts {
 		s[i] = dbv1.AccountStatus{Name: a.Name, Access: dbv1.Access(a.Access), SecretName: a.secretName}
+		if a.partner != "" {
+			s[i].User = a.user
+		}
 	}
 	return s
 }

@@ -170,8 +170,9 @@ func (r *AppDatabaseReconciler) Reconcile(ctx context.Context, req reconcile.Req
 	case !o.ready:
 		return r.terminal(o)
 	}
-	// Ready: no timer of its own. Its cluster's drift sweep queues it again if it drifts.
-	return reconcile.Result{}, nil
+	// Ready: no timer of its own but its rotation's. Its cluster's drift sweep queues it again
+	// if it drifts.
+	return reconcile.Result{RequeueAfter: rotationWake(&db, time.Now())}, nil
 }
 
 // provision runs the steps of one pass. It returns the outcome for status; err is non-nil for a
@@ -196,7 +197,18 @@ func (r *AppDatabaseReconciler) provision(ctx context.Context, db *dbv1.AppDatab
 	}
 	defer c.Release()
 	accounts := accountsOf(db, c.Config.DefaultMaxUserConnections)
-	spec := tenantOf(db, accounts)
+	policy := c.Config.PasswordPolicy
+	if rotates(db) {
+		withPartners(accounts)
+		if err := checkPartners(accounts); err != nil {
+			return failed(dbv1.ReasonInvalidSpec, err.Error()), conn, nil
+		}
+	}
+	// Every name the tenant holds, partners included, whichever of a pair is in use.
+	spec, err := engineSpec(db, accounts, nil, true, noPassword)
+	if err != nil {
+		return failed(dbv1.ReasonProvisioningError, err.Error()), conn, err
+	}
 	if err := c.Engine.Validate(spec); err != nil {
 		return failed(dbv1.ReasonInvalidSpec, err.Error()), conn, nil
 	}
@@ -240,6 +252,10 @@ func (r *AppDatabaseReconciler) provision(ctx context.Context, db *dbv1.AppDatab
 		o, err := r.failure(ctx, db, err)
 		return o, conn, err
 	}
+	for i := range accounts {
+		accounts[i].user = activeUser(accounts[i], secretUser(secrets[i]))
+	}
+	conn.User = accounts[0].user
 	var adoption *tenant.Adoption
 	if adopting {
 		adoption = adoptionOf(accounts, secrets)
@@ -271,8 +287,8 @@ func (r *AppDatabaseReconciler) provision(ctx context.Context, db *dbv1.AppDatab
 	var changes []tenant.Change
 	for i, a := range accounts {
 		accountConn := conn
-		accountConn.User = a.Name
-		password, secretChanges, err := r.ensureSecret(ctx, db, accountConn, a.secretName, secrets[i], adopting)
+		accountConn.User = a.user
+		password, secretChanges, err := r.ensureSecret(ctx, db, accountConn, a.secretName, secrets[i], adopting, policy)
 		if err != nil {
 			// Nothing was created in MySQL: take back what is recorded for names nothing exists
 			// under, so that a refused or failed request does not hold them.
@@ -280,12 +296,22 @@ func (r *AppDatabaseReconciler) provision(ctx context.Context, db *dbv1.AppDatab
 			o, err := r.failure(ctx, db, err)
 			return o, conn, err
 		}
-		spec.Accounts[i].Password = password
+		accounts[i].Password = password
 		changes = append(changes, secretChanges...)
 	}
 	failpoint.Hit("after-secret")
-	conn.Password = spec.Main().Password
+	conn.Password = accounts[0].Password
 
+	now := time.Now()
+	due := rotates(db) && rotationDue(db, now)
+	switching, err := newPasswords(db, accounts, due, policy)
+	if err != nil {
+		return failed(dbv1.ReasonProvisioningError, err.Error()), conn, err
+	}
+	if spec, err = engineSpec(db, accounts, switching, due || inGrace(db, now), policy.Generate); err != nil {
+		return failed(dbv1.ReasonProvisioningError, err.Error()), conn, err
+	}
+	spec.RecreateMissingDatabase = r.RecreateMissingDatabases && db.Spec.EffectiveDeletionPolicy() == dbv1.DeletionPolicyDelete
 	provisionStart := time.Now()
 	engineChanges, err := c.Engine.Provision(ctx, spec, claim)
 	metrics.ObserveStep(metrics.StepProvision, provisionStart)
@@ -296,7 +322,14 @@ func (r *AppDatabaseReconciler) provision(ctx context.Context, db *dbv1.AppDatab
 		o, err := r.failure(ctx, db, err)
 		return o, conn, err
 	}
-	return outcome{ready: true, changes: append(changes, engineChanges...), accounts: accountStatus(accounts)}, conn, nil
+	failpoint.Hit("after-rotation-provision")
+	if err := r.switchSecrets(ctx, db, accounts, switching, conn, now); err != nil {
+		return failed(dbv1.ReasonProvisioningError, err.Error()), conn, err
+	}
+	conn.User, conn.Password = accounts[0].user, accounts[0].Password
+	drift, planned := splitPlanned(engineChanges, due)
+	return outcome{ready: true, changes: append(changes, drift...), planned: planned, accounts: accountStatus(accounts),
+		rotation: rotationStatus(db, now, due)}, conn, nil
 }
 
 // accountSecrets returns each account's Secret, nil where there is none yet, or the error of a

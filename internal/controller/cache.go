@@ -37,7 +37,7 @@ const trimmedMark = "db-concierge trimmed"
 
 // appDatabaseAnnotations are the annotations of an AppDatabase the operator reads; the cache
 // keeps no other.
-var appDatabaseAnnotations = []string{dbv1.AnnotationReconcile, dbv1.AnnotationAdopt, dbv1.AnnotationAcceptAppNamespaceUID}
+var appDatabaseAnnotations = []string{dbv1.AnnotationReconcile, dbv1.AnnotationAdopt, dbv1.AnnotationAcceptAppNamespaceUID, dbv1.AnnotationRotatePassword}
 
 // secretMetadata are the labels and annotations of a managed Secret that the cache keeps even for
 // a Secret too large to hold whole: what maps it back to its AppDatabase.

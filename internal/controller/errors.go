@@ -68,8 +68,9 @@ func invalidInput(db *dbv1.AppDatabase, err error) outcome {
 			"or remove its password key to have a new one generated", badPassword.Error(), secretOfAccount(db, badPassword.Account)))
 	case errors.As(err, &policy):
 		return failed(dbv1.ReasonPasswordRejected, fmt.Sprintf("the server's password policy refused the password in Secret %s (%s); "+
-			"what this pass created in MySQL was taken back; the platform team relaxes the policy for DB Concierge's passwords, "+
-			"and the operator tries again by itself", secretOfAccount(db, policy.Account), policy.Reason))
+			"what this pass created in MySQL was taken back. The platform team compares the server's policy (MySQL: the validate_password "+
+			"variables; MariaDB: simple_password_check_* and cracklib_password_check) with the MySQLCluster's spec.passwordPolicy, "+
+			"which generated passwords follow; the operator tries again by itself", secretOfAccount(db, policy.Account), policy.Reason))
 	}
 	return failed(dbv1.ReasonInvalidSpec, "MySQL refused the spec: "+err.Error())
 }

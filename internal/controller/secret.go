@@ -172,12 +172,14 @@ func (r *AppDatabaseReconciler) managedSecret(ctx context.Context, db *dbv1.AppD
 
 // ensureSecret makes sure an account's Secret, name, holds its connection details (conn), and returns the
 // password it holds. The Secret is the source of truth for the password: an existing one is kept;
-// a new one is generated only when there is no Secret (or no password in it), and it is written
-// here, before MySQL is told. existing is what existingSecret found. It returns what it changed.
-func (r *AppDatabaseReconciler) ensureSecret(ctx context.Context, db *dbv1.AppDatabase, conn credentials.Connection, name string, existing *corev1.Secret, adopting bool) (string, []tenant.Change, error) {
+// a new one is generated, under policy, only when there is no Secret (or no password in it), or
+// when the account was never provisioned and its password no longer meets policy (nobody can have
+// logged in with it); it is written here, before MySQL is told. existing is what existingSecret
+// found. It returns what it changed.
+func (r *AppDatabaseReconciler) ensureSecret(ctx context.Context, db *dbv1.AppDatabase, conn credentials.Connection, name string, existing *corev1.Secret, adopting bool, policy credentials.Policy) (string, []tenant.Change, error) {
 	key := client.ObjectKey{Namespace: db.EffectiveAppNamespace(), Name: name}
 	if existing == nil {
-		created, password, err := r.createSecret(ctx, db, conn, key)
+		created, password, err := r.createSecret(ctx, db, conn, key, policy)
 		if err != nil || created {
 			return password, []tenant.Change{{Kind: secretCreated, Detail: "created Secret " + key.String()}}, err
 		}
@@ -199,13 +201,21 @@ func (r *AppDatabaseReconciler) ensureSecret(ctx context.Context, db *dbv1.AppDa
 	var changes []tenant.Change
 	var err error
 	conn.Password = string(existing.Data[credentials.KeyPassword])
-	if conn.Password == "" {
-		if conn.Password, err = credentials.NewPassword(); err != nil {
+	switch {
+	case conn.Password == "":
+		if conn.Password, err = policy.Generate(); err != nil {
 			return "", nil, err
 		}
 		changes = append(changes, tenant.Change{Kind: passwordRegenerated, Detail: "generated a new password: the Secret had none"})
 		r.Recorder.Eventf(db, nil, corev1.EventTypeWarning, "PasswordRegenerated", "Reconcile",
 			"Secret %s had no password; a new one was generated and the MySQL user is being set to it", key)
+	case !adopting && !hadSecret(db, name) && policy.Check(conn.Password) != nil:
+		// Generated under an earlier policy that the server refused, most likely: the platform
+		// team has since set one the server takes.
+		if conn.Password, err = policy.Generate(); err != nil {
+			return "", nil, err
+		}
+		changes = append(changes, tenant.Change{Kind: passwordRegenerated, Detail: "generated a new password under the cluster's password policy"})
 	}
 	labels, annotations := secretMeta(db)
 	data := conn.SecretData()
@@ -238,8 +248,8 @@ func (r *AppDatabaseReconciler) ensureSecret(ctx context.Context, db *dbv1.AppDa
 
 // createSecret creates the Secret with a fresh password. created is false when a Secret of that
 // name turned out to exist.
-func (r *AppDatabaseReconciler) createSecret(ctx context.Context, db *dbv1.AppDatabase, conn credentials.Connection, key client.ObjectKey) (created bool, password string, err error) {
-	if conn.Password, err = credentials.NewPassword(); err != nil {
+func (r *AppDatabaseReconciler) createSecret(ctx context.Context, db *dbv1.AppDatabase, conn credentials.Connection, key client.ObjectKey, policy credentials.Policy) (created bool, password string, err error) {
+	if conn.Password, err = policy.Generate(); err != nil {
 		return false, "", err
 	}
 	labels, annotations := secretMeta(db)

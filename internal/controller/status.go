@@ -21,6 +21,10 @@ type outcome struct {
 	// appNamespaceUID, when set, is recorded as status.appNamespaceUID: the namespace this pass
 	// found, first seen or confirmed by the platform team.
 	appNamespaceUID string
+	// planned are the changes made on schedule (a rotation, a grace period's end), not repairs.
+	planned []tenant.Change
+	// rotation, for a ready outcome, is status.passwordRotation.
+	rotation *dbv1.PasswordRotationStatus
 }
 
 func failed(reason, message string) outcome { return outcome{reason: reason, message: message} }
@@ -44,6 +48,7 @@ func desiredStatus(db *dbv1.AppDatabase, o outcome, connectionString string, now
 		s.Phase = dbv1.PhaseReady
 		s.ConnectionString = connectionString
 		s.Accounts = o.accounts
+		s.PasswordRotation = o.rotation
 		cond.Status, cond.Reason = metav1.ConditionTrue, dbv1.ReasonProvisioned
 		cond.Message = "Database " + db.Spec.DBName + " is ready; credentials are in Secret " +
 			s.AppNamespace + "/" + s.SecretName
@@ -61,7 +66,7 @@ func desiredStatus(db *dbv1.AppDatabase, o outcome, connectionString string, now
 	forced := requested != s.LastHandledReconcileAt
 	s.LastHandledReconcileAt = requested
 	unchanged := equality.Semantic.DeepEqual(withoutTime(s), withoutTime(db.Status))
-	if forced || len(o.changes) > 0 || !unchanged || s.LastReconcileTime == nil {
+	if forced || len(o.changes) > 0 || len(o.planned) > 0 || !unchanged || s.LastReconcileTime == nil {
 		s.LastReconcileTime = &now
 	}
 	return s

@@ -50,6 +50,8 @@ const (
 	sweepSecret = "secret"
 	// sweepStatus: a full pass would write another status.
 	sweepStatus = "status"
+	// sweepRotation: a password rotation is due.
+	sweepRotation = "rotation"
 	// sweepFailed: the cluster's reads failed, so no tenant of it was vouched for.
 	sweepFailed = "sweep_failed"
 )
@@ -222,9 +224,16 @@ func (r *AppDatabaseReconciler) expectationOf(ctx context.Context, db *dbv1.AppD
 	if isTrimmed(db) {
 		return tenant.Expectation{}, sweepPartialObject
 	}
+	now := time.Now()
 	accounts := accountsOf(db, c.Config.DefaultMaxUserConnections)
-	spec := tenantOf(db, accounts)
-	if _, refused := refuseSpec(db, r.PlatformNamespace); refused || c.Engine.Validate(spec) != nil {
+	if rotates(db) {
+		if rotationDue(db, now) {
+			return tenant.Expectation{}, sweepRotation
+		}
+		withPartners(accounts)
+	}
+	spec, _ := engineSpec(db, accounts, nil, true, noPassword)
+	if _, refused := refuseSpec(db, r.PlatformNamespace); refused || checkPartners(accounts) != nil || c.Engine.Validate(spec) != nil {
 		return tenant.Expectation{}, sweepSpec
 	}
 	nsUID, ok := r.cachedNamespaceUID(ctx, db)
@@ -236,18 +245,17 @@ func (r *AppDatabaseReconciler) expectationOf(ctx context.Context, db *dbv1.AppD
 	}
 	conn := credentials.Connection{Host: c.Config.App.Host, Port: c.Config.App.Port, Database: spec.Database}
 	for i, a := range accounts {
-		accountConn := conn
-		accountConn.User = a.Name
-		password, ok := r.cachedPassword(ctx, db, a.secretName, accountConn)
+		user, password, ok := r.cachedPassword(ctx, db, a, conn)
 		if !ok {
 			return tenant.Expectation{}, sweepSecret
 		}
-		spec.Accounts[i].Password = password
+		accounts[i].user, accounts[i].Password = user, password
 	}
+	spec, _ = engineSpec(db, accounts, nil, inGrace(db, now), noPassword)
 	conn.User, conn.Password = spec.Main().Name, spec.Main().Password
 	// The status a full pass that changes nothing would write: the one the object has.
-	next := desiredStatus(db, outcome{ready: true, appNamespaceUID: nsUID, accounts: accountStatus(accounts)}, conn.URL(false), metav1.Now())
-	if !equality.Semantic.DeepEqual(next, db.Status) {
+	o := outcome{ready: true, appNamespaceUID: nsUID, accounts: accountStatus(accounts), rotation: rotationStatus(db, now, false)}
+	if next := desiredStatus(db, o, conn.URL(false), metav1.Now()); !equality.Semantic.DeepEqual(next, db.Status) {
 		return tenant.Expectation{}, sweepStatus
 	}
 	return tenant.Expectation{Spec: spec}, ""
@@ -265,28 +273,29 @@ func (r *AppDatabaseReconciler) cachedNamespaceUID(ctx context.Context, db *dbv1
 	return uid, refusal == nil
 }
 
-// cachedPassword returns the password of an account's Secret, name, as the cache holds it, if the
-// Secret is this tenant's and holds exactly what a full pass writes into it (conn, without
-// password).
-func (r *AppDatabaseReconciler) cachedPassword(ctx context.Context, db *dbv1.AppDatabase, name string, conn credentials.Connection) (string, bool) {
+// cachedPassword returns the user and password of an account's Secret, as the cache holds it, if
+// the Secret is this tenant's and holds exactly what a full pass writes into it (conn, for the
+// account of a's pair the Secret names).
+func (r *AppDatabaseReconciler) cachedPassword(ctx context.Context, db *dbv1.AppDatabase, a account, conn credentials.Connection) (user, password string, ok bool) {
 	var s corev1.Secret
-	key := client.ObjectKey{Namespace: db.EffectiveAppNamespace(), Name: name}
+	key := client.ObjectKey{Namespace: db.EffectiveAppNamespace(), Name: a.secretName}
 	// Read only, like every cached object here: a copy per tenant would be garbage by the next.
 	if err := r.Client.Get(ctx, key, &s, client.UnsafeDisableDeepCopy); err != nil || isTrimmed(&s) {
-		return "", false
+		return "", "", false
 	}
 	if checkSecretOwner(&s, db, false, func(tenant.Owner) bool { return false }) != nil {
-		return "", false
+		return "", "", false
 	}
+	conn.User = activeUser(a, secretUser(&s))
 	conn.Password = string(s.Data[credentials.KeyPassword])
 	if tenant.ValidatePassword(conn.User, conn.Password) != nil {
-		return "", false
+		return "", "", false
 	}
 	labels, annotations := secretMeta(db)
 	if !secretHolds(&s, conn.SecretData(), labels, annotations) {
-		return "", false
+		return "", "", false
 	}
-	return conn.Password, true
+	return conn.User, conn.Password, true
 }
 
 // sweepSchedule keeps when each cluster's next sweep is due: once per period, each cluster at a

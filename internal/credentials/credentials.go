@@ -3,19 +3,9 @@
 package credentials
 
 import (
-	"crypto/rand"
-	"fmt"
-	"math/big"
 	"net"
 	"net/url"
 	"strconv"
-)
-
-// PasswordLength and passwordAlphabet give 190 bits of entropy in characters that need no
-// quoting in URLs, shells, YAML or SQL.
-const (
-	PasswordLength   = 32
-	passwordAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 )
 
 // Keys of an application Secret, as the seed defines them.
@@ -28,19 +18,8 @@ const (
 	KeyConnectionString = "connection-string"
 )
 
-// NewPassword returns a fresh random password from crypto/rand.
-func NewPassword() (string, error) {
-	limit := big.NewInt(int64(len(passwordAlphabet)))
-	b := make([]byte, PasswordLength)
-	for i := range b {
-		n, err := rand.Int(rand.Reader, limit)
-		if err != nil {
-			return "", fmt.Errorf("generating a password: %w", err)
-		}
-		b[i] = passwordAlphabet[n.Int64()]
-	}
-	return string(b), nil
-}
+// NewPassword returns a fresh password of DefaultPolicy.
+func NewPassword() (string, error) { return DefaultPolicy.Generate() }
 
 // Connection is what an application needs to log in.
 type Connection struct {

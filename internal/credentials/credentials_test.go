@@ -7,23 +7,6 @@ import (
 	"testing"
 )
 
-func TestNewPassword(t *testing.T) {
-	seen := map[string]bool{}
-	for range 200 {
-		p, err := NewPassword()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(p) != PasswordLength || strings.Trim(p, passwordAlphabet) != "" {
-			t.Fatalf("password %q is not %d characters of [A-Za-z0-9]", p, PasswordLength)
-		}
-		if seen[p] {
-			t.Fatal("a password repeated")
-		}
-		seen[p] = true
-	}
-}
-
 func TestConnection(t *testing.T) {
 	c := Connection{Host: "cluster1-haproxy.default.svc.cluster.local", Port: 3306, User: "myapp_app", Password: "p@ss/word:%", Database: "myapp"}
 	data := c.SecretData()

@@ -55,11 +55,24 @@ func (p *pass) ensureAccount(ctx context.Context, acc tenant.Account) error {
 	// The account's grants as SHOW GRANTS prints them, once read; an account created now has none.
 	var lines []string
 	grantsKnown, createdNow := oc.fresh, oc.fresh
-	if oc.fresh {
+	switch {
+	case oc.fresh:
 		if err := p.add(p.a.createUser(ctx, p.d, acc, n)); err != nil {
 			return err
 		}
-	} else {
+	case acc.Standby:
+		// Its password is nobody's business here: it only has to exist.
+		existing, err := p.a.existing(ctx, tenant.ObjectUser, acc.Name)
+		if err != nil {
+			return err
+		}
+		if existing == "" {
+			if err := p.add(p.a.createUser(ctx, p.d, acc, n)); err != nil {
+				return err
+			}
+			lines, grantsKnown, createdNow = nil, true, true
+		}
+	default:
 		// MariaDB prints the password hash with the grants. When it is the hash of the Secret's
 		// password, the login that would prove the same is skipped: a new connection costs the
 		// operator and the server more than every other step of a drift check. Servers that do
@@ -95,6 +108,14 @@ func (p *pass) ensureAccount(ctx context.Context, acc tenant.Account) error {
 	if err != nil {
 		return err
 	}
+	if p.spec.Rotating() && !createdNow {
+		if err := p.add(p.a.ensureLock(ctx, p.d, acc, n)); err != nil {
+			return err
+		}
+	}
+	if acc.Standby {
+		return nil
+	}
 	if loginErr != nil || len(p.changes) > before || p.databaseChanged {
 		p.verify = append(p.verify, acc)
 	}
@@ -114,7 +135,9 @@ func (a *Admin) ensureUser(ctx context.Context, d dialect, acc tenant.Account, l
 	switch errorNumber(loginErr) {
 	case erDBAccessDenied:
 		return nil, nil
-	case erAccessDenied:
+	case erAccessDenied, erAccountLocked, erAccountLockedMySQL:
+		// A locked account does not say whether the password was right: it is set anyway, and
+		// the lock is lifted after (ensureLock).
 		err := a.execPassword(ctx, d, acc.Name, func(form passwordForm) statement { return d.alterUserPassword(acc.Name, acc.Password, form) })
 		if err != nil {
 			return nil, fmt.Errorf("setting the password of user %q: %w", acc.Name, err)
@@ -124,11 +147,11 @@ func (a *Admin) ensureUser(ctx context.Context, d dialect, acc tenant.Account, l
 	return nil, loginErr
 }
 
-// createUser creates the account with its password, the cluster's TLS requirement and its own
-// connection limit, so that a new account needs no ALTER USER.
+// createUser creates the account with its password, the cluster's TLS requirement, its own
+// connection limit and its lock, so that a new account needs no ALTER USER.
 func (a *Admin) createUser(ctx context.Context, d dialect, acc tenant.Account, n naming) (*tenant.Change, error) {
 	err := a.execPassword(ctx, d, acc.Name, func(form passwordForm) statement {
-		return d.createUser(acc.Name, acc.Password, form, acc.MaxUserConnections)
+		return d.createUser(acc.Name, acc.Password, form, acc.MaxUserConnections, acc.Locked)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("creating user %q: %w", acc.Name, err)
@@ -299,6 +322,31 @@ func (a *Admin) ensureAccountOptions(ctx context.Context, d dialect, acc tenant.
 	}
 	return changes, nil
 }
+
+// ensureLock locks a standby account whose grace period is over, and unlocks any other: the
+// account in use, and a standby still in its grace period or about to take over.
+func (a *Admin) ensureLock(ctx context.Context, d dialect, acc tenant.Account, n naming) (*tenant.Change, error) {
+	var locked string
+	err := a.scanRow(ctx, d.selectAccountLocked(acc.Name), &locked)
+	if err != nil {
+		a.observe(opRead, err)
+		return nil, fmt.Errorf("reading whether user %q is locked: %w", acc.Name, err)
+	}
+	if isLocked(locked) == acc.Locked {
+		return nil, nil
+	}
+	if err := a.exec(ctx, alterUserLock(acc.Name, acc.Locked)); err != nil {
+		return nil, fmt.Errorf("locking or unlocking user %q: %w", acc.Name, err)
+	}
+	if acc.Locked {
+		return &tenant.Change{Kind: tenant.AccountLocked, Detail: "locked " + n.subject() + ": its grace period is over"}, nil
+	}
+	return &tenant.Change{Kind: tenant.AccountUnlocked, Detail: "unlocked " + n.subject()}, nil
+}
+
+// isLocked reads mysql.user.account_locked (Y or N) or MariaDB's JSON flag, which JSON_VALUE
+// gives as 1 when set.
+func isLocked(v string) bool { return v == "Y" || v == "1" }
 
 // limitText words a connection limit for people.
 func limitText(n int) string {

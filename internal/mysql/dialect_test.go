@@ -51,7 +51,7 @@ func TestDialectStatements(t *testing.T) {
 	}
 	for _, c := range cases {
 		d := dialect{flavor: c.flavor, requireTLS: c.requireTLS}
-		create, alter := d.createUser("app", password, c.form, 0), d.alterUserPassword("app", password, c.form)
+		create, alter := d.createUser("app", password, c.form, 0, false), d.alterUserPassword("app", password, c.form)
 		if create.query != c.create || alter.query != c.alter {
 			t.Errorf("%s:\n got %s\n     %s\nwant %s\n     %s", c.flavor, create.query, alter.query, c.create, c.alter)
 		}
@@ -63,7 +63,7 @@ func TestDialectStatements(t *testing.T) {
 		}
 	}
 	// Quoting holds in every dialect.
-	if st := (dialect{flavor: FlavorMySQL}).createUser("a`b", "x", hashed, 0); !strings.HasPrefix(st.query, "CREATE USER `a``b`@`%`") {
+	if st := (dialect{flavor: FlavorMySQL}).createUser("a`b", "x", hashed, 0, false); !strings.HasPrefix(st.query, "CREATE USER `a``b`@`%`") {
 		t.Errorf("unquoted user in %s", st.query)
 	}
 	for _, c := range []struct {

@@ -37,6 +37,8 @@ const (
 	erNoSuchThread          = 1094
 	erCannotUser            = 1396
 	erNotValidPassword      = 1819
+	erAccountLocked         = 4151 // MariaDB
+	erAccountLockedMySQL    = 3118
 	// An account's own connection limit (MAX_USER_CONNECTIONS), and the server-wide one per
 	// account (max_user_connections): both are checked after the password was accepted.
 	erUserLimitReached       = 1226

@@ -119,7 +119,7 @@ func (d dialect) identifiedBy(password string, form passwordForm) (string, any) 
 
 // createUser creates an account with the cluster's TLS requirement and its own connection limit
 // (none when 0). Both servers take the resource options after REQUIRE.
-func (d dialect) createUser(user, password string, form passwordForm, maxConnections int) statement {
+func (d dialect) createUser(user, password string, form passwordForm, maxConnections int, locked bool) statement {
 	clause, value := d.identifiedBy(password, form)
 	query := "CREATE USER " + quoteAccount(user, anyHost) + clause
 	if d.requireTLS {
@@ -128,7 +128,28 @@ func (d dialect) createUser(user, password string, form passwordForm, maxConnect
 	if maxConnections > 0 {
 		query += " WITH MAX_USER_CONNECTIONS " + strconv.Itoa(maxConnections)
 	}
+	if locked {
+		query += " ACCOUNT LOCK"
+	}
 	return statement{op: opCreateUser, query: query, args: []any{value}, secret: true}
+}
+
+// alterUserLock locks an account (no new login; sessions already open go on) or unlocks it.
+func alterUserLock(user string, locked bool) statement {
+	clause := " ACCOUNT UNLOCK"
+	if locked {
+		clause = " ACCOUNT LOCK"
+	}
+	return statement{op: opAlterUser, query: "ALTER USER " + quoteAccount(user, anyHost) + clause}
+}
+
+// selectAccountLocked reads whether an account is locked: MySQL keeps it in mysql.user, MariaDB
+// in the account's JSON in mysql.global_priv.
+func (d dialect) selectAccountLocked(user string) statement {
+	if d.mysqlFamily() {
+		return read("SELECT account_locked FROM mysql.user WHERE User = ? AND Host = ?", user, anyHost)
+	}
+	return read("SELECT COALESCE(JSON_VALUE(Priv, '$.account_locked'), '0') FROM mysql.global_priv WHERE User = ? AND Host = ?", user, anyHost)
 }
 
 func (d dialect) alterUserPassword(user, password string, form passwordForm) statement {

@@ -42,21 +42,24 @@ func TestStatements(t *testing.T) {
 	}
 }
 
-// A new account gets its connection limit with CREATE USER, after REQUIRE as both servers want
-// it; none is written when it has no limit of its own.
-func TestCreateUserConnectionLimit(t *testing.T) {
+// A new account gets its connection limit and lock with CREATE USER, after REQUIRE as both
+// servers want them; none is written when it has no limit of its own.
+func TestCreateUserOptions(t *testing.T) {
 	cases := []struct {
-		d     dialect
-		limit int
-		want  string
+		d      dialect
+		limit  int
+		locked bool
+		want   string
 	}{
-		{dialect{flavor: FlavorMariaDB}, 0, "CREATE USER `app`@`%` IDENTIFIED BY PASSWORD ?"},
-		{dialect{flavor: FlavorMariaDB}, 7, "CREATE USER `app`@`%` IDENTIFIED BY PASSWORD ? WITH MAX_USER_CONNECTIONS 7"},
-		{dialect{flavor: FlavorMariaDB, requireTLS: true}, 7, "CREATE USER `app`@`%` IDENTIFIED BY PASSWORD ? REQUIRE SSL WITH MAX_USER_CONNECTIONS 7"},
-		{dialect{flavor: FlavorMySQL, requireTLS: true}, 2, "CREATE USER `app`@`%` IDENTIFIED WITH caching_sha2_password BY ? REQUIRE SSL WITH MAX_USER_CONNECTIONS 2"},
+		{dialect{flavor: FlavorMariaDB}, 0, false, "CREATE USER `app`@`%` IDENTIFIED BY PASSWORD ?"},
+		{dialect{flavor: FlavorMariaDB}, 7, false, "CREATE USER `app`@`%` IDENTIFIED BY PASSWORD ? WITH MAX_USER_CONNECTIONS 7"},
+		{dialect{flavor: FlavorMariaDB, requireTLS: true}, 7, false, "CREATE USER `app`@`%` IDENTIFIED BY PASSWORD ? REQUIRE SSL WITH MAX_USER_CONNECTIONS 7"},
+		{dialect{flavor: FlavorMySQL, requireTLS: true}, 2, false, "CREATE USER `app`@`%` IDENTIFIED WITH caching_sha2_password BY ? REQUIRE SSL WITH MAX_USER_CONNECTIONS 2"},
+		{dialect{flavor: FlavorMariaDB}, 0, true, "CREATE USER `app`@`%` IDENTIFIED BY PASSWORD ? ACCOUNT LOCK"},
+		{dialect{flavor: FlavorMySQL, requireTLS: true}, 2, true, "CREATE USER `app`@`%` IDENTIFIED WITH caching_sha2_password BY ? REQUIRE SSL WITH MAX_USER_CONNECTIONS 2 ACCOUNT LOCK"},
 	}
 	for _, c := range cases {
-		if got := c.d.createUser("app", "pw", hashed, c.limit).query; got != c.want {
+		if got := c.d.createUser("app", "pw", hashed, c.limit, c.locked).query; got != c.want {
 			t.Errorf("got  %s\nwant %s", got, c.want)
 		}
 	}

@@ -44,6 +44,8 @@ const (
 	FindingTLS           tenant.Finding = "tls_requirement_differs"
 	// FindingConnectionLimit: the account's own connection limit is not the spec's.
 	FindingConnectionLimit tenant.Finding = "connection_limit_differs"
+	// FindingLock: an account of a rotating tenant is locked or unlocked against the spec.
+	FindingLock tenant.Finding = "lock_differs"
 	// FindingUnverifiable: the sweep cannot judge the tenant (a password stored by another
 	// plugin, a server whose hashes are salted, an account row it cannot read).
 	FindingUnverifiable tenant.Finding = "unverifiable"
@@ -166,6 +168,7 @@ type accountFacts struct {
 	maxConnections int
 	// alternatives: the account also authenticates another way (IDENTIFIED VIA … OR …).
 	alternatives bool
+	locked       bool
 }
 
 // databaseGrant is a row of mysql.db: pattern is the Db column, wildcards escaped as stored.
@@ -223,6 +226,9 @@ func (inv *inventory) judge(s tenant.Spec, want wanted) tenant.Finding {
 		if f := inv.judgeAccount(s.Database, acc, want); f != findingNone {
 			return f
 		}
+		if s.Rotating() && inv.accounts[acc.Name].locked != acc.Locked {
+			return FindingLock
+		}
 	}
 	return findingNone
 }
@@ -233,8 +239,13 @@ func (inv *inventory) judgeAccount(database string, acc tenant.Account, want wan
 	if !found {
 		return FindingUserMissing
 	}
-	if f := facts.judgePassword(acc.Password); f != findingNone {
-		return f
+	switch {
+	case acc.Standby && facts.unreadable:
+		return FindingUnverifiable
+	case !acc.Standby:
+		if f := facts.judgePassword(acc.Password); f != findingNone {
+			return f
+		}
 	}
 	if f := inv.judgeGrants(database, acc, facts); f != findingNone {
 		return f
@@ -430,6 +441,7 @@ type globalPriv struct {
 	DefaultRole          string            `json:"default_role"`
 	MaxUserConnections   int               `json:"max_user_connections"`
 	AuthOr               []json.RawMessage `json:"auth_or"`
+	AccountLocked        bool              `json:"account_locked"`
 }
 
 // sslTypes maps MariaDB's stored ssl_type numbers to requirements.
@@ -452,6 +464,7 @@ func parseGlobalPriv(priv []byte) accountFacts {
 		defaultRole:    p.DefaultRole,
 		maxConnections: p.MaxUserConnections,
 		alternatives:   len(p.AuthOr) > 0,
+		locked:         p.AccountLocked,
 	}
 }
 

@@ -47,6 +47,14 @@ type Account struct {
 	Password string
 	// MaxUserConnections caps the account's simultaneous connections; 0 sets no cap of its own.
 	MaxUserConnections int
+	// Standby marks the idle account of a rotating pair: it holds the access of its partner, the
+	// account in use, but its password is not known. An existing standby's password is left as
+	// it is; Password serves only to create a missing one, and is never verified.
+	Standby bool
+	// Locked says whether a standby account is locked (its grace period is over) rather than
+	// still logging in with the password it had before a rotation. Accounts in use are never
+	// locked.
+	Locked bool
 }
 
 // Owner is the AppDatabase a tenant's objects belong to. UID decides ownership; namespace and
@@ -77,6 +85,17 @@ func (s Spec) Main() Account {
 		return Account{}
 	}
 	return s.Accounts[0]
+}
+
+// Rotating reports whether the tenant's accounts take turns with partners (see Account.Standby):
+// only then are accounts' locks read and kept.
+func (s Spec) Rotating() bool {
+	for _, a := range s.Accounts {
+		if a.Standby {
+			return true
+		}
+	}
+	return false
 }
 
 // Account returns the account of that name (compared without regard to case, as servers compare
@@ -110,6 +129,9 @@ func (s Spec) Validate() error {
 		}
 		if !a.Access.Valid() {
 			return invalid(fmt.Sprintf("account %q has access %q, which is not one of ReadWrite, DataOnly, ReadOnly", a.Name, a.Access))
+		}
+		if a.Locked && !a.Standby {
+			return invalid(fmt.Sprintf("account %q is in use and locked", a.Name))
 		}
 		if a.MaxUserConnections < 0 {
 			return invalid(fmt.Sprintf("account %q has a negative connection limit", a.Name))
@@ -147,6 +169,8 @@ const (
 	Revoked           ChangeKind = "grant_revoked"
 	TLSRequirementSet ChangeKind = "tls_requirement_set"
 	ConnectionLimit   ChangeKind = "connection_limit_set"
+	AccountLocked     ChangeKind = "account_locked"
+	AccountUnlocked   ChangeKind = "account_unlocked"
 	SessionsEnded     ChangeKind = "sessions_ended"
 )
 

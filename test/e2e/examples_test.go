@@ -35,6 +35,7 @@ func TestExamples(t *testing.T) {
 		{"microservices.yaml", readFile(t, "examples/microservices.yaml"), []string{"user-service", "order-service", "inventory-service"}},
 		{"self-service.yaml", readFile(t, "examples/self-service.yaml"), []string{"team-a"}},
 		{"reporting.yaml", readFile(t, "examples/reporting.yaml"), []string{"shop"}},
+		{"rotation.yaml", readFile(t, "examples/rotation.yaml"), []string{"billing"}},
 		{"helm-app", []byte(helmApp), []string{"my-shop"}},
 	}
 	for _, c := range cases {

@@ -13,6 +13,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	dbv1 "github.com/stillwaters/db-concierge/api/v1"
@@ -602,10 +603,12 @@ func TestFailedPassesLeaveNoClaim(t *testing.T) {
 	waitReady(t, next)
 }
 
-// Under a password validation plugin, a password the policy refuses fails the tenant with a
-// message that says so and takes back what the pass created; once the policy admits it, the
-// tenant is provisioned (in clear, since the plugin must see the password: strict validation
-// refuses hashes).
+// Under a password validation plugin at its default settings, generated passwords pass. A server
+// stricter than the cluster's passwordPolicy refuses them: the tenant fails with a message naming
+// the settings to compare and takes back what the pass created; once the policy matches the
+// server, a new password is generated (nobody ever logged in with the refused one) and the tenant
+// is provisioned, in clear since the plugin must see the password (strict validation refuses
+// hashes).
 func TestPasswordPolicy(t *testing.T) {
 	ctx := ctxFor(t)
 	ensureNamespace(t, "policy")
@@ -614,10 +617,23 @@ func TestPasswordPolicy(t *testing.T) {
 	if _, err := rootDB.Exec("INSTALL SONAME 'simple_password_check'"); err != nil {
 		t.Fatal(err)
 	}
+	plain := newAppDB("policy", "plain", dbv1.AppDatabaseSpec{DBName: "policy_plain", ClusterRef: "policy",
+		Users: []dbv1.AppDatabaseUser{{Name: "policy_plain_ro", Access: dbv1.AccessReadOnly}}})
+	create(t, plain)
+	plain = waitReady(t, plain)
+
+	if _, err := rootDB.Exec("SET GLOBAL simple_password_check_minimal_length = 40"); err != nil {
+		t.Fatal(err)
+	}
 	db := newAppDB("policy", "policy", dbv1.AppDatabaseSpec{DBName: "policy_db", ClusterRef: "policy"})
 	create(t, db)
 	failed := waitFor(t, clientKey(db), dbv1.PhaseFailed, dbv1.ReasonPasswordRejected)
-	if !strings.Contains(failed.Status.Message, "password policy refused") || strings.Contains(failed.Status.Message, "withheld") {
+	for _, want := range []string{"password policy refused", "simple_password_check", "spec.passwordPolicy"} {
+		if !strings.Contains(failed.Status.Message, want) {
+			t.Errorf("message does not say %q: %s", want, failed.Status.Message)
+		}
+	}
+	if strings.Contains(failed.Status.Message, "withheld") {
 		t.Errorf("message: %s", failed.Status.Message)
 	}
 	if schemaOn(t, server, "policy_db") {
@@ -627,15 +643,32 @@ func TestPasswordPolicy(t *testing.T) {
 		t.Errorf("%d ownership records left behind", n)
 	}
 
-	for _, setting := range []string{"other_characters", "digits", "letters_same_case"} {
-		if _, err := rootDB.Exec("SET GLOBAL simple_password_check_" + setting + " = 0"); err != nil {
-			t.Fatal(err)
-		}
+	var mc dbv1.MySQLCluster
+	if err := k8s.Get(ctx, client.ObjectKey{Name: "policy"}, &mc); err != nil {
+		t.Fatal(err)
 	}
-	forceReconcile(t, db)
+	patch := client.MergeFrom(mc.DeepCopy())
+	mc.Spec.PasswordPolicy = &dbv1.PasswordPolicy{Length: 48, MinSpecial: ptr.To[int32](4), SpecialCharacters: "-_"}
+	if err := k8s.Patch(ctx, &mc, patch); err != nil {
+		t.Fatal(err)
+	}
 	db = waitReady(t, db)
-	if err := loginOn(ctx, server, "policy_db_app", string(secretOf(t, db).Data["password"]), "policy_db"); err != nil {
+	password := string(secretOf(t, db).Data["password"])
+	if len(password) != 48 || strings.Trim(password, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") != "" {
+		t.Errorf("the new password is %d characters long, or has characters outside the policy's", len(password))
+	}
+	if err := loginOn(ctx, server, "policy_db_app", password, "policy_db"); err != nil {
 		t.Error(err)
+	}
+	// The tenant provisioned before keeps its password: it is in use.
+	var readOnly corev1.Secret
+	if err := k8s.Get(ctx, client.ObjectKey{Namespace: "policy", Name: plain.Status.Accounts[1].SecretName}, &readOnly); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []*corev1.Secret{secretOf(t, plain), &readOnly} {
+		if err := loginOn(ctx, server, string(s.Data["username"]), string(s.Data["password"]), "policy_plain"); err != nil {
+			t.Errorf("%s: %v", s.Name, err)
+		}
 	}
 }
 

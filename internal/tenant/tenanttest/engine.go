@@ -61,6 +61,7 @@ type account struct {
 	name, password string
 	access         tenant.Access
 	maxConnections int
+	locked         bool
 	// database is the one database access applies to; "" with no access.
 	database string
 }
@@ -102,6 +103,7 @@ func New() *Engine {
 // AccountState is an account as the fake server holds it.
 type AccountState struct {
 	Password           string
+	Locked             bool
 	Access             tenant.Access
 	MaxUserConnections int
 	// Database is the database Access applies to.
@@ -132,7 +134,7 @@ func (e *Engine) Account(name string) (AccountState, bool) {
 	if !ok || a.name != name {
 		return AccountState{}, false
 	}
-	return AccountState{Password: a.password, Access: a.access, MaxUserConnections: a.maxConnections, Database: a.database}, true
+	return AccountState{Password: a.password, Locked: a.locked, Access: a.access, MaxUserConnections: a.maxConnections, Database: a.database}, true
 }
 
 // Ledger returns the ownership records, sorted by object then name.
@@ -411,7 +413,7 @@ func adoptionPassword(adopt *tenant.Adoption, name string) string {
 // logsIn reports whether an account spelled exactly so logs in with password.
 func (e *Engine) logsIn(name, password string) bool {
 	a, ok := e.accounts[strings.ToLower(name)]
-	return ok && a.name == name && password != "" && a.password == password
+	return ok && a.name == name && password != "" && a.password == password && !a.locked
 }
 
 // Unclaim deletes the owner's pending records of names under which nothing exists; records of
@@ -466,7 +468,7 @@ func (e *Engine) Provision(ctx context.Context, s tenant.Spec, c tenant.Claim) (
 	}
 	var created []string
 	for _, a := range s.Accounts {
-		accountChanges, err := e.ensureAccount(s.Database, a)
+		accountChanges, err := e.ensureAccount(s.Database, a, s.Rotating())
 		changes = append(changes, accountChanges...)
 		var refused *tenant.PasswordPolicyError
 		if errors.As(err, &refused) {
@@ -548,18 +550,18 @@ func (e *Engine) ensureDatabase(s tenant.Spec) (*tenant.Change, error) {
 
 // ensureAccount creates the account, or brings its password, access and connection limit to
 // the spec's. A new account reports CreatedUser alone.
-func (e *Engine) ensureAccount(db string, want tenant.Account) ([]tenant.Change, error) {
+func (e *Engine) ensureAccount(db string, want tenant.Account, rotating bool) ([]tenant.Change, error) {
 	k := strings.ToLower(want.Name)
 	a, ok := e.accounts[k]
 	if !ok {
 		if err := e.checkPolicy(want); err != nil {
 			return nil, err
 		}
-		e.accounts[k] = &account{name: want.Name, password: want.Password, access: want.Access, maxConnections: want.MaxUserConnections, database: db}
+		e.accounts[k] = &account{name: want.Name, password: want.Password, access: want.Access, maxConnections: want.MaxUserConnections, database: db, locked: want.Locked}
 		return []tenant.Change{{Kind: tenant.CreatedUser, Detail: fmt.Sprintf("created user %q", want.Name)}}, nil
 	}
 	var changes []tenant.Change
-	if a.password != want.Password {
+	if a.password != want.Password && !want.Standby {
 		if err := e.checkPolicy(want); err != nil {
 			return nil, err
 		}
@@ -573,6 +575,14 @@ func (e *Engine) ensureAccount(db string, want tenant.Account) ([]tenant.Change,
 	if a.maxConnections != want.MaxUserConnections {
 		a.maxConnections = want.MaxUserConnections
 		changes = append(changes, tenant.Change{Kind: tenant.ConnectionLimit, Detail: fmt.Sprintf("set the connection limit of user %q to %d", want.Name, want.MaxUserConnections)})
+	}
+	if rotating && a.locked != want.Locked {
+		a.locked = want.Locked
+		kind := tenant.AccountUnlocked
+		if a.locked {
+			kind = tenant.AccountLocked
+		}
+		changes = append(changes, tenant.Change{Kind: kind, Detail: fmt.Sprintf("%s user %q", strings.ReplaceAll(string(kind), "account_", ""), want.Name)})
 	}
 	return changes, nil
 }
@@ -720,8 +730,9 @@ func (e *Engine) drifted(s tenant.Spec) bool {
 	}
 	for _, want := range s.Accounts {
 		a, ok := e.accounts[strings.ToLower(want.Name)]
-		if !ok || a.name != want.Name || a.password != want.Password || a.access != want.Access ||
-			!strings.EqualFold(a.database, s.Database) || a.maxConnections != want.MaxUserConnections {
+		if !ok || a.name != want.Name || (!want.Standby && a.password != want.Password) || a.access != want.Access ||
+			!strings.EqualFold(a.database, s.Database) || a.maxConnections != want.MaxUserConnections ||
+			(s.Rotating() && a.locked != want.Locked) {
 			return true
 		}
 	}

@@ -1,0 +1,331 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+
+	dbv1 "github.com/stillwaters/db-concierge/api/v1"
+	"github.com/stillwaters/db-concierge/internal/credentials"
+	"github.com/stillwaters/db-concierge/internal/failpoint"
+	"github.com/stillwaters/db-concierge/internal/metrics"
+	"github.com/stillwaters/db-concierge/internal/tenant"
+)
+
+// A rotation gives every account of an AppDatabase new credentials without a moment in which
+// the application cannot log in. MariaDB has no second password per account, so each account
+// takes turns with a partner of the same access: a rotation sets a new password on the idle one,
+// then switches the Secret to it — user name and password in one write, so that no reader sees
+// one without the other. The account the Secret named before keeps logging in for the grace
+// period, then is locked, until the next rotation gives it a new password in turn.
+//
+// The Secret says which account of a pair is in use, and status.accounts which one was when the
+// last rotation was recorded: a Secret that names the other one while a rotation is due was
+// switched by a pass that ended before recording it, and is not switched back.
+
+// defaultGracePeriod is how long previous credentials last when passwordRotation sets none.
+const defaultGracePeriod = time.Hour
+
+// rotates reports whether an AppDatabase's accounts have partners: rotation is configured, asked
+// for, or happened before (the partners are kept once they exist).
+func rotates(db *dbv1.AppDatabase) bool {
+	return db.Spec.PasswordRotation != nil || db.Annotations[dbv1.AnnotationRotatePassword] != "" || db.Status.PasswordRotation != nil
+}
+
+// gracePeriod is how long the previous credentials last after a rotation.
+func gracePeriod(db *dbv1.AppDatabase) time.Duration {
+	if r := db.Spec.PasswordRotation; r != nil && r.GracePeriod != nil {
+		return r.GracePeriod.Duration
+	}
+	return defaultGracePeriod
+}
+
+// rotationRequested returns the value of an annotation not yet acted on, or "".
+func rotationRequested(db *dbv1.AppDatabase) string {
+	v := db.Annotations[dbv1.AnnotationRotatePassword]
+	if s := db.Status.PasswordRotation; v != "" && s != nil && s.LastHandledRotateAt == v {
+		return ""
+	}
+	return v
+}
+
+// nextScheduled is when the next scheduled rotation is due; nil without a schedule.
+func nextScheduled(db *dbv1.AppDatabase) *metav1.Time {
+	r := db.Spec.PasswordRotation
+	if r == nil || r.Every == nil || r.Every.Duration <= 0 {
+		return nil
+	}
+	base := db.CreationTimestamp
+	if s := db.Status.PasswordRotation; s != nil && s.LastRotationTime != nil {
+		base = *s.LastRotationTime
+	}
+	next := metav1.NewTime(base.Add(r.Every.Duration))
+	return &next
+}
+
+// inGrace reports whether the previous credentials still log in at now.
+func inGrace(db *dbv1.AppDatabase, now time.Time) bool {
+	s := db.Status.PasswordRotation
+	return s != nil && s.PreviousValidUntil != nil && now.Before(s.PreviousValidUntil.Time)
+}
+
+// rotationDue reports whether a pass at now rotates: one was asked for or is scheduled, the
+// tenant was provisioned before (a new one gets fresh credentials anyway), and no grace period
+// runs (a rotation then would take away credentials that applications may still use).
+func rotationDue(db *dbv1.AppDatabase, now time.Time) bool {
+	if db.Status.ConnectionString == "" || inGrace(db, now) {
+		return false
+	}
+	if rotationRequested(db) != "" {
+		return true
+	}
+	next := nextScheduled(db)
+	return next != nil && !now.Before(next.Time)
+}
+
+// rotationWake is how long until a Ready tenant's next rotation step (a rotation due, or the end
+// of a grace period); 0 when it has none.
+func rotationWake(db *dbv1.AppDatabase, now time.Time) time.Duration {
+	var wake time.Duration
+	consider := func(t *metav1.Time) {
+		if t == nil || !t.After(now) {
+			return
+		}
+		if d := t.Sub(now); wake == 0 || d < wake {
+			wake = d
+		}
+	}
+	if s := db.Status.PasswordRotation; s != nil {
+		consider(s.PreviousValidUntil)
+	}
+	consider(nextScheduled(db))
+	return wake
+}
+
+// rotationStatus is status.passwordRotation after a pass at now that rotated or not; nil for a
+// tenant that does not rotate.
+func rotationStatus(db *dbv1.AppDatabase, now time.Time, rotated bool) *dbv1.PasswordRotationStatus {
+	if !rotates(db) {
+		return nil
+	}
+	s := &dbv1.PasswordRotationStatus{}
+	if db.Status.PasswordRotation != nil {
+		s = db.Status.PasswordRotation.DeepCopy()
+	}
+	requested := db.Annotations[dbv1.AnnotationRotatePassword]
+	switch {
+	case rotated:
+		at := metav1.NewTime(now.Truncate(time.Second))
+		until := metav1.NewTime(at.Add(gracePeriod(db)))
+		s.LastRotationTime, s.PreviousValidUntil = &at, &until
+		s.LastHandledRotateAt = requested
+	case db.Status.ConnectionString == "":
+		// The first credentials are new: a rotation asked for before them is done.
+		s.LastHandledRotateAt = requested
+	}
+	s.NextRotationTime = nil
+	if r := db.Spec.PasswordRotation; r != nil && r.Every != nil {
+		scheduled := db.DeepCopy()
+		scheduled.Status.PasswordRotation = s
+		s.NextRotationTime = nextScheduled(scheduled)
+	}
+	return s
+}
+
+// withPartners gives each account of a rotating AppDatabase its partner.
+func withPartners(accounts []account) {
+	for i := range accounts {
+		accounts[i].partner = dbv1.RotationPartner(accounts[i].Name)
+	}
+}
+
+// checkPartners refuses a partner named like another account of the tenant, or two accounts
+// sharing one (their names agree on the first 30 characters).
+func checkPartners(accounts []account) error {
+	names := map[string]string{}
+	for _, a := range accounts {
+		names[strings.ToLower(a.Name)] = a.Name
+	}
+	for _, a := range accounts {
+		if a.partner == "" {
+			continue
+		}
+		key := strings.ToLower(a.partner)
+		if other, taken := names[key]; taken {
+			return fmt.Errorf("account %q takes turns with an account named %q across password rotations, "+
+				"which is another account of this AppDatabase (%q): rename one of them", a.Name, a.partner, other)
+		}
+		names[key] = a.Name
+	}
+	return nil
+}
+
+// activeUser is the account of a's pair that its Secret names; a's own name when the Secret is new
+// or names neither.
+func activeUser(a account, secretUser string) string {
+	if a.partner != "" && secretUser == a.partner {
+		return a.partner
+	}
+	return a.Name
+}
+
+// switchedSince reports whether a's Secret names another account than status.accounts recorded:
+// while a rotation is due, the pass that switched it ended before recording the rotation.
+func switchedSince(db *dbv1.AppDatabase, a account) bool {
+	for _, s := range db.Status.Accounts {
+		if s.Name == a.Name {
+			recorded := s.User
+			if recorded == "" {
+				recorded = s.Name
+			}
+			return recorded != a.user
+		}
+	}
+	return false
+}
+
+// idle is the account of a's pair that the Secret does not name.
+func (a account) idle() string {
+	if a.user == a.partner {
+		return a.Name
+	}
+	return a.partner
+}
+
+// engineSpec is what the engine provisions for the accounts, whose user and password are those of
+// their Secrets: each account in use, then, for a rotating tenant, each idle partner, locked once
+// no grace period or rotation needs it. The accounts in switching take over from their partners
+// with the new passwords given (by index), and their partners stay unlocked. throwaway draws the
+// password an idle account is created with, if it must be.
+func engineSpec(db *dbv1.AppDatabase, accounts []account, switching map[int]string, unlocked bool, throwaway func() (string, error)) (tenant.Spec, error) {
+	spec := tenantOf(db, accounts)
+	var standby []tenant.Account
+	for i, a := range accounts {
+		spec.Accounts[i].Name = a.user
+		if a.partner == "" {
+			continue
+		}
+		idle := tenant.Account{Name: a.idle(), Access: a.Access, MaxUserConnections: a.MaxUserConnections, Standby: true, Locked: !unlocked}
+		if password, ok := switching[i]; ok {
+			spec.Accounts[i].Name, spec.Accounts[i].Password = a.idle(), password
+			idle.Name, idle.Locked = a.user, false
+		}
+		// A password for creating the idle account, never stored: nobody logs in with it.
+		var err error
+		if idle.Password, err = throwaway(); err != nil {
+			return tenant.Spec{}, err
+		}
+		standby = append(standby, idle)
+	}
+	spec.Accounts = append(spec.Accounts, standby...)
+	return spec, nil
+}
+
+// noPassword stands in for throwaway passwords where a spec only names accounts (a claim, a
+// sweep's comparison).
+func noPassword() (string, error) { return "", nil }
+
+// secretUser is the user name a Secret holds; "" for none.
+func secretUser(s *corev1.Secret) string {
+	if s == nil {
+		return ""
+	}
+	return string(s.Data[credentials.KeyUsername])
+}
+
+// newPasswords draws, when a rotation is due, a password for each account that has not switched
+// to its partner yet (by index).
+func newPasswords(db *dbv1.AppDatabase, accounts []account, due bool, policy credentials.Policy) (map[int]string, error) {
+	if !due {
+		return nil, nil
+	}
+	switching := map[int]string{}
+	for i, a := range accounts {
+		if switchedSince(db, a) {
+			continue
+		}
+		password, err := policy.Generate()
+		if err != nil {
+			return nil, err
+		}
+		switching[i] = password
+	}
+	return switching, nil
+}
+
+// switchSecrets points the Secret of each account in switching at its partner, which now logs in
+// with the new password, and records the switch in accounts.
+func (r *AppDatabaseReconciler) switchSecrets(ctx context.Context, db *dbv1.AppDatabase, accounts []account, switching map[int]string, conn credentials.Connection, at time.Time) error {
+	for i := range accounts {
+		password, ok := switching[i]
+		if !ok {
+			continue
+		}
+		a := &accounts[i]
+		next := conn
+		next.User, next.Password = a.idle(), password
+		if err := r.writeRotatedSecret(ctx, db, a.secretName, next, at); err != nil {
+			return err
+		}
+		failpoint.Hit("after-rotated-secret")
+		a.user, a.Password = next.User, password
+	}
+	if len(switching) > 0 {
+		r.Recorder.Eventf(db, nil, corev1.EventTypeNormal, eventPasswordRotated, "Rotate",
+			"New credentials in the Secrets of %d account(s); the previous ones log in until %s", len(switching),
+			at.Add(gracePeriod(db)).UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+// writeRotatedSecret writes conn into the Secret name, user name and password in one update,
+// with the time of the rotation.
+func (r *AppDatabaseReconciler) writeRotatedSecret(ctx context.Context, db *dbv1.AppDatabase, name string, conn credentials.Connection, at time.Time) error {
+	key := client.ObjectKey{Namespace: db.EffectiveAppNamespace(), Name: name}
+	var s corev1.Secret
+	if err := r.Client.Get(ctx, key, &s); err != nil {
+		return fmt.Errorf("reading Secret %s to rotate its credentials: %w", key, err)
+	}
+	if isTrimmed(&s) {
+		return fmt.Errorf("secret %s was read from the cache in part only; its credentials are rotated later", key)
+	}
+	s.Data = conn.SecretData()
+	labels, annotations := secretMeta(db)
+	for k, v := range labels {
+		metav1.SetMetaDataLabel(&s.ObjectMeta, k, v)
+	}
+	for k, v := range annotations {
+		metav1.SetMetaDataAnnotation(&s.ObjectMeta, k, v)
+	}
+	metav1.SetMetaDataAnnotation(&s.ObjectMeta, dbv1.AnnotationCredentialsRotated, at.UTC().Format(time.RFC3339))
+	start := time.Now()
+	err := r.Client.Update(ctx, &s)
+	metrics.ObserveStep(metrics.StepSecretWrite, start)
+	if err != nil {
+		return fmt.Errorf("writing rotated credentials into Secret %s: %w", key, err)
+	}
+	logf.FromContext(ctx).Info("Rotated credentials", "secret", key.String(), "user", conn.User)
+	return nil
+}
+
+// eventPasswordRotated is the Event reason of a rotation.
+const eventPasswordRotated = "PasswordRotated"
+
+// splitPlanned tells the changes a pass made because something drifted from those it made on
+// schedule: everything a rotation did, and a lock taken or lifted as grace periods begin and end.
+func splitPlanned(changes []tenant.Change, rotated bool) (drift, planned []tenant.Change) {
+	for _, c := range changes {
+		if rotated || c.Kind == tenant.AccountLocked || c.Kind == tenant.AccountUnlocked {
+			planned = append(planned, c)
+		} else {
+			drift = append(drift, c)
+		}
+	}
+	return drift, planned
+}

@@ -1,0 +1,157 @@
+//go:build integration
+
+package integration
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	dbv1 "github.com/stillwaters/db-concierge/api/v1"
+	"github.com/stillwaters/db-concierge/test/stack"
+)
+
+// rotationGrace is the grace period of the rotation tests: long enough for the assertions made
+// within it, short enough for five rotations in a test.
+const rotationGrace = 6 * time.Second
+
+// rotateAndWait asks for a rotation with the annotation and waits until the operator has recorded
+// it, Ready.
+func rotateAndWait(t *testing.T, c client.Client, db *dbv1.AppDatabase) *dbv1.AppDatabase {
+	t.Helper()
+	ctx := context.Background()
+	stamp := randomString()
+	var current dbv1.AppDatabase
+	if err := c.Get(ctx, clientKey(db), &current); err != nil {
+		t.Fatal(err)
+	}
+	patch := client.MergeFrom(current.DeepCopy())
+	metav1.SetMetaDataAnnotation(&current.ObjectMeta, dbv1.AnnotationRotatePassword, stamp)
+	if err := c.Patch(ctx, &current, patch); err != nil {
+		t.Fatal(err)
+	}
+	var got dbv1.AppDatabase
+	stack.Eventually(t, "the rotation "+stamp, func() error {
+		if err := c.Get(ctx, clientKey(db), &got); err != nil {
+			return err
+		}
+		if r := got.Status.PasswordRotation; r == nil || r.LastHandledRotateAt != stamp || got.Status.Phase != dbv1.PhaseReady {
+			return fmt.Errorf("phase %s, rotation %+v", got.Status.Phase, got.Status.PasswordRotation)
+		}
+		return nil
+	})
+	return &got
+}
+
+// credentialsIn reads the user and password a Secret holds, and remembers the password for the
+// leak check.
+func credentialsIn(t *testing.T, namespace, name string) (user, password string) {
+	t.Helper()
+	var s corev1.Secret
+	if err := k8s.Get(context.Background(), client.ObjectKey{Namespace: namespace, Name: name}, &s); err != nil {
+		t.Fatal(err)
+	}
+	secrets.Store(string(s.Data["password"]), namespace+"/"+name)
+	return string(s.Data["username"]), string(s.Data["password"])
+}
+
+// Five rotations on demand while a client logs in every 50 ms with whatever the Secret holds:
+// no login fails, each rotation switches the Secret to the other account of the pair, the
+// previous credentials work through the grace period and are refused after it, and no more
+// than the two accounts of each pair ever exist.
+func TestRotationWithoutDowntime(t *testing.T) {
+	ctx := ctxFor(t)
+	ensureNamespace(t, "rotation")
+	grace := metav1.Duration{Duration: rotationGrace}
+	db := newAppDB("rotation", "rotation", dbv1.AppDatabaseSpec{DBName: "rotation_db",
+		Users:            []dbv1.AppDatabaseUser{{Name: "rotation_ro", Access: dbv1.AccessReadOnly}},
+		PasswordRotation: &dbv1.PasswordRotation{GracePeriod: &grace}})
+	create(t, db)
+	db = waitReady(t, db)
+	rootDB := root(t)
+	for _, partner := range []string{"rotation_db_app_2", "rotation_ro_2"} {
+		if !userExists(t, partner) {
+			t.Fatalf("partner %s was not created", partner)
+		}
+		if !accountLocked(t, partner) {
+			t.Errorf("partner %s is not locked before any rotation", partner)
+		}
+	}
+
+	mainSecret := db.Spec.EffectiveSecretName()
+	probe := stack.StartLoginProber(k8s, client.ObjectKey{Namespace: "rotation", Name: mainSecret}, 50*time.Millisecond,
+		func(ctx context.Context, user, password string) error { return canLogin(ctx, user, password, "rotation_db") })
+	start := time.Now()
+	const rotations = 5
+	for i := range rotations {
+		oldUser, oldPassword := credentialsIn(t, "rotation", mainSecret)
+		db = rotateAndWait(t, k8s, db)
+		user, password := credentialsIn(t, "rotation", mainSecret)
+		if user == oldUser || password == oldPassword {
+			t.Fatalf("rotation %d: the Secret still names %s, or holds the same password", i+1, oldUser)
+		}
+		if want := map[string]string{"rotation_db_app": "rotation_db_app_2", "rotation_db_app_2": "rotation_db_app"}[oldUser]; user != want {
+			t.Errorf("rotation %d: the Secret names %s after %s, want %s", i+1, user, oldUser, want)
+		}
+		if err := canLogin(ctx, oldUser, oldPassword, "rotation_db"); err != nil {
+			t.Errorf("rotation %d: the previous credentials no longer log in during the grace period: %v", i+1, err)
+		}
+		eventually(t, "the previous credentials refused after the grace period", func() error {
+			if err := canLogin(ctx, oldUser, oldPassword, "rotation_db"); err == nil {
+				return fmt.Errorf("%s still logs in", oldUser)
+			}
+			return nil
+		})
+		if !accountLocked(t, oldUser) {
+			t.Errorf("rotation %d: %s is refused but not locked", i+1, oldUser)
+		}
+		roUser, roPassword := credentialsIn(t, "rotation", db.Status.Accounts[1].SecretName)
+		if err := canLogin(ctx, roUser, roPassword, "rotation_db"); err != nil {
+			t.Errorf("rotation %d: the read-only account's new credentials: %v", i+1, err)
+		}
+	}
+	attempts, failures := probe.Stop()
+	t.Logf("%d rotations in %s: %d logins with the Secret's credentials, %d failed", rotations, time.Since(start).Round(time.Second), attempts, len(failures))
+	if len(failures) > 0 {
+		t.Errorf("%d of %d logins failed during the rotations: %s", len(failures), attempts, strings.Join(failures, "; "))
+	}
+	if attempts < 100 {
+		t.Errorf("only %d logins were tried", attempts)
+	}
+
+	var s corev1.Secret
+	if err := k8s.Get(ctx, client.ObjectKey{Namespace: "rotation", Name: mainSecret}, &s); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := time.Parse(time.RFC3339, s.Annotations[dbv1.AnnotationCredentialsRotated]); err != nil {
+		t.Errorf("annotation %s: %v", dbv1.AnnotationCredentialsRotated, err)
+	}
+	if n := countOn(t, rootDB, "SELECT COUNT(*) FROM mysql.user WHERE User LIKE 'rotation%'"); n != 4 {
+		t.Errorf("%d accounts named rotation…, want the two pairs", n)
+	}
+	// Rotations and the locks at the ends of grace periods are planned, not repairs.
+	if notes := driftEvents(t, "rotation", "rotation"); len(notes) > 0 {
+		t.Errorf("DriftRepaired Events during rotations: %v", notes)
+	}
+	deleteAndWait(t, db)
+	if leaks := passwordLeaks(ctx); len(leaks) > 0 {
+		t.Errorf("passwords in the operator's output: %v", leaks)
+	}
+}
+
+// accountLocked reports whether MariaDB holds the account user@% as locked.
+func accountLocked(t *testing.T, user string) bool {
+	t.Helper()
+	var locked string
+	err := root(t).QueryRow("SELECT COALESCE(JSON_VALUE(Priv, '$.account_locked'), '0') FROM mysql.global_priv WHERE User = ? AND Host = '%'", user).Scan(&locked)
+	if err != nil {
+		t.Fatalf("reading whether %s is locked: %v", user, err)
+	}
+	return locked == "1"
+}
