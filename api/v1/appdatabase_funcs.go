@@ -11,9 +11,9 @@ const (
 	DefaultCharset   = "utf8mb4"
 	DefaultCollation = "utf8mb4_unicode_ci"
 
-	defaultUserSuffix   = "_app"
+	defaultUserSuffix = "_app"
 	// partnerSuffix ends the name of an account's rotation partner.
-	partnerSuffix = "_2"
+	partnerSuffix       = "_2"
 	defaultSecretSuffix = "-mysql-creds" //nolint:gosec // G101: part of a Secret's name, no credential
 )
 

@@ -68,10 +68,10 @@ func ConfigFromLegacySecret(secret *corev1.Secret) (Config, error) {
 	where := fmt.Sprintf("Secret %s/%s", secret.Namespace, secret.Name)
 
 	cfg := Config{
-		Name:           get(KeyClusterName),
-		Source:         where,
-		AdminUser:      get(KeyAdminUser),
-		AdminPassword:  string(secret.Data[KeyAdminPassword]),
+		Name:          get(KeyClusterName),
+		Source:        where,
+		AdminUser:     get(KeyAdminUser),
+		AdminPassword: string(secret.Data[KeyAdminPassword]),
 	}
 	if cfg.Name == "" {
 		cfg.Name = dbv1.DefaultClusterName

@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	dbv1 "github.com/stillwaters/db-concierge/api/v1"
+	"github.com/stillwaters/db-concierge/internal/failpoint"
 	"github.com/stillwaters/db-concierge/test/stack"
 )
 
@@ -86,7 +87,9 @@ func TestRotationWithoutDowntime(t *testing.T) {
 
 	mainSecret := db.Spec.EffectiveSecretName()
 	probe := stack.StartLoginProber(k8s, client.ObjectKey{Namespace: "rotation", Name: mainSecret}, 50*time.Millisecond,
-		func(ctx context.Context, user, password string) error { return canLogin(ctx, user, password, "rotation_db") })
+		func(ctx context.Context, user, password string) error {
+			return canLogin(ctx, user, password, "rotation_db")
+		})
 	start := time.Now()
 	const rotations = 5
 	for i := range rotations {
@@ -154,4 +157,78 @@ func accountLocked(t *testing.T, user string) bool {
 		t.Fatalf("reading whether %s is locked: %v", user, err)
 	}
 	return locked == "1"
+}
+
+// The operator is killed right after each step of a rotation in turn: once the partners have
+// their new passwords, and once the first of two Secrets is switched. A restarted operator
+// finishes the rotation without switching an account twice: every Secret's credentials log in,
+// so do the ones they held before (the grace period runs), and each pair is two accounts.
+func TestCrashDuringRotation(t *testing.T) {
+	ensureNamespace(t, "rotation-crash")
+	for _, step := range []string{"after-rotation-provision", "after-rotated-secret"} {
+		t.Run(step, func(t *testing.T) {
+			ctx := ctxFor(t)
+			name := strings.ReplaceAll(strings.TrimPrefix(step, "after-"), "-", "_")
+			db := newAppDB("rotation-crash", strings.ReplaceAll(name, "_", "-"), dbv1.AppDatabaseSpec{DBName: name,
+				Users:            []dbv1.AppDatabaseUser{{Name: name + "_ro", Access: dbv1.AccessReadOnly}},
+				PasswordRotation: &dbv1.PasswordRotation{}, DeletionPolicy: dbv1.DeletionPolicyDelete})
+			create(t, db)
+			db = waitReady(t, db)
+			secretNames := []string{db.Status.Accounts[0].SecretName, db.Status.Accounts[1].SecretName}
+			type credentials struct{ user, password string }
+			var before []credentials
+			for _, s := range secretNames {
+				user, password := credentialsIn(t, "rotation-crash", s)
+				before = append(before, credentials{user, password})
+			}
+
+			restartOperator(t, failpoint.EnvVar+"="+step)
+			crashed := operator
+			stamp := randomString()
+			var current dbv1.AppDatabase
+			if err := k8s.Get(ctx, clientKey(db), &current); err != nil {
+				t.Fatal(err)
+			}
+			patch := client.MergeFrom(current.DeepCopy())
+			metav1.SetMetaDataAnnotation(&current.ObjectMeta, dbv1.AnnotationRotatePassword, stamp)
+			if err := k8s.Patch(ctx, &current, patch); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case <-crashed.Exited():
+			case <-time.After(timeout):
+				t.Fatalf("the operator did not reach failpoint %s", step)
+			}
+
+			restartOperator(t)
+			stack.Eventually(t, "the rotation finished after the crash", func() error {
+				if err := k8s.Get(ctx, clientKey(db), &current); err != nil {
+					return err
+				}
+				if r := current.Status.PasswordRotation; r == nil || r.LastHandledRotateAt != stamp || current.Status.Phase != dbv1.PhaseReady {
+					return fmt.Errorf("phase %s, rotation %+v", current.Status.Phase, current.Status.PasswordRotation)
+				}
+				return nil
+			})
+			for i, s := range secretNames {
+				user, password := credentialsIn(t, "rotation-crash", s)
+				if user == before[i].user {
+					t.Errorf("Secret %s still names %s", s, user)
+				}
+				if err := canLogin(ctx, user, password, name); err != nil {
+					t.Errorf("Secret %s: %v", s, err)
+				}
+				if err := canLogin(ctx, before[i].user, before[i].password, name); err != nil {
+					t.Errorf("Secret %s's previous credentials, during the grace period: %v", s, err)
+				}
+			}
+			if n := countOn(t, root(t), "SELECT COUNT(*) FROM mysql.user WHERE User LIKE ?", name+"%"); n != 4 {
+				t.Errorf("%d accounts named %s…, want the two pairs", n, name)
+			}
+			deleteAndWait(t, &current)
+			if n := countOn(t, root(t), "SELECT COUNT(*) FROM mysql.user WHERE User LIKE ?", name+"%"); n != 0 {
+				t.Errorf("%d accounts left after deletion with deletionPolicy Delete", n)
+			}
+		})
+	}
 }
