@@ -53,6 +53,10 @@ const (
 	// AnnotationCredentialsRotated, on a credentials Secret, is when a rotation wrote the
 	// credentials it holds (RFC 3339); absent before the first rotation.
 	AnnotationCredentialsRotated = "db.stillwaters.io/credentials-rotated-at"
+	// LabelPasswordSource, set to "true" on a Secret, lets AppDatabases of its namespace take a
+	// password from it (passwordFrom): whoever writes the Secret agrees to that, and the operator
+	// watches only Secrets so labelled.
+	LabelPasswordSource = "db.stillwaters.io/password-source"
 	// Finalizer holds an AppDatabase with deletionPolicy Delete until its database and user are dropped.
 	Finalizer = "db.stillwaters.io/drop-database"
 )

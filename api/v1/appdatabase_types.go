@@ -127,6 +127,14 @@ type AppDatabaseSpec struct {
 	// +kubebuilder:validation:XValidation:rule="self.all(u, !has(u.secretName) || self.exists_one(v, has(v.secretName) && v.secretName == u.secretName))",message="users: two accounts have the same secretName"
 	Users []AppDatabaseUser `json:"users,omitempty"`
 
+	// passwordFrom takes the main user's password from a key of a Secret in appNamespace that
+	// the application team keeps (with External Secrets Operator or Vault, say), instead of a
+	// generated one. The credentials Secret (secretName) still holds the connection details. A
+	// new password in the source is applied as a rotation (see passwordRotation): the previous
+	// one keeps logging in for the grace period.
+	// +optional
+	PasswordFrom *PasswordSource `json:"passwordFrom,omitempty"`
+
 	// passwordRotation rotates the credentials of every account of this database: on a schedule
 	// (every), and whenever the annotation db.stillwaters.io/rotate-password gets a new value.
 	// Each account takes turns with a partner account of the same access (its name followed by
@@ -134,6 +142,26 @@ type AppDatabaseSpec struct {
 	// write; the previous credentials keep working for gracePeriod, then their account is locked.
 	// +optional
 	PasswordRotation *PasswordRotation `json:"passwordRotation,omitempty"`
+}
+
+// PasswordSource is where an account's password comes from.
+type PasswordSource struct {
+	// secretKeyRef is a key of a Secret in appNamespace.
+	SecretKeyRef PasswordSecretKeyRef `json:"secretKeyRef"`
+}
+
+// PasswordSecretKeyRef names one key of a Secret in the AppDatabase's appNamespace.
+type PasswordSecretKeyRef struct {
+	// name of the Secret.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	Name string `json:"name"`
+	// key within the Secret.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[-._a-zA-Z0-9]+$`
+	Key string `json:"key"`
 }
 
 // PasswordRotation says when credentials are rotated, and how long the previous ones last.
@@ -201,6 +229,11 @@ type AppDatabaseUser struct {
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:validation:Maximum=100000
 	MaxUserConnections *int32 `json:"maxUserConnections,omitempty"`
+
+	// passwordFrom takes the account's password from a key of a Secret in appNamespace, as
+	// spec.passwordFrom does for the main user.
+	// +optional
+	PasswordFrom *PasswordSource `json:"passwordFrom,omitempty"`
 }
 
 // AccountStatus is one account as provisioned.

@@ -40,6 +40,9 @@ const (
 	// ReasonPasswordRejected: the password in the Secret is outside the characters DB Concierge
 	// accepts, or the server's password policy refused it.
 	ReasonPasswordRejected = "PasswordRejected"
+	// ReasonPasswordSourceNotFound: a passwordFrom names a Secret or key that does not exist, or
+	// a Secret that does not carry the label db.stillwaters.io/password-source=true.
+	ReasonPasswordSourceNotFound = "PasswordSourceNotFound"
 
 	// ReasonClusterUnreachable: the operator cannot connect to the cluster's admin endpoint.
 	ReasonClusterUnreachable = "ClusterUnreachable"
@@ -75,6 +78,8 @@ var terminalReasons = map[string]bool{
 	ReasonDatabaseMissing:     true,
 	ReasonNamespaceReplaced:   true,
 	ReasonPasswordRejected:    true,
+
+	ReasonPasswordSourceNotFound: true,
 }
 
 // IsTerminalReason reports whether a failure with this reason needs a person to act; every other

@@ -17,6 +17,8 @@ type account struct {
 	partner string
 	// user is the account of the pair the Secret names (see activeUser); Password is its.
 	user string
+	// passwordFrom, when set, is where the account's password comes from.
+	passwordFrom *dbv1.PasswordSource
 }
 
 // accountsOf lists an AppDatabase's accounts, the main user first. An account that sets no
@@ -31,15 +33,17 @@ func accountsOf(db *dbv1.AppDatabase, defaultMaxUserConnections int) []account {
 	accounts := make([]account, 0, 1+len(db.Spec.Users))
 	accounts = append(accounts, account{
 		Account:    tenant.Account{Name: db.Spec.EffectiveUserName(), Access: tenant.ReadWrite, MaxUserConnections: limit(db.Spec.MaxUserConnections)},
-		secretName: db.Spec.EffectiveSecretName(),
-		user:       db.Spec.EffectiveUserName(),
+		secretName:   db.Spec.EffectiveSecretName(),
+		user:         db.Spec.EffectiveUserName(),
+		passwordFrom: db.Spec.PasswordFrom,
 	})
 	for i := range db.Spec.Users {
 		u := &db.Spec.Users[i]
 		accounts = append(accounts, account{
 			Account:    tenant.Account{Name: u.Name, Access: tenant.Access(u.Access), MaxUserConnections: limit(u.MaxUserConnections)},
-			secretName: u.EffectiveSecretName(&db.Spec),
-			user:       u.Name,
+			secretName:   u.EffectiveSecretName(&db.Spec),
+			user:         u.Name,
+			passwordFrom: u.PasswordFrom,
 		})
 	}
 	return accounts

@@ -43,6 +43,9 @@ type AppDatabaseReconciler struct {
 	// Informers is the cache behind Client, which loops over every tenant read in place; nil
 	// lists through Client.
 	Informers cache.Informers
+	// PasswordSources reads the Secrets labelled as password sources (passwordFrom) from a cache
+	// of those alone; nil reads them through APIReader.
+	PasswordSources client.Reader
 	Recorder  recorder.EventRecorder
 	Clusters  Clusters
 	// PlatformNamespace is the only namespace whose AppDatabases may target other namespaces.
@@ -99,6 +102,8 @@ var recheckedReasons = map[string]bool{
 	dbv1.ReasonOwnershipConflict: true,
 	dbv1.ReasonDatabaseMissing:   true,
 	dbv1.ReasonPasswordRejected:  true,
+	// Watched, but only once labelled as a password source.
+	dbv1.ReasonPasswordSourceNotFound: true,
 }
 
 // terminal ends a pass that failed for a reason a person has to fix: nothing changes until the
@@ -252,6 +257,14 @@ func (r *AppDatabaseReconciler) provision(ctx context.Context, db *dbv1.AppDatab
 		o, err := r.failure(ctx, db, err)
 		return o, conn, err
 	}
+	given, refused, err := r.sourcePasswords(ctx, db, accounts, policy)
+	if refused != nil || err != nil {
+		if refused == nil {
+			o := failed(dbv1.ReasonProvisioningError, err.Error())
+			refused = &o
+		}
+		return *refused, conn, err
+	}
 	for i := range accounts {
 		accounts[i].user = activeUser(accounts[i], secretUser(secrets[i]))
 	}
@@ -288,7 +301,7 @@ func (r *AppDatabaseReconciler) provision(ctx context.Context, db *dbv1.AppDatab
 	for i, a := range accounts {
 		accountConn := conn
 		accountConn.User = a.user
-		password, secretChanges, err := r.ensureSecret(ctx, db, accountConn, a.secretName, secrets[i], adopting, policy)
+		password, secretChanges, err := r.ensureSecret(ctx, db, accountConn, a.secretName, secrets[i], adopting, policy, given[i])
 		if err != nil {
 			// Nothing was created in MySQL: take back what is recorded for names nothing exists
 			// under, so that a refused or failed request does not hold them.
@@ -304,11 +317,16 @@ func (r *AppDatabaseReconciler) provision(ctx context.Context, db *dbv1.AppDatab
 
 	now := time.Now()
 	due := rotates(db) && rotationDue(db, now)
-	switching, err := newPasswords(db, accounts, due, policy)
+	grace := inGrace(db, now)
+	switching, err := newPasswords(db, accounts, given, due, grace, policy)
 	if err != nil {
 		return failed(dbv1.ReasonProvisioningError, err.Error()), conn, err
 	}
-	if spec, err = engineSpec(db, accounts, switching, due || inGrace(db, now), policy.Generate); err != nil {
+	// A rotation is under way when one is due, when a source's password is being applied, or when
+	// a Secret already names another account than recorded (a pass that switched it ended before
+	// recording the rotation): the accounts Secrets named before keep logging in.
+	rotated := due || len(switching) > 0 || slices.ContainsFunc(accounts, func(a account) bool { return a.partner != "" && switchedSince(db, a) })
+	if spec, err = engineSpec(db, accounts, switching, rotated || grace, policy.Generate); err != nil {
 		return failed(dbv1.ReasonProvisioningError, err.Error()), conn, err
 	}
 	spec.RecreateMissingDatabase = r.RecreateMissingDatabases && db.Spec.EffectiveDeletionPolicy() == dbv1.DeletionPolicyDelete
@@ -322,14 +340,16 @@ func (r *AppDatabaseReconciler) provision(ctx context.Context, db *dbv1.AppDatab
 		o, err := r.failure(ctx, db, err)
 		return o, conn, err
 	}
-	failpoint.Hit("after-rotation-provision")
+	if len(switching) > 0 {
+		failpoint.Hit("after-rotation-provision")
+	}
 	if err := r.switchSecrets(ctx, db, accounts, switching, conn, now); err != nil {
 		return failed(dbv1.ReasonProvisioningError, err.Error()), conn, err
 	}
 	conn.User, conn.Password = accounts[0].user, accounts[0].Password
-	drift, planned := splitPlanned(engineChanges, due)
+	drift, planned := splitPlanned(engineChanges, rotated)
 	return outcome{ready: true, changes: append(changes, drift...), planned: planned, accounts: accountStatus(accounts),
-		rotation: rotationStatus(db, now, due)}, conn, nil
+		rotation: rotationStatus(db, now, rotated)}, conn, nil
 }
 
 // accountSecrets returns each account's Secret, nil where there is none yet, or the error of a

@@ -33,9 +33,18 @@ import (
 const defaultGracePeriod = time.Hour
 
 // rotates reports whether an AppDatabase's accounts have partners: rotation is configured, asked
-// for, or happened before (the partners are kept once they exist).
+// for, or happened before (the partners are kept once they exist), or a password comes from a
+// Secret whose changes are applied as rotations.
 func rotates(db *dbv1.AppDatabase) bool {
-	return db.Spec.PasswordRotation != nil || db.Annotations[dbv1.AnnotationRotatePassword] != "" || db.Status.PasswordRotation != nil
+	if db.Spec.PasswordRotation != nil || db.Annotations[dbv1.AnnotationRotatePassword] != "" || db.Status.PasswordRotation != nil || db.Spec.PasswordFrom != nil {
+		return true
+	}
+	for _, u := range db.Spec.Users {
+		if u.PasswordFrom != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // gracePeriod is how long the previous credentials last after a rotation.
@@ -239,22 +248,26 @@ func secretUser(s *corev1.Secret) string {
 	return string(s.Data[credentials.KeyUsername])
 }
 
-// newPasswords draws, when a rotation is due, a password for each account that has not switched
-// to its partner yet (by index).
-func newPasswords(db *dbv1.AppDatabase, accounts []account, due bool, policy credentials.Policy) (map[int]string, error) {
-	if !due {
-		return nil, nil
-	}
+// newPasswords returns, by index, the accounts that switch to their partners in this pass, with
+// their new passwords: when a rotation is due, a drawn one for each account that has not switched
+// yet; and the password of its source for an account whose source (given) holds another than its
+// Secret, unless a grace period runs. An account whose password comes from a source is rotated
+// by its source alone.
+func newPasswords(db *dbv1.AppDatabase, accounts []account, given []string, due, grace bool, policy credentials.Policy) (map[int]string, error) {
 	switching := map[int]string{}
 	for i, a := range accounts {
-		if switchedSince(db, a) {
-			continue
+		switch {
+		case given[i] != "":
+			if given[i] != a.Password && !grace {
+				switching[i] = given[i]
+			}
+		case due && !switchedSince(db, a):
+			password, err := policy.Generate()
+			if err != nil {
+				return nil, err
+			}
+			switching[i] = password
 		}
-		password, err := policy.Generate()
-		if err != nil {
-			return nil, err
-		}
-		switching[i] = password
 	}
 	return switching, nil
 }

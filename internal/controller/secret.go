@@ -176,10 +176,10 @@ func (r *AppDatabaseReconciler) managedSecret(ctx context.Context, db *dbv1.AppD
 // when the account was never provisioned and its password no longer meets policy (nobody can have
 // logged in with it); it is written here, before MySQL is told. existing is what existingSecret
 // found. It returns what it changed.
-func (r *AppDatabaseReconciler) ensureSecret(ctx context.Context, db *dbv1.AppDatabase, conn credentials.Connection, name string, existing *corev1.Secret, adopting bool, policy credentials.Policy) (string, []tenant.Change, error) {
+func (r *AppDatabaseReconciler) ensureSecret(ctx context.Context, db *dbv1.AppDatabase, conn credentials.Connection, name string, existing *corev1.Secret, adopting bool, policy credentials.Policy, given string) (string, []tenant.Change, error) {
 	key := client.ObjectKey{Namespace: db.EffectiveAppNamespace(), Name: name}
 	if existing == nil {
-		created, password, err := r.createSecret(ctx, db, conn, key, policy)
+		created, password, err := r.createSecret(ctx, db, conn, key, policy, given)
 		if err != nil || created {
 			return password, []tenant.Change{{Kind: secretCreated, Detail: "created Secret " + key.String()}}, err
 		}
@@ -203,13 +203,13 @@ func (r *AppDatabaseReconciler) ensureSecret(ctx context.Context, db *dbv1.AppDa
 	conn.Password = string(existing.Data[credentials.KeyPassword])
 	switch {
 	case conn.Password == "":
-		if conn.Password, err = policy.Generate(); err != nil {
+		if conn.Password, err = passwordOf(policy, given); err != nil {
 			return "", nil, err
 		}
 		changes = append(changes, tenant.Change{Kind: passwordRegenerated, Detail: "generated a new password: the Secret had none"})
 		r.Recorder.Eventf(db, nil, corev1.EventTypeWarning, "PasswordRegenerated", "Reconcile",
 			"Secret %s had no password; a new one was generated and the MySQL user is being set to it", key)
-	case !adopting && !hadSecret(db, name) && policy.Check(conn.Password) != nil:
+	case given == "" && !adopting && !hadSecret(db, name) && policy.Check(conn.Password) != nil:
 		// Generated under an earlier policy that the server refused, most likely: the platform
 		// team has since set one the server takes.
 		if conn.Password, err = policy.Generate(); err != nil {
@@ -248,8 +248,8 @@ func (r *AppDatabaseReconciler) ensureSecret(ctx context.Context, db *dbv1.AppDa
 
 // createSecret creates the Secret with a fresh password. created is false when a Secret of that
 // name turned out to exist.
-func (r *AppDatabaseReconciler) createSecret(ctx context.Context, db *dbv1.AppDatabase, conn credentials.Connection, key client.ObjectKey, policy credentials.Policy) (created bool, password string, err error) {
-	if conn.Password, err = policy.Generate(); err != nil {
+func (r *AppDatabaseReconciler) createSecret(ctx context.Context, db *dbv1.AppDatabase, conn credentials.Connection, key client.ObjectKey, policy credentials.Policy, given string) (created bool, password string, err error) {
+	if conn.Password, err = passwordOf(policy, given); err != nil {
 		return false, "", err
 	}
 	labels, annotations := secretMeta(db)
@@ -275,6 +275,14 @@ func (r *AppDatabaseReconciler) createSecret(ctx context.Context, db *dbv1.AppDa
 			"Secret %s was deleted; the old password cannot be recovered, so a new one was generated and the MySQL user is being set to it; applications must restart to read it", key)
 	}
 	return true, conn.Password, nil
+}
+
+// passwordOf is the password given by the account's source, or else a new one.
+func passwordOf(policy credentials.Policy, given string) (string, error) {
+	if given != "" {
+		return given, nil
+	}
+	return policy.Generate()
 }
 
 // hadSecret reports whether the account whose Secret is name was provisioned before: the main

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/time/rate"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
@@ -99,6 +100,23 @@ func SetupWithManager(ctx context.Context, mgr manager.Manager, opts Options) er
 		return err
 	}
 
+	// Password sources (passwordFrom) carry a label of their own, not ours: a third cache holds
+	// them alone, trimmed as managed Secrets are.
+	sources, err := cache.New(mgr.GetConfig(), cache.Options{
+		Scheme: mgr.GetScheme(),
+		Mapper: mgr.GetRESTMapper(),
+		ByObject: map[client.Object]cache.ByObject{&corev1.Secret{}: {
+			Label:     labels.SelectorFromSet(labels.Set{dbv1.LabelPasswordSource: "true"}),
+			Transform: transformSecret,
+		}},
+	})
+	if err != nil {
+		return fmt.Errorf("creating the password source cache: %w", err)
+	}
+	if err := mgr.Add(sources); err != nil {
+		return err
+	}
+
 	// When an unreachable cluster answers again, its waiting tenants and its status are redone.
 	tenantsWaiting := make(chan event.GenericEvent, reachableEventsCap)
 	clusterBack := make(chan event.GenericEvent, reachableEventsCap)
@@ -149,6 +167,7 @@ func SetupWithManager(ctx context.Context, mgr manager.Manager, opts Options) er
 		Client:                   mgr.GetClient(),
 		APIReader:                mgr.GetAPIReader(),
 		Informers:                mgr.GetCache(),
+		PasswordSources:          sources,
 		Clusters:                 registry,
 		PlatformNamespace:        opts.PlatformNamespace,
 		ResyncPeriod:             opts.ResyncPeriod,
@@ -174,6 +193,7 @@ func SetupWithManager(ctx context.Context, mgr manager.Manager, opts Options) er
 		Watches(&dbv1.MySQLCluster{}, handler.EnqueueRequestsFromMapFunc(r.ofCluster),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		WatchesRawSource(source.Kind(platform, &corev1.Secret{}, handler.TypedEnqueueRequestsFromMapFunc(r.usingAdminSecret))).
+		WatchesRawSource(source.Kind(sources, &corev1.Secret{}, handler.TypedEnqueueRequestsFromMapFunc(r.usingPasswordSource))).
 		WatchesRawSource(source.Channel(tenantsWaiting, handler.EnqueueRequestsFromMapFunc(r.waitingForCluster))).
 		WatchesRawSource(&driftSweep{r: r, elected: mgr.Elected()}).
 		WithOptions(controller.Options{
@@ -284,6 +304,18 @@ func (r *AppDatabaseReconciler) usingAdminSecret(ctx context.Context, s *corev1.
 	}
 	return r.requests(ctx, nil, func(db *dbv1.AppDatabase) bool {
 		return r.Clusters.Serves(db.Spec.ClusterRef) && (slices.Contains(names, db.Spec.ClusterRef) || !isReady(db))
+	})
+}
+
+// usingPasswordSource requeues the tenants of a password source's namespace that take a password
+// from it.
+func (r *AppDatabaseReconciler) usingPasswordSource(ctx context.Context, s *corev1.Secret) []reconcile.Request {
+	names := func(from *dbv1.PasswordSource) bool { return from != nil && from.SecretKeyRef.Name == s.Name }
+	return r.requests(ctx, client.MatchingFields{indexAppNamespace: s.Namespace}, func(db *dbv1.AppDatabase) bool {
+		if !r.Clusters.Serves(db.Spec.ClusterRef) {
+			return false
+		}
+		return names(db.Spec.PasswordFrom) || slices.ContainsFunc(db.Spec.Users, func(u dbv1.AppDatabaseUser) bool { return names(u.PasswordFrom) })
 	})
 }
 

@@ -50,7 +50,8 @@ const (
 	sweepSecret = "secret"
 	// sweepStatus: a full pass would write another status.
 	sweepStatus = "status"
-	// sweepRotation: a password rotation is due.
+	// sweepRotation: a password rotation is due, or a password source holds a new password, or
+	// none that can be used.
 	sweepRotation = "rotation"
 	// sweepFailed: the cluster's reads failed, so no tenant of it was vouched for.
 	sweepFailed = "sweep_failed"
@@ -250,6 +251,15 @@ func (r *AppDatabaseReconciler) expectationOf(ctx context.Context, db *dbv1.AppD
 			return tenant.Expectation{}, sweepSecret
 		}
 		accounts[i].user, accounts[i].Password = user, password
+	}
+	given, refused, err := r.sourcePasswords(ctx, db, accounts, c.Config.PasswordPolicy)
+	if refused != nil || err != nil {
+		return tenant.Expectation{}, sweepRotation
+	}
+	for i, a := range accounts {
+		if given[i] != "" && given[i] != a.Password || a.partner != "" && switchedSince(db, a) {
+			return tenant.Expectation{}, sweepRotation
+		}
 	}
 	spec, _ = engineSpec(db, accounts, nil, inGrace(db, now), noPassword)
 	conn.User, conn.Password = spec.Main().Name, spec.Main().Password

@@ -367,3 +367,57 @@ func TestCLIDryRunAndOutput(t *testing.T) {
 		t.Errorf("--dry-run with accounts: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// A developer rotates their AppDatabase's credentials with the CLI, with dev-rbac.yaml's access
+// only: the Secret names the partner account with a new password, and both log in while the
+// grace period runs.
+func TestCLIRotate(t *testing.T) {
+	installBase(t)
+	ensureOperator(t)
+	dev := developer(t, "cli-rotate")
+	if r := cli(t, dev.Kubeconfig, "--name", "cli-rot", "--namespace", "cli-rotate"); r.code != 0 {
+		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	key := client.ObjectKey{Namespace: "cli-rotate", Name: "cli-rot-mysql-creds"}
+	var before corev1.Secret
+	if err := k8s.Get(context.Background(), key, &before); err != nil {
+		t.Fatal(err)
+	}
+
+	r := cli(t, dev.Kubeconfig, "rotate", "--name", "cli-rot", "--namespace", "cli-rotate")
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	assertInOrder(t, r.stdout,
+		"Rotation of AppDatabase cli-rotate/cli-rot asked for.",
+		"✓ Credentials rotated.",
+		"  Secret cli-rotate/cli-rot-mysql-creds now holds user cli_rot_app_2",
+		"The previous credentials log in until ",
+	)
+	var after corev1.Secret
+	if err := k8s.Get(context.Background(), key, &after); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []corev1.Secret{before, after} {
+		user, password := string(s.Data["username"]), string(s.Data["password"])
+		if strings.Contains(r.stdout+r.stderr, password) {
+			t.Error("the output shows a password")
+		}
+		conn, err := maria.Connect(user, password, "cli_rot")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := conn.Ping(); err != nil {
+			t.Errorf("%s does not log in: %v", user, err)
+		}
+		conn.Close()
+	}
+
+	missing := cli(t, dev.Kubeconfig, "rotate", "--name", "no-such-app", "--namespace", "cli-rotate")
+	if missing.code != 1 || !strings.Contains(missing.stderr, "not found") {
+		t.Errorf("rotating a missing AppDatabase: exit %d\n%s", missing.code, missing.stderr)
+	}
+	if usage := cli(t, dev.Kubeconfig, "rotate", "--namespace", "cli-rotate"); usage.code != 2 {
+		t.Errorf("rotate without --name: exit %d, want 2\n%s", usage.code, usage.stderr)
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	dbv1 "github.com/stillwaters/db-concierge/api/v1"
+	"github.com/stillwaters/db-concierge/internal/credentials"
 )
 
 // mysqlErrorNumber returns the server error number in err, or 0.
@@ -66,8 +67,9 @@ func TestProvisionsDatabaseUserAndSecret(t *testing.T) {
 		t.Errorf("Secret has owner references %v; garbage collection would delete it", secret.OwnerReferences)
 	}
 	password := string(secret.Data["password"])
-	if len(password) != 32 || strings.Trim(password, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") != "" {
-		t.Errorf("password is not 32 characters of [A-Za-z0-9] (length %d)", len(password))
+	if len(password) != 32 || strings.Trim(password, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~") != "" ||
+		credentials.DefaultPolicy.Check(password) != nil {
+		t.Errorf("password is not 32 characters of [A-Za-z0-9-._~] meeting the default policy (length %d)", len(password))
 	}
 	for key, want := range map[string]string{"host": "127.0.0.1", "username": "myapp_app", "database": "myapp"} {
 		if got := string(secret.Data[key]); got != want {

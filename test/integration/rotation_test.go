@@ -122,7 +122,7 @@ func TestRotationWithoutDowntime(t *testing.T) {
 	attempts, failures := probe.Stop()
 	t.Logf("%d rotations in %s: %d logins with the Secret's credentials, %d failed", rotations, time.Since(start).Round(time.Second), attempts, len(failures))
 	if len(failures) > 0 {
-		t.Errorf("%d of %d logins failed during the rotations: %s", len(failures), attempts, strings.Join(failures, "; "))
+		t.Errorf("%d of %d logins failed during the rotations; the first: %s", len(failures), attempts, strings.Join(failures[:min(5, len(failures))], "; "))
 	}
 	if attempts < 100 {
 		t.Errorf("only %d logins were tried", attempts)
@@ -230,5 +230,86 @@ func TestCrashDuringRotation(t *testing.T) {
 				t.Errorf("%d accounts left after deletion with deletionPolicy Delete", n)
 			}
 		})
+	}
+}
+
+// An account's password from a Secret the application team keeps: refused until the Secret
+// carries the password-source label, then provisioned with it; a new password in the source is
+// applied as a rotation without downtime; a password the cluster's policy refuses changes nothing.
+func TestPasswordFromSecret(t *testing.T) {
+	ctx := ctxFor(t)
+	ensureNamespace(t, "byo")
+	first := "Brought-Own.Password-0001-abcdEFGH"
+	secrets.Store(first, "byo source password")
+	source := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "byo", Name: "byo-source"}, Data: map[string][]byte{"db-password": []byte(first)}}
+	create(t, source)
+	grace := metav1.Duration{Duration: rotationGrace}
+	db := newAppDB("byo", "byo", dbv1.AppDatabaseSpec{DBName: "byo_db",
+		PasswordFrom:     &dbv1.PasswordSource{SecretKeyRef: dbv1.PasswordSecretKeyRef{Name: "byo-source", Key: "db-password"}},
+		PasswordRotation: &dbv1.PasswordRotation{GracePeriod: &grace}})
+	create(t, db)
+	failed := waitFor(t, clientKey(db), dbv1.PhaseFailed, dbv1.ReasonPasswordSourceNotFound)
+	if !strings.Contains(failed.Status.Message, dbv1.LabelPasswordSource) {
+		t.Errorf("message does not name the label: %s", failed.Status.Message)
+	}
+	if userExists(t, "byo_db_app") {
+		t.Error("an account was created before the password source could be read")
+	}
+
+	setSource := func(change func(*corev1.Secret)) {
+		t.Helper()
+		if err := k8s.Get(ctx, clientKey(source), source); err != nil {
+			t.Fatal(err)
+		}
+		change(source)
+		if err := k8s.Update(ctx, source); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setSource(func(s *corev1.Secret) { s.Labels = map[string]string{dbv1.LabelPasswordSource: "true"} })
+	db = waitReady(t, db)
+	user, password := credentialsIn(t, "byo", db.Spec.EffectiveSecretName())
+	if user != "byo_db_app" || password != first {
+		t.Errorf("the credentials Secret holds %s and not the source's password", user)
+	}
+	if err := canLogin(ctx, user, password, "byo_db"); err != nil {
+		t.Fatal(err)
+	}
+
+	second := "Brought-Own.Password-0002-abcdEFGH"
+	secrets.Store(second, "byo source password")
+	probe := stack.StartLoginProber(k8s, client.ObjectKey{Namespace: "byo", Name: db.Spec.EffectiveSecretName()}, 50*time.Millisecond,
+		func(ctx context.Context, user, password string) error { return canLogin(ctx, user, password, "byo_db") })
+	setSource(func(s *corev1.Secret) { s.Data["db-password"] = []byte(second) })
+	eventually(t, "the source's new password in the credentials Secret", func() error {
+		if u, p := credentialsIn(t, "byo", db.Spec.EffectiveSecretName()); u != "byo_db_app_2" || p != second {
+			return fmt.Errorf("the Secret names %s", u)
+		}
+		return nil
+	})
+	if err := canLogin(ctx, "byo_db_app", first, "byo_db"); err != nil {
+		t.Errorf("the previous password no longer logs in during the grace period: %v", err)
+	}
+	eventually(t, "the previous password refused after the grace period", func() error {
+		if canLogin(ctx, "byo_db_app", first, "byo_db") == nil {
+			return fmt.Errorf("byo_db_app still logs in")
+		}
+		return nil
+	})
+	if attempts, failures := probe.Stop(); len(failures) > 0 {
+		t.Errorf("%d of %d logins failed while the source's password was applied; the first: %s", len(failures), attempts, strings.Join(failures[:min(5, len(failures))], "; "))
+	}
+
+	setSource(func(s *corev1.Secret) { s.Data["db-password"] = []byte("weakpassword") })
+	refused := waitFor(t, clientKey(db), dbv1.PhaseFailed, dbv1.ReasonPasswordRejected)
+	if !strings.Contains(refused.Status.Message, "password policy") || strings.Contains(refused.Status.Message, "weakpassword") {
+		t.Errorf("message: %s", refused.Status.Message)
+	}
+	if err := canLogin(ctx, "byo_db_app_2", second, "byo_db"); err != nil {
+		t.Errorf("a refused source password changed the account in use: %v", err)
+	}
+	deleteAndWait(t, db)
+	if leaks := passwordLeaks(ctx); len(leaks) > 0 {
+		t.Errorf("passwords in the operator's output: %v", leaks)
 	}
 }
