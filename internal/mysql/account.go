@@ -84,7 +84,7 @@ func (p *pass) ensureAccount(ctx context.Context, acc tenant.Account) error {
 		grantsKnown = grantsErr == nil
 		if !grantsKnown || !nativePasswordIs(lines, acc.Password) {
 			if loginErr = p.a.verifyLogin(ctx, acc.Name, acc.Password, p.spec.Database); loginErr != nil {
-				change, err := p.a.ensureUser(ctx, p.d, acc, loginErr, n)
+				change, err := p.a.ensureUser(ctx, p.d, acc, loginErr, n, p.spec.Rotating())
 				if change != nil && change.Kind == tenant.CreatedUser {
 					lines, grantsKnown, createdNow = nil, true, true
 				}
@@ -124,7 +124,9 @@ func (p *pass) ensureAccount(ctx context.Context, acc tenant.Account) error {
 
 // ensureUser creates the account, or brings its password to the spec's, after a failed login
 // (loginErr). A login refused for the database only (the grant is missing) needs no change here.
-func (a *Admin) ensureUser(ctx context.Context, d dialect, acc tenant.Account, loginErr error, n naming) (*tenant.Change, error) {
+// For a rotating tenant, whose account in use may have been its partner's locked idle one, the
+// password is set and the lock lifted in one statement.
+func (a *Admin) ensureUser(ctx context.Context, d dialect, acc tenant.Account, loginErr error, n naming, rotating bool) (*tenant.Change, error) {
 	existing, err := a.existing(ctx, tenant.ObjectUser, acc.Name)
 	if err != nil {
 		return nil, err
@@ -138,7 +140,13 @@ func (a *Admin) ensureUser(ctx context.Context, d dialect, acc tenant.Account, l
 	case erAccessDenied, erAccountLocked, erAccountLockedMySQL:
 		// A locked account does not say whether the password was right: it is set anyway, and
 		// the lock is lifted after (ensureLock).
-		err := a.execPassword(ctx, d, acc.Name, func(form passwordForm) statement { return d.alterUserPassword(acc.Name, acc.Password, form) })
+		err := a.execPassword(ctx, d, acc.Name, func(form passwordForm) statement {
+			st := d.alterUserPassword(acc.Name, acc.Password, form)
+			if rotating {
+				st.query += " ACCOUNT UNLOCK"
+			}
+			return st
+		})
 		if err != nil {
 			return nil, fmt.Errorf("setting the password of user %q: %w", acc.Name, err)
 		}

@@ -44,6 +44,7 @@ type options struct {
 	out       string
 	scenarios map[string]bool
 	accountsN int
+	rotationN int
 	committed string
 	// readme is the README whose figures are rewritten from the report; readmeOnly rewrites them
 	// from the report already in out, running nothing.
@@ -56,7 +57,7 @@ type options struct {
 }
 
 // allScenarios are the scenarios a run can choose from, in the order they run.
-var allScenarios = []string{"single", "burst", "baseline", "steady", "restart", "accounts", "workers"}
+var allScenarios = []string{"single", "burst", "baseline", "steady", "restart", "accounts", "rotation", "workers"}
 
 func main() {
 	var o options
@@ -74,6 +75,7 @@ func main() {
 	flag.StringVar(&o.readme, "readme", "", "README whose text between "+readmeBegin+" and "+readmeEnd+" is replaced by the report's figures once the report is written; empty: none")
 	flag.BoolVar(&o.readmeOnly, "readme-only", false, "run nothing: render -out's report.json into -readme")
 	flag.StringVar(&scenarios, "scenarios", strings.Join(allScenarios, ","), "scenarios to run, comma-separated, from "+strings.Join(allScenarios, ","))
+	flag.IntVar(&o.rotationN, "rotation-n", 100, "tenants of the rotation scenario, each with the main user and one extra account, rotated at once")
 	flag.IntVar(&o.accountsN, "accounts-n", 200, "size of each burst of the accounts scenario (single-account tenants, then tenants with two extra accounts)")
 	flag.StringVar(&o.committed, "committed", "bench/report.json", "committed report whose single-account writes per tenant the accounts scenario is compared with (read before the run)")
 	flag.StringVar(&workerLevels, "workers", "1,2,4,8,16", fmt.Sprintf("levels of the workers scenario, comma-separated: the operator's reconcile workers and admin connections per cluster, each at most %d", maxWorkerLevel))
@@ -255,6 +257,15 @@ func run(ctx context.Context, o options) (*Report, error) {
 			a.RunPeakRSSExcludesIt = true
 		}
 	}
+	if o.scenarios["rotation"] {
+		// After the run's peak RSS, like the accounts scenario: it adds tenants of its own.
+		logf("rotation: %d tenants", o.rotationN)
+		rot, err := b.rotation(ctx, o.rotationN)
+		if err != nil {
+			return r, err
+		}
+		r.Rotation = rot
+	}
 	if o.scenarios["workers"] {
 		// Last, after the run's peak RSS too: it restarts the operator at each level with other
 		// flags and adds tenants at each, which would change what the other scenarios measure.
@@ -308,6 +319,9 @@ func (o options) describe() map[string]string {
 	}
 	if o.scenarios["accounts"] {
 		m["accountsN"] = strconv.Itoa(o.accountsN)
+	}
+	if o.scenarios["rotation"] {
+		m["rotationN"] = strconv.Itoa(o.rotationN)
 	}
 	if o.scenarios["workers"] {
 		m["workers"] = fmt.Sprint(o.workerLevels)

@@ -27,6 +27,7 @@ type Report struct {
 	Steady    *SteadyResult   `json:"steady,omitempty"`
 	Restart   *RestartResult  `json:"restart,omitempty"`
 	Accounts  *AccountsResult `json:"accounts,omitempty"`
+	Rotation  *RotationResult `json:"rotation,omitempty"`
 	Workers   *WorkersResult  `json:"workers,omitempty"`
 	PeakRSS   int64           `json:"operatorPeakRSSBytes"`
 	Budgets   []Budget        `json:"budgets"`
@@ -339,6 +340,9 @@ func (r *Report) markdown() string {
 	}
 	if r.Accounts != nil {
 		b.WriteString(r.Accounts.markdown())
+	}
+	if r.Rotation != nil {
+		b.WriteString(r.Rotation.markdown())
 	}
 	if r.Workers != nil {
 		b.WriteString(r.Workers.markdown())

@@ -313,3 +313,45 @@ func TestPasswordFromSecret(t *testing.T) {
 		t.Errorf("passwords in the operator's output: %v", leaks)
 	}
 }
+
+// A schedule of one minute: status says when the first rotation is due, it happens then without
+// being asked for, and the next one is scheduled a period later.
+func TestScheduledRotation(t *testing.T) {
+	ctx := ctxFor(t)
+	ensureNamespace(t, "rotation-schedule")
+	db := newAppDB("rotation-schedule", "scheduled", dbv1.AppDatabaseSpec{DBName: "scheduled",
+		PasswordRotation: &dbv1.PasswordRotation{Every: &metav1.Duration{Duration: time.Minute}, GracePeriod: &metav1.Duration{Duration: 5 * time.Second}},
+		DeletionPolicy:   dbv1.DeletionPolicyDelete})
+	create(t, db)
+	db = waitReady(t, db)
+	r := db.Status.PasswordRotation
+	if r == nil || r.NextRotationTime == nil || !r.NextRotationTime.Time.Equal(db.CreationTimestamp.Add(time.Minute)) || r.LastRotationTime != nil {
+		t.Fatalf("before the first rotation: %+v, want the next one a minute after creation (%s)", r, db.CreationTimestamp)
+	}
+	user, _ := credentialsIn(t, "rotation-schedule", db.Spec.EffectiveSecretName())
+	var current dbv1.AppDatabase
+	stack.Eventually(t, "the scheduled rotation", func() error {
+		if err := k8s.Get(ctx, clientKey(db), &current); err != nil {
+			return err
+		}
+		if r := current.Status.PasswordRotation; r == nil || r.LastRotationTime == nil {
+			return fmt.Errorf("not rotated yet: %+v", r)
+		}
+		return nil
+	})
+	r = current.Status.PasswordRotation
+	if r.LastRotationTime.Time.Before(db.CreationTimestamp.Add(time.Minute)) {
+		t.Errorf("rotated at %s, before it was due", r.LastRotationTime)
+	}
+	if !r.NextRotationTime.Time.Equal(r.LastRotationTime.Add(time.Minute)) {
+		t.Errorf("next rotation at %s, want a minute after %s", r.NextRotationTime, r.LastRotationTime)
+	}
+	newUser, password := credentialsIn(t, "rotation-schedule", db.Spec.EffectiveSecretName())
+	if newUser == user {
+		t.Errorf("the Secret still names %s", user)
+	}
+	if err := canLogin(ctx, newUser, password, "scheduled"); err != nil {
+		t.Error(err)
+	}
+	deleteAndWait(t, &current)
+}
