@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes sure the Debian packages that the tests and the demo use are installed: MariaDB (server
-# and client), Galera, and shellcheck. As root it installs what is missing with apt-get, without letting the
+# and client, and the cracklib password check with its dictionary), Galera, and shellcheck. As root it installs what is missing with apt-get, without letting the
 # packages start system services (the tests start their own throwaway servers); otherwise it says
 # what to install.
 set -euo pipefail
@@ -10,6 +10,8 @@ have() { command -v "$1" >/dev/null 2>&1 || [[ -x "/usr/sbin/$1" ]]; }
 have mariadbd || missing+=(mariadb-server)
 have mariadb || missing+=(mariadb-client)
 [[ -e /usr/lib/galera/libgalera_smm.so ]] || missing+=(galera-4)
+[[ -e /usr/lib/mysql/plugin/cracklib_password_check.so ]] || missing+=(mariadb-plugin-cracklib-password-check)
+have cracklib-check || missing+=(cracklib-runtime)
 have rsync || missing+=(rsync)
 have shellcheck || missing+=(shellcheck)
 

@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	dbv1 "github.com/stillwaters/db-concierge/api/v1"
+	"github.com/stillwaters/db-concierge/internal/credentials"
 	"github.com/stillwaters/db-concierge/internal/failpoint"
 	"github.com/stillwaters/db-concierge/test/stack"
 )
@@ -1048,4 +1049,45 @@ func mysqlAccounts(t *testing.T) []string {
 func ledger(t *testing.T) []string {
 	t.Helper()
 	return column(t, "SELECT CONCAT_WS(' ', kind, name, owner_uid, state) FROM db_concierge.ownership ORDER BY 1")
+}
+
+// Under both of MariaDB's password checks at their default settings — simple_password_check and
+// cracklib_password_check — generated passwords pass: an AppDatabase with an extra account is
+// provisioned, rotated, and takes a password brought from a Secret.
+func TestPasswordChecksAcceptGeneratedPasswords(t *testing.T) {
+	ctx := ctxFor(t)
+	ensureNamespace(t, "checks")
+	server, rootDB, _ := hostileCluster(t, "checks")
+	for _, plugin := range []string{"simple_password_check", "cracklib_password_check"} {
+		if _, err := rootDB.Exec("INSTALL SONAME '" + plugin + "'"); err != nil {
+			t.Fatalf("loading %s: %v", plugin, err)
+		}
+	}
+	// Both are at work: a password simple_password_check takes and cracklib refuses.
+	if _, err := rootDB.Exec("CREATE USER checks_probe@'%' IDENTIFIED BY 'Password1-'"); err == nil || !strings.Contains(err.Error(), "1819") {
+		t.Fatalf("cracklib_password_check did not refuse a dictionary word: %v", err)
+	}
+	brought, err := credentials.NewPassword()
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets.Store(brought, "checks source password")
+	create(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "checks", Name: "checks-source", Labels: map[string]string{dbv1.LabelPasswordSource: "true"}},
+		Data: map[string][]byte{"password": []byte(brought)}})
+	db := newAppDB("checks", "checks", dbv1.AppDatabaseSpec{DBName: "checks", ClusterRef: "checks",
+		Users: []dbv1.AppDatabaseUser{{Name: "checks_ro", Access: dbv1.AccessReadOnly},
+			{Name: "checks_byo", Access: dbv1.AccessDataOnly, PasswordFrom: &dbv1.PasswordSource{SecretKeyRef: dbv1.PasswordSecretKeyRef{Name: "checks-source", Key: "password"}}}},
+		PasswordRotation: &dbv1.PasswordRotation{}})
+	create(t, db)
+	db = waitReady(t, db)
+	db = rotateAndWait(t, k8s, db)
+	for _, a := range db.Status.Accounts {
+		user, password := credentialsIn(t, "checks", a.SecretName)
+		if err := loginOn(ctx, server, user, password, "checks"); err != nil {
+			t.Errorf("%s after a rotation: %v", a.Name, err)
+		}
+		if a.Name == "checks_byo" && password != brought {
+			t.Errorf("%s does not hold the brought password", a.SecretName)
+		}
+	}
 }

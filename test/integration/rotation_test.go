@@ -10,6 +10,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -142,6 +143,7 @@ func TestRotationWithoutDowntime(t *testing.T) {
 	if notes := driftEvents(t, "rotation", "rotation"); len(notes) > 0 {
 		t.Errorf("DriftRepaired Events during rotations: %v", notes)
 	}
+	assertNoPasswordsIn(t, "rotation")
 	deleteAndWait(t, db)
 	if leaks := passwordLeaks(ctx); len(leaks) > 0 {
 		t.Errorf("passwords in the operator's output: %v", leaks)
@@ -300,6 +302,7 @@ func TestPasswordFromSecret(t *testing.T) {
 		t.Errorf("%d of %d logins failed while the source's password was applied; the first: %s", len(failures), attempts, strings.Join(failures[:min(5, len(failures))], "; "))
 	}
 
+	secrets.Store("weakpassword", "byo refused source password")
 	setSource(func(s *corev1.Secret) { s.Data["db-password"] = []byte("weakpassword") })
 	refused := waitFor(t, clientKey(db), dbv1.PhaseFailed, dbv1.ReasonPasswordRejected)
 	if !strings.Contains(refused.Status.Message, "password policy") || strings.Contains(refused.Status.Message, "weakpassword") {
@@ -308,6 +311,7 @@ func TestPasswordFromSecret(t *testing.T) {
 	if err := canLogin(ctx, "byo_db_app_2", second, "byo_db"); err != nil {
 		t.Errorf("a refused source password changed the account in use: %v", err)
 	}
+	assertNoPasswordsIn(t, "byo")
 	deleteAndWait(t, db)
 	if leaks := passwordLeaks(ctx); len(leaks) > 0 {
 		t.Errorf("passwords in the operator's output: %v", leaks)
@@ -354,4 +358,33 @@ func TestScheduledRotation(t *testing.T) {
 		t.Error(err)
 	}
 	deleteAndWait(t, &current)
+}
+
+// assertNoPasswordsIn checks the Events and AppDatabase statuses of a namespace for every password
+// the suite has seen.
+func assertNoPasswordsIn(t *testing.T, namespace string) {
+	t.Helper()
+	ctx := context.Background()
+	var events eventsv1.EventList
+	if err := k8s.List(ctx, &events, client.InNamespace(namespace)); err != nil {
+		t.Fatal(err)
+	}
+	var dbs dbv1.AppDatabaseList
+	if err := k8s.List(ctx, &dbs, client.InNamespace(namespace)); err != nil {
+		t.Fatal(err)
+	}
+	var texts []string
+	for _, e := range events.Items {
+		texts = append(texts, e.Note)
+	}
+	for _, db := range dbs.Items {
+		texts = append(texts, db.Status.Message, db.Status.ConnectionString)
+	}
+	all := strings.Join(texts, "\n")
+	secrets.Range(func(k, v any) bool {
+		if pw := k.(string); pw != "" && strings.Contains(all, pw) {
+			t.Errorf("a password (%v) is in an Event or a status of namespace %s", v, namespace)
+		}
+		return true
+	})
 }
