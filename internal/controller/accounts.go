@@ -32,7 +32,7 @@ func accountsOf(db *dbv1.AppDatabase, defaultMaxUserConnections int) []account {
 	}
 	accounts := make([]account, 0, 1+len(db.Spec.Users))
 	accounts = append(accounts, account{
-		Account:    tenant.Account{Name: db.Spec.EffectiveUserName(), Access: tenant.ReadWrite, MaxUserConnections: limit(db.Spec.MaxUserConnections)},
+		Account:      tenant.Account{Name: db.Spec.EffectiveUserName(), Access: tenant.ReadWrite, MaxUserConnections: limit(db.Spec.MaxUserConnections)},
 		secretName:   db.Spec.EffectiveSecretName(),
 		user:         db.Spec.EffectiveUserName(),
 		passwordFrom: db.Spec.PasswordFrom,
@@ -40,7 +40,7 @@ func accountsOf(db *dbv1.AppDatabase, defaultMaxUserConnections int) []account {
 	for i := range db.Spec.Users {
 		u := &db.Spec.Users[i]
 		accounts = append(accounts, account{
-			Account:    tenant.Account{Name: u.Name, Access: tenant.Access(u.Access), MaxUserConnections: limit(u.MaxUserConnections)},
+			Account:      tenant.Account{Name: u.Name, Access: tenant.Access(u.Access), MaxUserConnections: limit(u.MaxUserConnections)},
 			secretName:   u.EffectiveSecretName(&db.Spec),
 			user:         u.Name,
 			passwordFrom: u.PasswordFrom,

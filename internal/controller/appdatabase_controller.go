@@ -46,8 +46,8 @@ type AppDatabaseReconciler struct {
 	// PasswordSources reads the Secrets labelled as password sources (passwordFrom) from a cache
 	// of those alone; nil reads them through APIReader.
 	PasswordSources client.Reader
-	Recorder  recorder.EventRecorder
-	Clusters  Clusters
+	Recorder        recorder.EventRecorder
+	Clusters        Clusters
 	// PlatformNamespace is the only namespace whose AppDatabases may target other namespaces.
 	PlatformNamespace string
 	// ResyncPeriod is how often the drift sweep of each cluster checks its Ready AppDatabases
