@@ -243,6 +243,10 @@ type AccountStatus struct {
 	// user is the MySQL account the Secret names: name, or after a rotation its partner.
 	// +optional
 	User string `json:"user,omitempty"`
+	// previousValidUntil, after this account's credentials were rotated, is when the account the
+	// Secret named before stops logging in: it is locked then.
+	// +optional
+	PreviousValidUntil *metav1.Time `json:"previousValidUntil,omitempty"`
 	// access is the account's preset.
 	Access Access `json:"access"`
 	// secretName is the Secret, in appNamespace, holding the account's credentials.

@@ -3,6 +3,8 @@ package controller
 import (
 	"fmt"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	dbv1 "github.com/stillwaters/db-concierge/api/v1"
 	"github.com/stillwaters/db-concierge/internal/tenant"
 )
@@ -19,6 +21,9 @@ type account struct {
 	user string
 	// passwordFrom, when set, is where the account's password comes from.
 	passwordFrom *dbv1.PasswordSource
+	// previousValidUntil is when the idle account of the pair stops logging in, after the
+	// account's last rotation (status.accounts[].previousValidUntil).
+	previousValidUntil *metav1.Time
 }
 
 // accountsOf lists an AppDatabase's accounts, the main user first. An account that sets no
@@ -46,7 +51,23 @@ func accountsOf(db *dbv1.AppDatabase, defaultMaxUserConnections int) []account {
 			passwordFrom: u.PasswordFrom,
 		})
 	}
+	for i := range accounts {
+		if s := recordedAccount(db, accounts[i].Name); s != nil {
+			accounts[i].previousValidUntil = s.PreviousValidUntil
+		}
+	}
 	return accounts
+}
+
+// recordedAccount is status.accounts' entry for the account name; nil for an account never
+// provisioned.
+func recordedAccount(db *dbv1.AppDatabase, name string) *dbv1.AccountStatus {
+	for i := range db.Status.Accounts {
+		if db.Status.Accounts[i].Name == name {
+			return &db.Status.Accounts[i]
+		}
+	}
+	return nil
 }
 
 // tenantOf is what an AppDatabase asks of its cluster's engine. accounts carry the passwords when
@@ -84,7 +105,7 @@ func accountStatus(accounts []account) []dbv1.AccountStatus {
 	for i, a := range accounts {
 		s[i] = dbv1.AccountStatus{Name: a.Name, Access: dbv1.Access(a.Access), SecretName: a.secretName}
 		if a.partner != "" {
-			s[i].User = a.user
+			s[i].User, s[i].PreviousValidUntil = a.user, a.previousValidUntil
 		}
 	}
 	return s

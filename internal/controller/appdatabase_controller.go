@@ -203,19 +203,10 @@ func (r *AppDatabaseReconciler) provision(ctx context.Context, db *dbv1.AppDatab
 	defer c.Release()
 	accounts := accountsOf(db, c.Config.DefaultMaxUserConnections)
 	policy := c.Config.PasswordPolicy
-	if rotates(db) {
-		withPartners(accounts)
-		if err := checkPartners(accounts); err != nil {
-			return failed(dbv1.ReasonInvalidSpec, err.Error()), conn, nil
-		}
-	}
-	// Every name the tenant holds, partners included, whichever of a pair is in use.
-	spec, err := engineSpec(db, accounts, nil, true, noPassword)
-	if err != nil {
-		return failed(dbv1.ReasonProvisioningError, err.Error()), conn, err
-	}
-	if err := c.Engine.Validate(spec); err != nil {
-		return failed(dbv1.ReasonInvalidSpec, err.Error()), conn, nil
+	rotating := rotates(db)
+	spec, o, refused := r.namedSpec(db, accounts, rotating, c)
+	if refused {
+		return o, conn, nil
 	}
 	conn = credentials.Connection{Host: c.Config.App.Host, Port: c.Config.App.Port, User: spec.Main().Name, Database: spec.Database}
 
@@ -257,13 +248,21 @@ func (r *AppDatabaseReconciler) provision(ctx context.Context, db *dbv1.AppDatab
 		o, err := r.failure(ctx, db, err)
 		return o, conn, err
 	}
-	given, refused, err := r.sourcePasswords(ctx, db, accounts, policy)
-	if refused != nil || err != nil {
-		if refused == nil {
-			o := failed(dbv1.ReasonProvisioningError, err.Error())
-			refused = &o
+	if !rotating && secretsNamePartners(accounts, secrets) {
+		// Rotated once, but the configuration went away before the rotation was recorded: the
+		// partners stay, or the Secret's account would be dropped.
+		rotating = true
+		if spec, o, refused = r.namedSpec(db, accounts, rotating, c); refused {
+			return o, conn, nil
 		}
-		return *refused, conn, err
+	}
+	given, sourceRefused, err := r.sourcePasswords(ctx, db, accounts, policy)
+	if sourceRefused != nil || err != nil {
+		if sourceRefused == nil {
+			o := failed(dbv1.ReasonProvisioningError, err.Error())
+			sourceRefused = &o
+		}
+		return *sourceRefused, conn, err
 	}
 	for i := range accounts {
 		accounts[i].user = activeUser(accounts[i], secretUser(secrets[i]))
@@ -316,17 +315,22 @@ func (r *AppDatabaseReconciler) provision(ctx context.Context, db *dbv1.AppDatab
 	conn.Password = accounts[0].Password
 
 	now := time.Now()
-	due := rotates(db) && rotationDue(db, now)
-	grace := inGrace(db, now)
-	switching, err := newPasswords(db, accounts, given, due, grace, policy)
+	due := rotating && rotationDue(db, now)
+	switching, err := newPasswords(db, accounts, given, due, inGrace(db, now), policy)
 	if err != nil {
 		return failed(dbv1.ReasonProvisioningError, err.Error()), conn, err
 	}
 	// A rotation is under way when one is due, when a source's password is being applied, or when
 	// a Secret already names another account than recorded (a pass that switched it ended before
-	// recording the rotation): the accounts Secrets named before keep logging in.
-	rotated := due || len(switching) > 0 || slices.ContainsFunc(accounts, func(a account) bool { return a.partner != "" && switchedSince(db, a) })
-	if spec, err = engineSpec(db, accounts, switching, rotated || grace, policy.Generate); err != nil {
+	// recording the rotation).
+	rotated := due || len(switching) > 0
+	for i := range accounts {
+		if accounts[i].partner != "" && switchedSince(db, accounts[i]) {
+			rotated = true
+			accounts[i].previousValidUntil = graceEnd(db, now)
+		}
+	}
+	if spec, err = engineSpec(db, accounts, switching, now, policy.Generate); err != nil {
 		return failed(dbv1.ReasonProvisioningError, err.Error()), conn, err
 	}
 	spec.RecreateMissingDatabase = r.RecreateMissingDatabases && db.Spec.EffectiveDeletionPolicy() == dbv1.DeletionPolicyDelete
@@ -349,7 +353,27 @@ func (r *AppDatabaseReconciler) provision(ctx context.Context, db *dbv1.AppDatab
 	conn.User, conn.Password = accounts[0].user, accounts[0].Password
 	drift, planned := splitPlanned(engineChanges, rotated)
 	return outcome{ready: true, changes: append(changes, drift...), planned: planned, accounts: accountStatus(accounts),
-		rotation: rotationStatus(db, now, rotated)}, conn, nil
+		rotation: rotationStatus(db, now, rotating, rotated)}, conn, nil
+}
+
+// namedSpec is the spec naming every account the tenant holds, partners included (rotating),
+// whichever of a pair is in use: what is validated and claimed. refused is an outcome for a spec
+// that cannot be served.
+func (r *AppDatabaseReconciler) namedSpec(db *dbv1.AppDatabase, accounts []account, rotating bool, c *cluster.Cluster) (tenant.Spec, outcome, bool) {
+	if rotating {
+		withPartners(accounts)
+		if err := checkPartners(accounts); err != nil {
+			return tenant.Spec{}, failed(dbv1.ReasonInvalidSpec, err.Error()), true
+		}
+	}
+	spec, err := engineSpec(db, accounts, nil, time.Time{}, noPassword)
+	if err == nil {
+		err = c.Engine.Validate(spec)
+	}
+	if err != nil {
+		return tenant.Spec{}, failed(dbv1.ReasonInvalidSpec, err.Error()), true
+	}
+	return spec, outcome{}, false
 }
 
 // accountSecrets returns each account's Secret, nil where there is none yet, or the error of a

@@ -39,10 +39,11 @@ const trimmedMark = "db-concierge trimmed"
 // keeps no other.
 var appDatabaseAnnotations = []string{dbv1.AnnotationReconcile, dbv1.AnnotationAdopt, dbv1.AnnotationAcceptAppNamespaceUID, dbv1.AnnotationRotatePassword}
 
-// secretMetadata are the labels and annotations of a managed Secret that the cache keeps even for
-// a Secret too large to hold whole: what maps it back to its AppDatabase.
+// secretMetadata are the labels and annotations of a managed Secret, or a password source, that
+// the cache keeps even for a Secret too large to hold whole: what maps it back to its AppDatabase,
+// or marks it as a source.
 var secretMetadata = []string{
-	dbv1.LabelManagedBy, dbv1.LabelAppDatabaseName, dbv1.LabelAppDatabaseNamespace,
+	dbv1.LabelManagedBy, dbv1.LabelAppDatabaseName, dbv1.LabelAppDatabaseNamespace, dbv1.LabelPasswordSource,
 	dbv1.AnnotationOwner, dbv1.AnnotationOwnerUID,
 }
 

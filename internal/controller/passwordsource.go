@@ -51,6 +51,10 @@ func (r *AppDatabaseReconciler) sourcePassword(ctx context.Context, db *dbv1.App
 	where := fmt.Sprintf("the passwordFrom of account %q names key %q of Secret %s", a.Name, ref.Key, key)
 	var s corev1.Secret
 	err := r.passwordSources().Get(ctx, key, &s)
+	if err == nil && isTrimmed(&s) {
+		// Too large to be cached whole: its data is read from the API.
+		err = r.APIReader.Get(ctx, key, &s)
+	}
 	switch {
 	case apierrors.IsNotFound(err) || err == nil && s.Labels[dbv1.LabelPasswordSource] != "true":
 		o := failed(dbv1.ReasonPasswordSourceNotFound, where+", which does not exist or does not carry the label "+

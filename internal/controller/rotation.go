@@ -119,8 +119,8 @@ func rotationWake(db *dbv1.AppDatabase, now time.Time) time.Duration {
 
 // rotationStatus is status.passwordRotation after a pass at now that rotated or not; nil for a
 // tenant that does not rotate.
-func rotationStatus(db *dbv1.AppDatabase, now time.Time, rotated bool) *dbv1.PasswordRotationStatus {
-	if !rotates(db) {
+func rotationStatus(db *dbv1.AppDatabase, now time.Time, rotating, rotated bool) *dbv1.PasswordRotationStatus {
+	if !rotating {
 		return nil
 	}
 	s := &dbv1.PasswordRotationStatus{}
@@ -131,8 +131,7 @@ func rotationStatus(db *dbv1.AppDatabase, now time.Time, rotated bool) *dbv1.Pas
 	switch {
 	case rotated:
 		at := metav1.NewTime(now.Truncate(time.Second))
-		until := metav1.NewTime(at.Add(gracePeriod(db)))
-		s.LastRotationTime, s.PreviousValidUntil = &at, &until
+		s.LastRotationTime, s.PreviousValidUntil = &at, graceEnd(db, now)
 		s.LastHandledRotateAt = requested
 	case db.Status.ConnectionString == "":
 		// The first credentials are new: a rotation asked for before them is done.
@@ -145,6 +144,23 @@ func rotationStatus(db *dbv1.AppDatabase, now time.Time, rotated bool) *dbv1.Pas
 		s.NextRotationTime = nextScheduled(scheduled)
 	}
 	return s
+}
+
+// graceEnd is when the accounts a rotation at now switched away from stop logging in.
+func graceEnd(db *dbv1.AppDatabase, now time.Time) *metav1.Time {
+	until := metav1.NewTime(now.Truncate(time.Second).Add(gracePeriod(db)))
+	return &until
+}
+
+// secretsNamePartners reports whether a Secret names its account's partner: a tenant whose
+// rotation configuration went away before its first rotation was recorded still rotates.
+func secretsNamePartners(accounts []account, secrets []*corev1.Secret) bool {
+	for i, a := range accounts {
+		if secretUser(secrets[i]) == dbv1.RotationPartner(a.Name) {
+			return true
+		}
+	}
+	return false
 }
 
 // withPartners gives each account of a rotating AppDatabase its partner.
@@ -199,6 +215,17 @@ func switchedSince(db *dbv1.AppDatabase, a account) bool {
 	return false
 }
 
+// idleLogsIn reports whether the idle account of a's pair may log in: it is the one the Secret
+// named before a rotation of this account — one switching now, one switched by a pass that ended
+// before recording it, or one recorded whose grace period has not ended. A grace period of 0s
+// locks it at once.
+func idleLogsIn(db *dbv1.AppDatabase, a account, switchingNow bool, now time.Time) bool {
+	if switchingNow || switchedSince(db, a) {
+		return gracePeriod(db) > 0
+	}
+	return a.previousValidUntil != nil && now.Before(a.previousValidUntil.Time)
+}
+
 // idle is the account of a's pair that the Secret does not name.
 func (a account) idle() string {
 	if a.user == a.partner {
@@ -208,11 +235,11 @@ func (a account) idle() string {
 }
 
 // engineSpec is what the engine provisions for the accounts, whose user and password are those of
-// their Secrets: each account in use, then, for a rotating tenant, each idle partner, locked once
-// no grace period or rotation needs it. The accounts in switching take over from their partners
-// with the new passwords given (by index), and their partners stay unlocked. throwaway draws the
-// password an idle account is created with, if it must be.
-func engineSpec(db *dbv1.AppDatabase, accounts []account, switching map[int]string, unlocked bool, throwaway func() (string, error)) (tenant.Spec, error) {
+// their Secrets: each account in use, then, for a rotating tenant, each idle partner, locked
+// unless its own grace period runs (idleLogsIn). The accounts in switching take over from their
+// partners with the new passwords given (by index). throwaway draws the password an idle account
+// is created with, if it must be.
+func engineSpec(db *dbv1.AppDatabase, accounts []account, switching map[int]string, now time.Time, throwaway func() (string, error)) (tenant.Spec, error) {
 	spec := tenantOf(db, accounts)
 	var standby []tenant.Account
 	for i, a := range accounts {
@@ -220,10 +247,12 @@ func engineSpec(db *dbv1.AppDatabase, accounts []account, switching map[int]stri
 		if a.partner == "" {
 			continue
 		}
-		idle := tenant.Account{Name: a.idle(), Access: a.Access, MaxUserConnections: a.MaxUserConnections, Standby: true, Locked: !unlocked}
-		if password, ok := switching[i]; ok {
+		password, switchingNow := switching[i]
+		idle := tenant.Account{Name: a.idle(), Access: a.Access, MaxUserConnections: a.MaxUserConnections, Standby: true,
+			Locked: !idleLogsIn(db, a, switchingNow, now)}
+		if switchingNow {
 			spec.Accounts[i].Name, spec.Accounts[i].Password = a.idle(), password
-			idle.Name, idle.Locked = a.user, false
+			idle.Name = a.user
 		}
 		// A password for creating the idle account, never stored: nobody logs in with it.
 		var err error
@@ -257,8 +286,10 @@ func newPasswords(db *dbv1.AppDatabase, accounts []account, given []string, due,
 	switching := map[int]string{}
 	for i, a := range accounts {
 		switch {
+		case recordedAccount(db, a.Name) == nil:
+			// Never provisioned: its credentials are new anyway.
 		case given[i] != "":
-			if given[i] != a.Password && !grace {
+			if sourceChanged(db, a, given[i], grace) {
 				switching[i] = given[i]
 			}
 		case due && !switchedSince(db, a):
@@ -270,6 +301,13 @@ func newPasswords(db *dbv1.AppDatabase, accounts []account, given []string, due,
 		}
 	}
 	return switching, nil
+}
+
+// sourceChanged reports whether an account's source holds another password than its Secret, to
+// be applied now: not during a grace period, nor while a switch of the account waits to be
+// recorded (its previous credentials would get none).
+func sourceChanged(db *dbv1.AppDatabase, a account, given string, grace bool) bool {
+	return given != "" && given != a.Password && !grace && !switchedSince(db, a) && recordedAccount(db, a.Name) != nil
 }
 
 // switchSecrets points the Secret of each account in switching at its partner, which now logs in
@@ -287,7 +325,7 @@ func (r *AppDatabaseReconciler) switchSecrets(ctx context.Context, db *dbv1.AppD
 			return err
 		}
 		failpoint.Hit("after-rotated-secret")
-		a.user, a.Password = next.User, password
+		a.user, a.Password, a.previousValidUntil = next.User, password, graceEnd(db, at)
 	}
 	if len(switching) > 0 {
 		r.Recorder.Eventf(db, nil, corev1.EventTypeNormal, eventPasswordRotated, "Rotate",
@@ -301,12 +339,10 @@ func (r *AppDatabaseReconciler) switchSecrets(ctx context.Context, db *dbv1.AppD
 // with the time of the rotation.
 func (r *AppDatabaseReconciler) writeRotatedSecret(ctx context.Context, db *dbv1.AppDatabase, name string, conn credentials.Connection, at time.Time) error {
 	key := client.ObjectKey{Namespace: db.EffectiveAppNamespace(), Name: name}
+	// Read past the cache: this pass may have written the Secret a moment ago.
 	var s corev1.Secret
-	if err := r.Client.Get(ctx, key, &s); err != nil {
+	if err := r.APIReader.Get(ctx, key, &s); err != nil {
 		return fmt.Errorf("reading Secret %s to rotate its credentials: %w", key, err)
-	}
-	if isTrimmed(&s) {
-		return fmt.Errorf("secret %s was read from the cache in part only; its credentials are rotated later", key)
 	}
 	s.Data = conn.SecretData()
 	labels, annotations := secretMeta(db)

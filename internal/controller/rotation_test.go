@@ -66,13 +66,13 @@ func TestRotationStatus(t *testing.T) {
 			Every: &metav1.Duration{Duration: 24 * time.Hour}, GracePeriod: &metav1.Duration{Duration: 10 * time.Minute}}},
 		Status: dbv1.AppDatabaseStatus{ConnectionString: "mysql://shop_app@db:3306/shop"},
 	}
-	s := rotationStatus(db, now, true)
+	s := rotationStatus(db, now, true, true)
 	if !s.LastRotationTime.Equal(&metav1.Time{Time: now}) || !s.PreviousValidUntil.Time.Equal(now.Add(10*time.Minute)) ||
 		!s.NextRotationTime.Time.Equal(now.Add(24*time.Hour)) || s.LastHandledRotateAt != "x" {
 		t.Errorf("after a rotation: %+v", s)
 	}
 	db.Status.PasswordRotation = s
-	if again := rotationStatus(db, now.Add(time.Minute), false); !again.LastRotationTime.Equal(s.LastRotationTime) || !again.NextRotationTime.Equal(s.NextRotationTime) {
+	if again := rotationStatus(db, now.Add(time.Minute), true, false); !again.LastRotationTime.Equal(s.LastRotationTime) || !again.NextRotationTime.Equal(s.NextRotationTime) {
 		t.Errorf("a pass that does not rotate changed the status: %+v", again)
 	}
 	if got := rotationWake(db, now.Add(time.Minute)); got != 9*time.Minute {
@@ -81,55 +81,57 @@ func TestRotationStatus(t *testing.T) {
 	if got := rotationWake(db, now.Add(time.Hour)); got != 23*time.Hour {
 		t.Errorf("wake after %s, want the next rotation in 23h", got)
 	}
-	if rotationStatus(&dbv1.AppDatabase{}, now, false) != nil {
+	if rotationStatus(&dbv1.AppDatabase{}, now, false, false) != nil {
 		t.Error("a tenant that does not rotate has a rotation status")
 	}
 }
 
-// The engine is given each account in use, then each idle partner: locked unless a rotation or a
-// grace period needs it, and during a rotation the partners take over with the new passwords.
+// The engine is given each account in use, then each idle partner: locked unless its own grace
+// period runs, and during a rotation the switching accounts' partners take over with the new
+// passwords while the other accounts' idle partners stay locked.
 func TestEngineSpec(t *testing.T) {
-	db := &dbv1.AppDatabase{ObjectMeta: metav1.ObjectMeta{UID: "8d4c6a5e-0000-4000-8000-000000000001"}, Spec: dbv1.AppDatabaseSpec{DBName: "shop", Users: []dbv1.AppDatabaseUser{{Name: "shop_ro", Access: dbv1.AccessReadOnly}}}}
-	accounts := accountsOf(db, 0)
-	withPartners(accounts)
-	accounts[0].Password, accounts[1].Password = "main-password", "ro-password"
-	accounts[1].user = "shop_ro_2"
-	throwaway := func() (string, error) { return "throwaway", nil }
-
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	later := metav1.NewTime(now.Add(time.Minute))
 	type acc struct {
 		name, password  string
 		standby, locked bool
 	}
-	of := func(s tenant.Spec) []acc {
-		var got []acc
-		for _, a := range s.Accounts {
-			got = append(got, acc{a.Name, a.Password, a.Standby, a.Locked})
-		}
-		return got
-	}
 	cases := []struct {
 		name      string
+		grace     *metav1.Duration
+		graceEnds *metav1.Time // of the read-only account's last rotation
 		switching map[int]string
-		unlocked  bool
 		want      []acc
 	}{
-		{"at rest", nil, false, []acc{
+		{"at rest", nil, nil, nil, []acc{
 			{"shop_app", "main-password", false, false}, {"shop_ro_2", "ro-password", false, false},
 			{"shop_app_2", "throwaway", true, true}, {"shop_ro", "throwaway", true, true}}},
-		{"in a grace period", nil, true, []acc{
+		{"the read-only account in its grace period", nil, &later, nil, []acc{
 			{"shop_app", "main-password", false, false}, {"shop_ro_2", "ro-password", false, false},
-			{"shop_app_2", "throwaway", true, false}, {"shop_ro", "throwaway", true, false}}},
-		{"rotating the main account", map[int]string{0: "new"}, true, []acc{
+			{"shop_app_2", "throwaway", true, true}, {"shop_ro", "throwaway", true, false}}},
+		{"rotating the main account alone", nil, nil, map[int]string{0: "new"}, []acc{
 			{"shop_app_2", "new", false, false}, {"shop_ro_2", "ro-password", false, false},
-			{"shop_app", "throwaway", true, false}, {"shop_ro", "throwaway", true, false}}},
+			{"shop_app", "throwaway", true, false}, {"shop_ro", "throwaway", true, true}}},
+		{"rotating with a grace period of 0s", &metav1.Duration{}, nil, map[int]string{0: "new"}, []acc{
+			{"shop_app_2", "new", false, false}, {"shop_ro_2", "ro-password", false, false},
+			{"shop_app", "throwaway", true, true}, {"shop_ro", "throwaway", true, true}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			spec, err := engineSpec(db, accounts, tc.switching, tc.unlocked, throwaway)
+			db := &dbv1.AppDatabase{ObjectMeta: metav1.ObjectMeta{UID: "8d4c6a5e-0000-4000-8000-000000000001"}, Spec: dbv1.AppDatabaseSpec{DBName: "shop",
+				Users: []dbv1.AppDatabaseUser{{Name: "shop_ro", Access: dbv1.AccessReadOnly}}, PasswordRotation: &dbv1.PasswordRotation{GracePeriod: tc.grace}}}
+			accounts := accountsOf(db, 0)
+			withPartners(accounts)
+			accounts[0].Password, accounts[1].Password = "main-password", "ro-password"
+			accounts[1].user, accounts[1].previousValidUntil = "shop_ro_2", tc.graceEnds
+			spec, err := engineSpec(db, accounts, tc.switching, now, func() (string, error) { return "throwaway", nil })
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := of(spec)
+			var got []acc
+			for _, a := range spec.Accounts {
+				got = append(got, acc{a.Name, a.Password, a.Standby, a.Locked})
+			}
 			if len(got) != len(tc.want) {
 				t.Fatalf("got %+v, want %+v", got, tc.want)
 			}

@@ -233,7 +233,7 @@ func (r *AppDatabaseReconciler) expectationOf(ctx context.Context, db *dbv1.AppD
 		}
 		withPartners(accounts)
 	}
-	spec, _ := engineSpec(db, accounts, nil, true, noPassword)
+	spec, _ := engineSpec(db, accounts, nil, now, noPassword)
 	if _, refused := refuseSpec(db, r.PlatformNamespace); refused || checkPartners(accounts) != nil || c.Engine.Validate(spec) != nil {
 		return tenant.Expectation{}, sweepSpec
 	}
@@ -257,14 +257,14 @@ func (r *AppDatabaseReconciler) expectationOf(ctx context.Context, db *dbv1.AppD
 		return tenant.Expectation{}, sweepRotation
 	}
 	for i, a := range accounts {
-		if given[i] != "" && given[i] != a.Password || a.partner != "" && switchedSince(db, a) {
+		if sourceChanged(db, a, given[i], inGrace(db, now)) || a.partner != "" && switchedSince(db, a) {
 			return tenant.Expectation{}, sweepRotation
 		}
 	}
-	spec, _ = engineSpec(db, accounts, nil, inGrace(db, now), noPassword)
+	spec, _ = engineSpec(db, accounts, nil, now, noPassword)
 	conn.User, conn.Password = spec.Main().Name, spec.Main().Password
 	// The status a full pass that changes nothing would write: the one the object has.
-	o := outcome{ready: true, appNamespaceUID: nsUID, accounts: accountStatus(accounts), rotation: rotationStatus(db, now, false)}
+	o := outcome{ready: true, appNamespaceUID: nsUID, accounts: accountStatus(accounts), rotation: rotationStatus(db, now, rotates(db), false)}
 	if next := desiredStatus(db, o, conn.URL(false), metav1.Now()); !equality.Semantic.DeepEqual(next, db.Status) {
 		return tenant.Expectation{}, sweepStatus
 	}
