@@ -388,3 +388,58 @@ func assertNoPasswordsIn(t *testing.T, namespace string) {
 		return true
 	})
 }
+
+// A rotation asked for by annotation, whose pass ends after switching the Secret and before
+// recording the rotation, and whose annotation is then removed: the tenant still rotates, so the
+// account the Secret names is kept, and both it and the previous one log in.
+func TestRotationConfigurationRemovedBeforeRecorded(t *testing.T) {
+	ctx := ctxFor(t)
+	ensureNamespace(t, "rotation-removed")
+	db := newAppDB("rotation-removed", "removed", dbv1.AppDatabaseSpec{DBName: "removed", DeletionPolicy: dbv1.DeletionPolicyDelete})
+	create(t, db)
+	db = waitReady(t, db)
+	oldUser, oldPassword := credentialsIn(t, "rotation-removed", db.Spec.EffectiveSecretName())
+
+	restartOperator(t, failpoint.EnvVar+"=after-rotated-secret")
+	crashed := operator
+	var current dbv1.AppDatabase
+	if err := k8s.Get(ctx, clientKey(db), &current); err != nil {
+		t.Fatal(err)
+	}
+	patch := client.MergeFrom(current.DeepCopy())
+	metav1.SetMetaDataAnnotation(&current.ObjectMeta, dbv1.AnnotationRotatePassword, "once")
+	if err := k8s.Patch(ctx, &current, patch); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-crashed.Exited():
+	case <-time.After(timeout):
+		t.Fatal("the operator did not reach failpoint after-rotated-secret")
+	}
+	if err := k8s.Get(ctx, clientKey(db), &current); err != nil {
+		t.Fatal(err)
+	}
+	patch = client.MergeFrom(current.DeepCopy())
+	delete(current.Annotations, dbv1.AnnotationRotatePassword)
+	if err := k8s.Patch(ctx, &current, patch); err != nil {
+		t.Fatal(err)
+	}
+
+	restartOperator(t)
+	forceReconcile(t, db)
+	db = waitReady(t, db)
+	user, password := credentialsIn(t, "rotation-removed", db.Spec.EffectiveSecretName())
+	if user != "removed_app_2" {
+		t.Errorf("the Secret names %s, want the partner it was switched to", user)
+	}
+	if err := canLogin(ctx, user, password, "removed"); err != nil {
+		t.Errorf("the Secret's credentials: %v", err)
+	}
+	if err := canLogin(ctx, oldUser, oldPassword, "removed"); err != nil {
+		t.Errorf("the previous credentials, during the grace period: %v", err)
+	}
+	if db.Status.PasswordRotation == nil || db.Status.PasswordRotation.LastRotationTime == nil {
+		t.Errorf("the rotation was not recorded: %+v", db.Status.PasswordRotation)
+	}
+	deleteAndWait(t, db)
+}
