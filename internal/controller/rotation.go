@@ -64,14 +64,15 @@ func rotationRequested(db *dbv1.AppDatabase) string {
 	return v
 }
 
-// nextScheduled is when the next scheduled rotation is due; nil without a schedule.
-func nextScheduled(db *dbv1.AppDatabase) *metav1.Time {
+// nextScheduled is when the next scheduled rotation is due after the rotations s records (the
+// status's, or the one a pass is about to write); nil without a schedule.
+func nextScheduled(db *dbv1.AppDatabase, s *dbv1.PasswordRotationStatus) *metav1.Time {
 	r := db.Spec.PasswordRotation
 	if r == nil || r.Every == nil || r.Every.Duration <= 0 {
 		return nil
 	}
 	base := db.CreationTimestamp
-	if s := db.Status.PasswordRotation; s != nil && s.LastRotationTime != nil {
+	if s != nil && s.LastRotationTime != nil {
 		base = *s.LastRotationTime
 	}
 	next := metav1.NewTime(base.Add(r.Every.Duration))
@@ -94,7 +95,7 @@ func rotationDue(db *dbv1.AppDatabase, now time.Time) bool {
 	if rotationRequested(db) != "" {
 		return true
 	}
-	next := nextScheduled(db)
+	next := nextScheduled(db, db.Status.PasswordRotation)
 	return next != nil && !now.Before(next.Time)
 }
 
@@ -113,7 +114,7 @@ func rotationWake(db *dbv1.AppDatabase, now time.Time) time.Duration {
 	if s := db.Status.PasswordRotation; s != nil {
 		consider(s.PreviousValidUntil)
 	}
-	consider(nextScheduled(db))
+	consider(nextScheduled(db, db.Status.PasswordRotation))
 	return wake
 }
 
@@ -137,12 +138,7 @@ func rotationStatus(db *dbv1.AppDatabase, now time.Time, rotating, rotated bool)
 		// The first credentials are new: a rotation asked for before them is done.
 		s.LastHandledRotateAt = requested
 	}
-	s.NextRotationTime = nil
-	if r := db.Spec.PasswordRotation; r != nil && r.Every != nil {
-		scheduled := db.DeepCopy()
-		scheduled.Status.PasswordRotation = s
-		s.NextRotationTime = nextScheduled(scheduled)
-	}
+	s.NextRotationTime = nextScheduled(db, s)
 	return s
 }
 

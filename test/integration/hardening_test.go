@@ -44,21 +44,32 @@ func hostileCluster(t *testing.T, name string, opts ...stack.MariaDBOption) (*st
 	return server, rootDB, password
 }
 
+// setAnnotation sets an annotation of the AppDatabase as it is now, or removes it (value "").
+func setAnnotation(t *testing.T, db *dbv1.AppDatabase, key, value string) {
+	t.Helper()
+	var current dbv1.AppDatabase
+	if err := k8s.Get(context.Background(), clientKey(db), &current); err != nil {
+		t.Fatal(err)
+	}
+	patch := client.MergeFrom(current.DeepCopy())
+	if value == "" {
+		delete(current.Annotations, key)
+	} else {
+		metav1.SetMetaDataAnnotation(&current.ObjectMeta, key, value)
+	}
+	if err := k8s.Patch(context.Background(), &current, patch); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // forceReconcile sets the seed's reconcile annotation to a new value and waits until the operator
 // has handled it.
 func forceReconcile(t *testing.T, db *dbv1.AppDatabase) *dbv1.AppDatabase {
 	t.Helper()
 	ctx := context.Background()
 	stamp := randomString()
+	setAnnotation(t, db, dbv1.AnnotationReconcile, stamp)
 	var current dbv1.AppDatabase
-	if err := k8s.Get(ctx, clientKey(db), &current); err != nil {
-		t.Fatal(err)
-	}
-	patch := client.MergeFrom(current.DeepCopy())
-	metav1.SetMetaDataAnnotation(&current.ObjectMeta, dbv1.AnnotationReconcile, stamp)
-	if err := k8s.Patch(ctx, &current, patch); err != nil {
-		t.Fatal(err)
-	}
 	eventually(t, "the forced reconcile of "+db.Name, func() error {
 		if err := k8s.Get(ctx, clientKey(db), &current); err != nil {
 			return err
@@ -1080,7 +1091,7 @@ func TestPasswordChecksAcceptGeneratedPasswords(t *testing.T) {
 		PasswordRotation: &dbv1.PasswordRotation{}})
 	create(t, db)
 	db = waitReady(t, db)
-	db = rotateAndWait(t, k8s, db)
+	db = rotateAndWait(t, db)
 	for _, a := range db.Status.Accounts {
 		user, password := credentialsIn(t, "checks", a.SecretName)
 		if err := loginOn(ctx, server, user, password, "checks"); err != nil {

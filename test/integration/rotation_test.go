@@ -25,22 +25,13 @@ const rotationGrace = 6 * time.Second
 
 // rotateAndWait asks for a rotation with the annotation and waits until the operator has recorded
 // it, Ready.
-func rotateAndWait(t *testing.T, c client.Client, db *dbv1.AppDatabase) *dbv1.AppDatabase {
+func rotateAndWait(t *testing.T, db *dbv1.AppDatabase) *dbv1.AppDatabase {
 	t.Helper()
-	ctx := context.Background()
 	stamp := randomString()
-	var current dbv1.AppDatabase
-	if err := c.Get(ctx, clientKey(db), &current); err != nil {
-		t.Fatal(err)
-	}
-	patch := client.MergeFrom(current.DeepCopy())
-	metav1.SetMetaDataAnnotation(&current.ObjectMeta, dbv1.AnnotationRotatePassword, stamp)
-	if err := c.Patch(ctx, &current, patch); err != nil {
-		t.Fatal(err)
-	}
+	setAnnotation(t, db, dbv1.AnnotationRotatePassword, stamp)
 	var got dbv1.AppDatabase
 	stack.Eventually(t, "the rotation "+stamp, func() error {
-		if err := c.Get(ctx, clientKey(db), &got); err != nil {
+		if err := k8s.Get(context.Background(), clientKey(db), &got); err != nil {
 			return err
 		}
 		if r := got.Status.PasswordRotation; r == nil || r.LastHandledRotateAt != stamp || got.Status.Phase != dbv1.PhaseReady {
@@ -95,7 +86,7 @@ func TestRotationWithoutDowntime(t *testing.T) {
 	const rotations = 5
 	for i := range rotations {
 		oldUser, oldPassword := credentialsIn(t, "rotation", mainSecret)
-		db = rotateAndWait(t, k8s, db)
+		db = rotateAndWait(t, db)
 		user, password := credentialsIn(t, "rotation", mainSecret)
 		if user == oldUser || password == oldPassword {
 			t.Fatalf("rotation %d: the Secret still names %s, or holds the same password", i+1, oldUser)
@@ -187,15 +178,7 @@ func TestCrashDuringRotation(t *testing.T) {
 			restartOperator(t, failpoint.EnvVar+"="+step)
 			crashed := operator
 			stamp := randomString()
-			var current dbv1.AppDatabase
-			if err := k8s.Get(ctx, clientKey(db), &current); err != nil {
-				t.Fatal(err)
-			}
-			patch := client.MergeFrom(current.DeepCopy())
-			metav1.SetMetaDataAnnotation(&current.ObjectMeta, dbv1.AnnotationRotatePassword, stamp)
-			if err := k8s.Patch(ctx, &current, patch); err != nil {
-				t.Fatal(err)
-			}
+			setAnnotation(t, db, dbv1.AnnotationRotatePassword, stamp)
 			select {
 			case <-crashed.Exited():
 			case <-time.After(timeout):
@@ -203,6 +186,7 @@ func TestCrashDuringRotation(t *testing.T) {
 			}
 
 			restartOperator(t)
+			var current dbv1.AppDatabase
 			stack.Eventually(t, "the rotation finished after the crash", func() error {
 				if err := k8s.Get(ctx, clientKey(db), &current); err != nil {
 					return err
@@ -402,28 +386,13 @@ func TestRotationConfigurationRemovedBeforeRecorded(t *testing.T) {
 
 	restartOperator(t, failpoint.EnvVar+"=after-rotated-secret")
 	crashed := operator
-	var current dbv1.AppDatabase
-	if err := k8s.Get(ctx, clientKey(db), &current); err != nil {
-		t.Fatal(err)
-	}
-	patch := client.MergeFrom(current.DeepCopy())
-	metav1.SetMetaDataAnnotation(&current.ObjectMeta, dbv1.AnnotationRotatePassword, "once")
-	if err := k8s.Patch(ctx, &current, patch); err != nil {
-		t.Fatal(err)
-	}
+	setAnnotation(t, db, dbv1.AnnotationRotatePassword, "once")
 	select {
 	case <-crashed.Exited():
 	case <-time.After(timeout):
 		t.Fatal("the operator did not reach failpoint after-rotated-secret")
 	}
-	if err := k8s.Get(ctx, clientKey(db), &current); err != nil {
-		t.Fatal(err)
-	}
-	patch = client.MergeFrom(current.DeepCopy())
-	delete(current.Annotations, dbv1.AnnotationRotatePassword)
-	if err := k8s.Patch(ctx, &current, patch); err != nil {
-		t.Fatal(err)
-	}
+	setAnnotation(t, db, dbv1.AnnotationRotatePassword, "")
 
 	restartOperator(t)
 	forceReconcile(t, db)
