@@ -243,8 +243,9 @@ type AccountStatus struct {
 	// user is the MySQL account the Secret names: name, or after a rotation its partner.
 	// +optional
 	User string `json:"user,omitempty"`
-	// previousValidUntil, after this account's credentials were rotated, is when the account the
-	// Secret named before stops logging in: it is locked then.
+	// previousValidUntil, after this account's credentials were rotated, is when the credentials
+	// the Secret held before stop logging in: the account they name is locked then, or, with
+	// second passwords, the previous password discarded.
 	// +optional
 	PreviousValidUntil *metav1.Time `json:"previousValidUntil,omitempty"`
 	// access is the account's preset.
@@ -328,7 +329,7 @@ type PasswordRotationStatus struct {
 	// +optional
 	LastRotationTime *metav1.Time `json:"lastRotationTime,omitempty"`
 	// previousValidUntil is when the credentials the Secrets held before the last rotation stop
-	// logging in: their accounts are locked then.
+	// logging in: their accounts are locked, or their second passwords discarded, then.
 	// +optional
 	PreviousValidUntil *metav1.Time `json:"previousValidUntil,omitempty"`
 	// nextRotationTime is when the next scheduled rotation is due.
@@ -337,7 +338,27 @@ type PasswordRotationStatus struct {
 	// lastHandledRotateAt is the value of the rotate-password annotation last acted on.
 	// +optional
 	LastHandledRotateAt string `json:"lastHandledRotateAt,omitempty"`
+	// strategy is how the accounts rotate, chosen from what the server can do: SecondPassword
+	// where it keeps two passwords per account (MySQL 8.0.14 and later), AlternatingAccounts
+	// elsewhere.
+	// +optional
+	Strategy RotationStrategy `json:"strategy,omitempty"`
 }
+
+// RotationStrategy is how an AppDatabase's accounts keep their previous credentials working
+// through a rotation's grace period.
+// +kubebuilder:validation:Enum=SecondPassword;AlternatingAccounts
+type RotationStrategy string
+
+// The strategies.
+const (
+	// RotationSecondPassword gives each account its new password and keeps the previous one as
+	// its second (ALTER USER ... RETAIN CURRENT PASSWORD), discarded when the grace period ends.
+	RotationSecondPassword RotationStrategy = "SecondPassword"
+	// RotationAlternatingAccounts sets the new password on each account's idle partner and points
+	// the Secret at it; the previous account is locked when the grace period ends.
+	RotationAlternatingAccounts RotationStrategy = "AlternatingAccounts"
+)
 
 // AppDatabase asks DB Concierge for a MySQL database on a configured cluster, a user that can
 // use only that database, and a Secret holding the user's credentials in the application's

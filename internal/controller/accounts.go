@@ -21,10 +21,23 @@ type account struct {
 	user string
 	// passwordFrom, when set, is where the account's password comes from.
 	passwordFrom *dbv1.PasswordSource
-	// previousValidUntil is when the idle account of the pair stops logging in, after the
-	// account's last rotation (status.accounts[].previousValidUntil).
+	// previousValidUntil is when the idle account of the pair stops logging in, or the second
+	// password is discarded, after the account's last rotation
+	// (status.accounts[].previousValidUntil).
 	previousValidUntil *metav1.Time
+	// dual says the account rotates alone, keeping its previous password as a second one
+	// (dbv1.RotationSecondPassword); it has no partner then.
+	dual bool
+	// pending is a new password a rotation set aside in the Secret before the account took it
+	// (credentials.KeyPendingPassword); rotatedAt is when the Secret last received rotated
+	// credentials. Both are read for dual accounts only.
+	pending   string
+	rotatedAt *metav1.Time
 }
+
+// rotates reports whether the account keeps its previous credentials through rotations, with a
+// partner or a second password.
+func (a account) rotates() bool { return a.partner != "" || a.dual }
 
 // accountsOf lists an AppDatabase's accounts, the main user first. An account that sets no
 // connection limit gets the cluster's default.
@@ -104,8 +117,11 @@ func accountStatus(accounts []account) []dbv1.AccountStatus {
 	s := make([]dbv1.AccountStatus, len(accounts))
 	for i, a := range accounts {
 		s[i] = dbv1.AccountStatus{Name: a.Name, Access: dbv1.Access(a.Access), SecretName: a.secretName}
-		if a.partner != "" {
+		switch {
+		case a.partner != "":
 			s[i].User, s[i].PreviousValidUntil = a.user, a.previousValidUntil
+		case a.dual:
+			s[i].PreviousValidUntil = a.previousValidUntil
 		}
 	}
 	return s

@@ -203,8 +203,16 @@ func (r *AppDatabaseReconciler) provision(ctx context.Context, db *dbv1.AppDatab
 	defer c.Release()
 	accounts := accountsOf(db, c.Config.DefaultMaxUserConnections)
 	policy := c.Config.PasswordPolicy
-	rotating := rotates(db)
-	spec, o, refused := r.namedSpec(db, accounts, rotating, c)
+	rotating, dual := rotates(db), false
+	if rotating {
+		serverKeeps, err := c.Engine.SecondPasswords(ctx)
+		if err != nil {
+			o, err := r.failure(ctx, db, err)
+			return o, conn, err
+		}
+		dual = secondPasswordsFor(db, serverKeeps, time.Now())
+	}
+	spec, o, refused := r.namedSpec(db, accounts, rotating && !dual, c)
 	if refused {
 		return o, conn, nil
 	}
@@ -248,13 +256,16 @@ func (r *AppDatabaseReconciler) provision(ctx context.Context, db *dbv1.AppDatab
 		o, err := r.failure(ctx, db, err)
 		return o, conn, err
 	}
-	if !rotating && secretsNamePartners(accounts, secrets) {
-		// Rotated once, but the configuration went away before the rotation was recorded: the
-		// partners stay, or the Secret's account would be dropped.
-		rotating = true
+	if (!rotating || dual) && secretsNamePartners(accounts, secrets) {
+		// Rotated with partners once, but the configuration went away before the rotation was
+		// recorded: the partners stay, or the Secret's account would be dropped.
+		rotating, dual = true, false
 		if spec, o, refused = r.namedSpec(db, accounts, rotating, c); refused {
 			return o, conn, nil
 		}
+	}
+	if dual {
+		useSecondPasswords(accounts, secrets)
 	}
 	given, sourceRefused, err := r.sourcePasswords(ctx, db, accounts, policy)
 	if sourceRefused != nil || err != nil {
@@ -300,7 +311,7 @@ func (r *AppDatabaseReconciler) provision(ctx context.Context, db *dbv1.AppDatab
 	for i, a := range accounts {
 		accountConn := conn
 		accountConn.User = a.user
-		password, secretChanges, err := r.ensureSecret(ctx, db, accountConn, a.secretName, secrets[i], adopting, policy, given[i])
+		password, secretChanges, err := r.ensureSecret(ctx, db, accountConn, a, secrets[i], adopting, policy, given[i])
 		if err != nil {
 			// Nothing was created in MySQL: take back what is recorded for names nothing exists
 			// under, so that a refused or failed request does not hold them.
@@ -325,10 +336,13 @@ func (r *AppDatabaseReconciler) provision(ctx context.Context, db *dbv1.AppDatab
 	// recording the rotation).
 	rotated := due || len(switching) > 0
 	for i := range accounts {
-		if accounts[i].partner != "" && switchedSince(db, accounts[i]) {
+		if accounts[i].rotates() && switchedSince(db, accounts[i]) {
 			rotated = true
 			accounts[i].previousValidUntil = graceEnd(db, now)
 		}
+	}
+	if err := r.setPasswordsAside(ctx, db, accounts, switching); err != nil {
+		return failed(dbv1.ReasonProvisioningError, err.Error()), conn, err
 	}
 	if spec, err = engineSpec(db, accounts, switching, now, policy.Generate); err != nil {
 		return failed(dbv1.ReasonProvisioningError, err.Error()), conn, err
@@ -353,7 +367,7 @@ func (r *AppDatabaseReconciler) provision(ctx context.Context, db *dbv1.AppDatab
 	conn.User, conn.Password = accounts[0].user, accounts[0].Password
 	drift, planned := splitPlanned(engineChanges, rotated)
 	return outcome{ready: true, changes: append(changes, drift...), planned: planned, accounts: accountStatus(accounts),
-		rotation: rotationStatus(db, now, rotating, rotated)}, conn, nil
+		rotation: rotationStatus(db, now, strategyOf(rotating, dual), rotated)}, conn, nil
 }
 
 // namedSpec is the spec naming every account the tenant holds, partners included (rotating),

@@ -28,6 +28,15 @@ import (
 // The Secret says which account of a pair is in use, and status.accounts which one was when the
 // last rotation was recorded: a Secret that names the other one while a rotation is due was
 // switched by a pass that ended before recording it, and is not switched back.
+//
+// MySQL 8.0.14 and later keep a second password per account, and there each account rotates
+// alone (dbv1.RotationSecondPassword): the new password is first set aside in the Secret, then
+// given to the account with ALTER USER ... RETAIN CURRENT PASSWORD, then written into the
+// Secret's password in place of the old one; the old one is discarded when the grace period ends.
+// The password set aside lets a pass that ends before the Secret is switched be finished with the
+// same password: drawing another would retain the new one and lose the one applications use. A
+// Secret whose rotation time is later than the status's was switched by a pass that ended before
+// recording it.
 
 // defaultGracePeriod is how long previous credentials last when passwordRotation sets none.
 const defaultGracePeriod = time.Hour
@@ -45,6 +54,69 @@ func rotates(db *dbv1.AppDatabase) bool {
 		}
 	}
 	return false
+}
+
+// secondPasswordsFor reports whether a rotating AppDatabase keeps previous passwords as second
+// ones: its server keeps them, and its accounts do not take turns with partners already (status
+// records a partner in use, or the grace period of an alternating rotation runs). A Secret naming
+// a partner is checked once read (secretsNamePartners).
+func secondPasswordsFor(db *dbv1.AppDatabase, serverKeeps bool, now time.Time) bool {
+	if !serverKeeps {
+		return false
+	}
+	if s := db.Status.PasswordRotation; s != nil && s.Strategy != dbv1.RotationSecondPassword && inGrace(db, now) {
+		return false
+	}
+	for _, a := range db.Status.Accounts {
+		if a.User != "" && a.User != a.Name {
+			return false
+		}
+	}
+	return true
+}
+
+// strategyOf names the strategy of a tenant that rotates (or not: "").
+func strategyOf(rotating, dual bool) dbv1.RotationStrategy {
+	switch {
+	case dual:
+		return dbv1.RotationSecondPassword
+	case rotating:
+		return dbv1.RotationAlternatingAccounts
+	}
+	return ""
+}
+
+// recordedStrategy is the strategy the last pass recorded; what a drift sweep expects.
+func recordedStrategy(db *dbv1.AppDatabase) dbv1.RotationStrategy {
+	if s := db.Status.PasswordRotation; s != nil && s.Strategy == dbv1.RotationSecondPassword {
+		return dbv1.RotationSecondPassword
+	}
+	return dbv1.RotationAlternatingAccounts
+}
+
+// useSecondPasswords makes the accounts rotate alone, and reads from each one's Secret (nil for
+// none) the password a rotation set aside and when the Secret was last rotated.
+func useSecondPasswords(accounts []account, secrets []*corev1.Secret) {
+	for i := range accounts {
+		accounts[i].dual, accounts[i].partner = true, ""
+		if secrets != nil {
+			accounts[i].readRotation(secrets[i])
+		}
+	}
+}
+
+// readRotation reads from the account's Secret (nil for none) the password a rotation set aside
+// and when the Secret was last rotated.
+func (a *account) readRotation(s *corev1.Secret) {
+	a.pending, a.rotatedAt = "", nil
+	if s == nil {
+		return
+	}
+	a.pending = string(s.Data[credentials.KeyPendingPassword])
+	if at, err := time.Parse(time.RFC3339, s.Annotations[dbv1.AnnotationCredentialsRotated]); err == nil {
+		rotated := metav1.NewTime(at)
+		a.rotatedAt = &rotated
+	}
 }
 
 // gracePeriod is how long the previous credentials last after a rotation.
@@ -118,16 +190,17 @@ func rotationWake(db *dbv1.AppDatabase, now time.Time) time.Duration {
 	return wake
 }
 
-// rotationStatus is status.passwordRotation after a pass at now that rotated or not; nil for a
-// tenant that does not rotate.
-func rotationStatus(db *dbv1.AppDatabase, now time.Time, rotating, rotated bool) *dbv1.PasswordRotationStatus {
-	if !rotating {
+// rotationStatus is status.passwordRotation after a pass at now that rotated or not, by
+// strategy; nil for a tenant that does not rotate (no strategy).
+func rotationStatus(db *dbv1.AppDatabase, now time.Time, strategy dbv1.RotationStrategy, rotated bool) *dbv1.PasswordRotationStatus {
+	if strategy == "" {
 		return nil
 	}
 	s := &dbv1.PasswordRotationStatus{}
 	if db.Status.PasswordRotation != nil {
 		s = db.Status.PasswordRotation.DeepCopy()
 	}
+	s.Strategy = strategy
 	requested := db.Annotations[dbv1.AnnotationRotatePassword]
 	switch {
 	case rotated:
@@ -196,9 +269,18 @@ func activeUser(a account, secretUser string) string {
 	return a.Name
 }
 
-// switchedSince reports whether a's Secret names another account than status.accounts recorded:
-// while a rotation is due, the pass that switched it ended before recording the rotation.
+// switchedSince reports whether a's Secret holds credentials that no recorded rotation gave it:
+// it names another account than status.accounts recorded, or (second passwords) it was rotated
+// after the last rotation recorded. While a rotation is due, the pass that switched it ended
+// before recording the rotation.
 func switchedSince(db *dbv1.AppDatabase, a account) bool {
+	if a.dual {
+		var last *metav1.Time
+		if s := db.Status.PasswordRotation; s != nil {
+			last = s.LastRotationTime
+		}
+		return a.rotatedAt != nil && (last == nil || a.rotatedAt.After(last.Time))
+	}
 	for _, s := range db.Status.Accounts {
 		if s.Name == a.Name {
 			recorded := s.User
@@ -240,6 +322,19 @@ func engineSpec(db *dbv1.AppDatabase, accounts []account, switching map[int]stri
 	var standby []tenant.Account
 	for i, a := range accounts {
 		spec.Accounts[i].Name = a.user
+		if a.dual {
+			password, switchingNow := switching[i]
+			second := &spec.Accounts[i]
+			switch {
+			case switchingNow:
+				second.Password, second.Previous, second.Second = password, a.Password, tenant.SecondRetained
+			case idleLogsIn(db, a, false, now):
+				second.Second = tenant.SecondKept
+			default:
+				second.Second = tenant.SecondDiscarded
+			}
+			continue
+		}
 		if a.partner == "" {
 			continue
 		}
@@ -288,6 +383,10 @@ func newPasswords(db *dbv1.AppDatabase, accounts []account, given []string, due,
 			if sourceChanged(db, a, given[i], grace) {
 				switching[i] = given[i]
 			}
+		case a.dual && a.pending != "" && a.pending != a.Password:
+			// Set aside by a rotation that ended before the Secret took it: the account may
+			// already log in with it, and must not be given another.
+			switching[i] = a.pending
 		case due && !switchedSince(db, a):
 			password, err := policy.Generate()
 			if err != nil {
@@ -317,6 +416,9 @@ func (r *AppDatabaseReconciler) switchSecrets(ctx context.Context, db *dbv1.AppD
 		a := &accounts[i]
 		next := conn
 		next.User, next.Password = a.idle(), password
+		if a.dual {
+			next.User = a.user
+		}
 		if err := r.writeRotatedSecret(ctx, db, a.secretName, next, at); err != nil {
 			return err
 		}
@@ -327,6 +429,35 @@ func (r *AppDatabaseReconciler) switchSecrets(ctx context.Context, db *dbv1.AppD
 		r.Recorder.Eventf(db, nil, corev1.EventTypeNormal, eventPasswordRotated, "Rotate",
 			"New credentials in the Secrets of %d account(s); the previous ones log in until %s", len(switching),
 			at.Add(gracePeriod(db)).UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+// setPasswordsAside writes the new password of each account in switching that rotates with a
+// second password into its Secret's pending key, unless it is there already: the account does
+// not take it before it is kept (see the top of this file).
+func (r *AppDatabaseReconciler) setPasswordsAside(ctx context.Context, db *dbv1.AppDatabase, accounts []account, switching map[int]string) error {
+	for i, password := range switching {
+		a := accounts[i]
+		if !a.dual || a.pending == password {
+			continue
+		}
+		key := client.ObjectKey{Namespace: db.EffectiveAppNamespace(), Name: a.secretName}
+		var s corev1.Secret
+		if err := r.APIReader.Get(ctx, key, &s); err != nil {
+			return fmt.Errorf("reading Secret %s to set its new password aside: %w", key, err)
+		}
+		if s.Data == nil {
+			s.Data = map[string][]byte{}
+		}
+		s.Data[credentials.KeyPendingPassword] = []byte(password)
+		start := time.Now()
+		err := r.Client.Update(ctx, &s)
+		metrics.ObserveStep(metrics.StepSecretWrite, start)
+		if err != nil {
+			return fmt.Errorf("setting the new password aside in Secret %s: %w", key, err)
+		}
+		failpoint.Hit("after-pending-password")
 	}
 	return nil
 }
@@ -363,10 +494,11 @@ func (r *AppDatabaseReconciler) writeRotatedSecret(ctx context.Context, db *dbv1
 const eventPasswordRotated = "PasswordRotated"
 
 // splitPlanned tells the changes a pass made because something drifted from those it made on
-// schedule: everything a rotation did, and a lock taken or lifted as grace periods begin and end.
+// schedule: everything a rotation did, and a lock taken or lifted or a second password discarded
+// as grace periods begin and end.
 func splitPlanned(changes []tenant.Change, rotated bool) (drift, planned []tenant.Change) {
 	for _, c := range changes {
-		if rotated || c.Kind == tenant.AccountLocked || c.Kind == tenant.AccountUnlocked {
+		if rotated || c.Kind == tenant.AccountLocked || c.Kind == tenant.AccountUnlocked || c.Kind == tenant.DiscardedPassword {
 			planned = append(planned, c)
 		} else {
 			drift = append(drift, c)

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	dbv1 "github.com/stillwaters/db-concierge/api/v1"
@@ -66,13 +67,13 @@ func TestRotationStatus(t *testing.T) {
 			Every: &metav1.Duration{Duration: 24 * time.Hour}, GracePeriod: &metav1.Duration{Duration: 10 * time.Minute}}},
 		Status: dbv1.AppDatabaseStatus{ConnectionString: "mysql://shop_app@db:3306/shop"},
 	}
-	s := rotationStatus(db, now, true, true)
+	s := rotationStatus(db, now, dbv1.RotationAlternatingAccounts, true)
 	if !s.LastRotationTime.Equal(&metav1.Time{Time: now}) || !s.PreviousValidUntil.Time.Equal(now.Add(10*time.Minute)) ||
 		!s.NextRotationTime.Time.Equal(now.Add(24*time.Hour)) || s.LastHandledRotateAt != "x" {
 		t.Errorf("after a rotation: %+v", s)
 	}
 	db.Status.PasswordRotation = s
-	if again := rotationStatus(db, now.Add(time.Minute), true, false); !again.LastRotationTime.Equal(s.LastRotationTime) || !again.NextRotationTime.Equal(s.NextRotationTime) {
+	if again := rotationStatus(db, now.Add(time.Minute), dbv1.RotationAlternatingAccounts, false); !again.LastRotationTime.Equal(s.LastRotationTime) || !again.NextRotationTime.Equal(s.NextRotationTime) {
 		t.Errorf("a pass that does not rotate changed the status: %+v", again)
 	}
 	if got := rotationWake(db, now.Add(time.Minute)); got != 9*time.Minute {
@@ -81,7 +82,7 @@ func TestRotationStatus(t *testing.T) {
 	if got := rotationWake(db, now.Add(time.Hour)); got != 23*time.Hour {
 		t.Errorf("wake after %s, want the next rotation in 23h", got)
 	}
-	if rotationStatus(&dbv1.AppDatabase{}, now, false, false) != nil {
+	if rotationStatus(&dbv1.AppDatabase{}, now, "", false) != nil {
 		t.Error("a tenant that does not rotate has a rotation status")
 	}
 }
@@ -166,5 +167,77 @@ func TestCheckPartners(t *testing.T) {
 		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
 			t.Errorf("%v: %v, want %q", tc.names, err, tc.want)
 		}
+	}
+}
+
+// A tenant rotates with second passwords where its server keeps them, unless its accounts already
+// take turns with partners that applications may still use.
+func TestSecondPasswordsFor(t *testing.T) {
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	later := metav1.NewTime(now.Add(time.Hour))
+	earlier := metav1.NewTime(now.Add(-time.Hour))
+	cases := []struct {
+		name        string
+		serverKeeps bool
+		status      dbv1.AppDatabaseStatus
+		want        bool
+	}{
+		{"MariaDB", false, dbv1.AppDatabaseStatus{}, false},
+		{"new tenant", true, dbv1.AppDatabaseStatus{}, true},
+		{"partner in use", true, dbv1.AppDatabaseStatus{Accounts: []dbv1.AccountStatus{{Name: "app", User: "app_2"}}}, false},
+		{"alternating grace period runs", true, dbv1.AppDatabaseStatus{
+			PasswordRotation: &dbv1.PasswordRotationStatus{Strategy: dbv1.RotationAlternatingAccounts, PreviousValidUntil: &later},
+			Accounts:         []dbv1.AccountStatus{{Name: "app", User: "app"}}}, false},
+		{"alternating grace period over", true, dbv1.AppDatabaseStatus{
+			PasswordRotation: &dbv1.PasswordRotationStatus{Strategy: dbv1.RotationAlternatingAccounts, PreviousValidUntil: &earlier},
+			Accounts:         []dbv1.AccountStatus{{Name: "app", User: "app"}}}, true},
+		{"second-password grace period runs", true, dbv1.AppDatabaseStatus{
+			PasswordRotation: &dbv1.PasswordRotationStatus{Strategy: dbv1.RotationSecondPassword, PreviousValidUntil: &later}}, true},
+	}
+	for _, c := range cases {
+		db := &dbv1.AppDatabase{Status: c.status}
+		if got := secondPasswordsFor(db, c.serverKeeps, now); got != c.want {
+			t.Errorf("%s: %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+// With second passwords, a Secret rotated after the last recorded rotation was switched by a pass
+// that ended before recording it; the account then keeps its second password.
+func TestSecondPasswordSwitchedSince(t *testing.T) {
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	recorded := metav1.NewTime(now.Add(-time.Hour))
+	db := &dbv1.AppDatabase{Status: dbv1.AppDatabaseStatus{
+		PasswordRotation: &dbv1.PasswordRotationStatus{Strategy: dbv1.RotationSecondPassword, LastRotationTime: &recorded}}}
+	secret := func(rotatedAt time.Time) *corev1.Secret {
+		return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Annotations: map[string]string{
+			dbv1.AnnotationCredentialsRotated: rotatedAt.UTC().Format(time.RFC3339)}}}
+	}
+	cases := []struct {
+		name   string
+		secret *corev1.Secret
+		want   bool
+		second tenant.SecondPassword
+	}{
+		{"never rotated", &corev1.Secret{}, false, tenant.SecondDiscarded},
+		{"rotated as recorded", secret(recorded.Time), false, tenant.SecondDiscarded},
+		{"rotated since", secret(now), true, tenant.SecondKept},
+	}
+	for _, c := range cases {
+		accounts := []account{{Account: tenant.Account{Name: "app", Access: tenant.ReadWrite, Password: "pw"}, user: "app"}}
+		useSecondPasswords(accounts, []*corev1.Secret{c.secret})
+		if got := switchedSince(db, accounts[0]); got != c.want {
+			t.Errorf("%s: switchedSince = %v, want %v", c.name, got, c.want)
+		}
+		spec, err := engineSpec(db, accounts, nil, now, noPassword)
+		if err != nil || len(spec.Accounts) != 1 || spec.Accounts[0].Second != c.second {
+			t.Errorf("%s: engine spec %+v (%v), want one account with second password %d", c.name, spec.Accounts, err, c.second)
+		}
+	}
+	accounts := []account{{Account: tenant.Account{Name: "app", Access: tenant.ReadWrite, Password: "old"}, user: "app"}}
+	useSecondPasswords(accounts, []*corev1.Secret{{}})
+	spec, _ := engineSpec(db, accounts, map[int]string{0: "new"}, now, noPassword)
+	if a := spec.Accounts[0]; a.Password != "new" || a.Previous != "old" || a.Second != tenant.SecondRetained {
+		t.Errorf("a rotating account: %+v", a)
 	}
 }

@@ -170,13 +170,15 @@ func (r *AppDatabaseReconciler) managedSecret(ctx context.Context, db *dbv1.AppD
 	return &secret, nil
 }
 
-// ensureSecret makes sure an account's Secret, name, holds its connection details (conn), and returns the
+// ensureSecret makes sure an account's Secret holds its connection details (conn), and returns the
 // password it holds. The Secret is the source of truth for the password: an existing one is kept;
 // a new one is generated, under policy, only when there is no Secret (or no password in it), or
 // when the account was never provisioned and its password no longer meets policy (nobody can have
 // logged in with it); it is written here, before MySQL is told. existing is what existingSecret
-// found. It returns what it changed.
-func (r *AppDatabaseReconciler) ensureSecret(ctx context.Context, db *dbv1.AppDatabase, conn credentials.Connection, name string, existing *corev1.Secret, adopting bool, policy credentials.Policy, given string) (string, []tenant.Change, error) {
+// found. It returns what it changed. A password a rotation set aside stays for the rotation to
+// finish (see rotation.go).
+func (r *AppDatabaseReconciler) ensureSecret(ctx context.Context, db *dbv1.AppDatabase, conn credentials.Connection, a account, existing *corev1.Secret, adopting bool, policy credentials.Policy, given string) (string, []tenant.Change, error) {
+	name := a.secretName
 	key := client.ObjectKey{Namespace: db.EffectiveAppNamespace(), Name: name}
 	if existing == nil {
 		created, password, err := r.createSecret(ctx, db, conn, key, policy, given)
@@ -219,6 +221,9 @@ func (r *AppDatabaseReconciler) ensureSecret(ctx context.Context, db *dbv1.AppDa
 	}
 	labels, annotations := secretMeta(db)
 	data := conn.SecretData()
+	if a.dual && a.pending != "" {
+		data[credentials.KeyPendingPassword] = []byte(a.pending)
+	}
 	if secretHolds(existing, data, labels, annotations) {
 		return conn.Password, changes, nil
 	}

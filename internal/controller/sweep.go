@@ -227,11 +227,17 @@ func (r *AppDatabaseReconciler) expectationOf(ctx context.Context, db *dbv1.AppD
 	}
 	now := time.Now()
 	accounts := accountsOf(db, c.Config.DefaultMaxUserConnections)
+	var strategy dbv1.RotationStrategy
 	if rotates(db) {
 		if rotationDue(db, now) {
 			return tenant.Expectation{}, sweepRotation
 		}
-		withPartners(accounts)
+		strategy = recordedStrategy(db)
+		if strategy == dbv1.RotationAlternatingAccounts {
+			withPartners(accounts)
+		} else {
+			useSecondPasswords(accounts, nil)
+		}
 	}
 	spec, _ := engineSpec(db, accounts, nil, now, noPassword)
 	if _, refused := refuseSpec(db, r.PlatformNamespace); refused || checkPartners(accounts) != nil || c.Engine.Validate(spec) != nil {
@@ -245,26 +251,24 @@ func (r *AppDatabaseReconciler) expectationOf(ctx context.Context, db *dbv1.AppD
 		return tenant.Expectation{}, sweepFinalizer
 	}
 	conn := credentials.Connection{Host: c.Config.App.Host, Port: c.Config.App.Port, Database: spec.Database}
-	for i, a := range accounts {
-		user, password, ok := r.cachedPassword(ctx, db, a, conn)
-		if !ok {
+	for i := range accounts {
+		if !r.cachedCredentials(ctx, db, &accounts[i], conn) {
 			return tenant.Expectation{}, sweepSecret
 		}
-		accounts[i].user, accounts[i].Password = user, password
 	}
 	given, refused, err := r.sourcePasswords(ctx, db, accounts, c.Config.PasswordPolicy)
 	if refused != nil || err != nil {
 		return tenant.Expectation{}, sweepRotation
 	}
 	for i, a := range accounts {
-		if sourceChanged(db, a, given[i], inGrace(db, now)) || a.partner != "" && switchedSince(db, a) {
+		if sourceChanged(db, a, given[i], inGrace(db, now)) || a.rotates() && switchedSince(db, a) {
 			return tenant.Expectation{}, sweepRotation
 		}
 	}
 	spec, _ = engineSpec(db, accounts, nil, now, noPassword)
 	conn.User, conn.Password = spec.Main().Name, spec.Main().Password
 	// The status a full pass that changes nothing would write: the one the object has.
-	o := outcome{ready: true, appNamespaceUID: nsUID, accounts: accountStatus(accounts), rotation: rotationStatus(db, now, rotates(db), false)}
+	o := outcome{ready: true, appNamespaceUID: nsUID, accounts: accountStatus(accounts), rotation: rotationStatus(db, now, strategy, false)}
 	if next := desiredStatus(db, o, conn.URL(false), metav1.Now()); !equality.Semantic.DeepEqual(next, db.Status) {
 		return tenant.Expectation{}, sweepStatus
 	}
@@ -283,29 +287,34 @@ func (r *AppDatabaseReconciler) cachedNamespaceUID(ctx context.Context, db *dbv1
 	return uid, refusal == nil
 }
 
-// cachedPassword returns the user and password of an account's Secret, as the cache holds it, if
-// the Secret is this tenant's and holds exactly what a full pass writes into it (conn, for the
-// account of a's pair the Secret names).
-func (r *AppDatabaseReconciler) cachedPassword(ctx context.Context, db *dbv1.AppDatabase, a account, conn credentials.Connection) (user, password string, ok bool) {
+// cachedCredentials sets a's user and password (and rotation, for second passwords) from its
+// Secret as the cache holds it, and reports whether the Secret is this tenant's and holds exactly
+// what a full pass writes into it (conn, for the account of a's pair the Secret names).
+func (r *AppDatabaseReconciler) cachedCredentials(ctx context.Context, db *dbv1.AppDatabase, a *account, conn credentials.Connection) bool {
 	var s corev1.Secret
 	key := client.ObjectKey{Namespace: db.EffectiveAppNamespace(), Name: a.secretName}
 	// Read only, like every cached object here: a copy per tenant would be garbage by the next.
 	if err := r.Client.Get(ctx, key, &s, client.UnsafeDisableDeepCopy); err != nil || isTrimmed(&s) {
-		return "", "", false
+		return false
 	}
 	if checkSecretOwner(&s, db, false, func(tenant.Owner) bool { return false }) != nil {
-		return "", "", false
+		return false
 	}
-	conn.User = activeUser(a, secretUser(&s))
+	conn.User = activeUser(*a, secretUser(&s))
 	conn.Password = string(s.Data[credentials.KeyPassword])
 	if tenant.ValidatePassword(conn.User, conn.Password) != nil {
-		return "", "", false
+		return false
 	}
 	labels, annotations := secretMeta(db)
+	// A password set aside by a rotation fails this too: only a full pass finishes the rotation.
 	if !secretHolds(&s, conn.SecretData(), labels, annotations) {
-		return "", "", false
+		return false
 	}
-	return conn.User, conn.Password, true
+	a.user, a.Password = conn.User, conn.Password
+	if a.dual {
+		a.readRotation(&s)
+	}
+	return true
 }
 
 // sweepSchedule keeps when each cluster's next sweep is due: once per period, each cluster at a

@@ -18,6 +18,12 @@ const (
 	KeyConnectionString = "connection-string"
 )
 
+// KeyPendingPassword holds, for a moment during a rotation on a server that keeps two passwords
+// per account, the new password before the account takes it: a pass that ends between the two
+// finds it there and carries on with it, instead of drawing another and losing the password the
+// application uses. The Secret's other keys are untouched until the account logs in with it.
+const KeyPendingPassword = "pending-password"
+
 // NewPassword returns a fresh password of DefaultPolicy.
 func NewPassword() (string, error) { return DefaultPolicy.Generate() }
 

@@ -113,6 +113,13 @@ func (p *pass) ensureAccount(ctx context.Context, acc tenant.Account) error {
 			return err
 		}
 	}
+	if acc.Second == tenant.SecondDiscarded && !createdNow {
+		discarded, err := p.a.discardSecond(ctx, p.d, acc.Name, acc.Password, n)
+		p.changes = append(p.changes, discarded...)
+		if err != nil {
+			return err
+		}
+	}
 	if acc.Standby {
 		return nil
 	}
@@ -138,6 +145,9 @@ func (a *Admin) ensureUser(ctx context.Context, d dialect, acc tenant.Account, l
 	case erDBAccessDenied:
 		return nil, nil
 	case erAccessDenied, erAccountLocked, erAccountLockedMySQL:
+		if acc.Second == tenant.SecondRetained && errorNumber(loginErr) == erAccessDenied {
+			return a.retainPassword(ctx, d, acc, n)
+		}
 		// A locked account does not say whether the password was right: it is set anyway, and
 		// the lock is lifted after (ensureLock).
 		err := a.execPassword(ctx, d, acc.Name, func(form passwordForm) statement {
@@ -153,6 +163,49 @@ func (a *Admin) ensureUser(ctx context.Context, d dialect, acc tenant.Account, l
 		return &tenant.Change{Kind: tenant.ResetPassword, Detail: "set " + n.possessive() + " password to the Secret's"}, nil
 	}
 	return nil, loginErr
+}
+
+// retainPassword gives the account its new password and keeps the one it had as its second, so
+// that credentials read before the rotation log in until the grace period ends. A second password
+// left from an earlier rotation is discarded first (see discardSecond): RETAIN CURRENT PASSWORD
+// keeps whatever the account logs in with first, and that must be the previous password.
+func (a *Admin) retainPassword(ctx context.Context, d dialect, acc tenant.Account, n naming) (*tenant.Change, error) {
+	if _, err := a.discardSecond(ctx, d, acc.Name, acc.Previous, n); err != nil {
+		return nil, err
+	}
+	err := a.execPassword(ctx, d, acc.Name, func(passwordForm) statement { return alterUserRetainingPassword(acc.Name, acc.Password) })
+	if err != nil {
+		return nil, fmt.Errorf("setting a new password on user %q, keeping the previous one: %w", acc.Name, err)
+	}
+	failpoint.Hit("after-retain-password")
+	return &tenant.Change{Kind: tenant.RetainedPassword, Detail: "set a new password on " + n.subject() + ", keeping the previous one for the grace period"}, nil
+}
+
+// discardSecond takes away the account's second password, if it has one, and makes sure that
+// password still logs in: should it have been the second (a rotation ended between its
+// statements, or someone ran ALTER USER by hand), it is set again as the account's only one.
+func (a *Admin) discardSecond(ctx context.Context, d dialect, user, password string, n naming) ([]tenant.Change, error) {
+	var has bool
+	if err := a.scanRow(ctx, selectHasSecondPassword(user), &has); err != nil {
+		a.observe(opRead, err)
+		return nil, fmt.Errorf("reading whether user %q keeps a second password: %w", user, err)
+	}
+	if !has {
+		return nil, nil
+	}
+	if err := a.exec(ctx, discardOldPassword(user)); err != nil {
+		return nil, fmt.Errorf("discarding the previous password of user %q: %w", user, err)
+	}
+	changes := []tenant.Change{{Kind: tenant.DiscardedPassword, Detail: "discarded the previous password of " + n.subject()}}
+	loginErr := a.verifyLogin(ctx, user, password, "")
+	if errorNumber(loginErr) != erAccessDenied {
+		return changes, loginErr
+	}
+	err := a.execPassword(ctx, d, user, func(form passwordForm) statement { return d.alterUserPassword(user, password, form) })
+	if err != nil {
+		return changes, fmt.Errorf("setting the password of user %q: %w", user, err)
+	}
+	return append(changes, tenant.Change{Kind: tenant.ResetPassword, Detail: "set " + n.possessive() + " password to the Secret's"}), nil
 }
 
 // createUser creates the account with its password, the cluster's TLS requirement, its own

@@ -165,6 +165,10 @@ func databases(t *testing.T, conn *sql.Conn) []string {
 
 func TestAccountsHoldTheirPresets(t *testing.T) {
 	s := startServer(t)
+	// MariaDB keeps one password per account: its tenants rotate with partners.
+	if keeps, err := s.admin.SecondPasswords(context.Background()); err != nil || keeps {
+		t.Errorf("SecondPasswords on MariaDB = %v, %v; want false", keeps, err)
+	}
 	spec := shopSpec()
 	changes := s.provision(t, spec)
 	want := []tenant.ChangeKind{tenant.CreatedDatabase, tenant.CreatedUser, tenant.Granted, tenant.CreatedUser, tenant.Granted, tenant.CreatedUser, tenant.Granted}

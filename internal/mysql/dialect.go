@@ -72,6 +72,35 @@ type dialect struct {
 	// requireTLS gives application users REQUIRE SSL (and the others REQUIRE NONE).
 	requireTLS bool
 	names      nameComparison
+	// secondPasswords says that accounts keep a second password (RETAIN CURRENT PASSWORD).
+	secondPasswords bool
+}
+
+// keepsSecondPasswords reports whether a server keeps two passwords per account: MySQL and its
+// Percona builds from 8.0.14 on. MariaDB has no such thing.
+func keepsSecondPasswords(flavor, version string) bool {
+	if flavor != FlavorMySQL && flavor != FlavorPercona && flavor != FlavorPXC {
+		return false
+	}
+	var major, minor, patch int
+	if n, _ := fmt.Sscanf(version, "%d.%d.%d", &major, &minor, &patch); n < 2 {
+		return false
+	}
+	switch {
+	case major != 8:
+		return major > 8
+	case minor != 0:
+		return minor > 0
+	}
+	return patch >= 14
+}
+
+// SecondPasswords reports whether the server keeps a second password per account; it is asked
+// once per pool, with the flavor.
+func (a *Admin) SecondPasswords(ctx context.Context) (keeps bool, err error) {
+	defer func() { err = a.settle(ctx, err) }()
+	d, err := a.dialectFor(ctx)
+	return d.secondPasswords, err
 }
 
 func (d dialect) mysqlFamily() bool {
@@ -111,7 +140,8 @@ func (a *Admin) dialectFor(ctx context.Context) (dialect, error) {
 	if err != nil {
 		return dialect{}, err
 	}
-	a.dialect = &dialect{flavor: info.Flavor, requireTLS: a.opts.RequireTLSForApplications, names: namesAsWritten}
+	a.dialect = &dialect{flavor: info.Flavor, requireTLS: a.opts.RequireTLSForApplications, names: namesAsWritten,
+		secondPasswords: keepsSecondPasswords(info.Flavor, info.Version)}
 	if info.LowerCaseTableNames != 0 {
 		a.dialect.names = namesFolded
 	}

@@ -28,6 +28,32 @@ func TestDetectFlavor(t *testing.T) {
 	}
 }
 
+// Second passwords came with MySQL 8.0.14; MariaDB has none in any version.
+func TestKeepsSecondPasswords(t *testing.T) {
+	cases := []struct {
+		flavor, version string
+		want            bool
+	}{
+		{FlavorMySQL, "8.0.13", false},
+		{FlavorMySQL, "8.0.14", true},
+		{FlavorMySQL, "8.0.39", true},
+		{FlavorMySQL, "8.4.2", true},
+		{FlavorMySQL, "9.1.0", true},
+		{FlavorMySQL, "5.7.44-log", false},
+		{FlavorPercona, "8.0.39-30", true},
+		{FlavorPXC, "8.0.39-30.1", true},
+		{FlavorPXC, "5.7.44-31.65", false},
+		{FlavorMariaDB, "11.4.3-MariaDB-ubu2404", false},
+		{FlavorMariaDBGalera, "10.11.19-MariaDB-0+deb12u1", false},
+		{FlavorMySQL, "unknown", false},
+	}
+	for _, c := range cases {
+		if got := keepsSecondPasswords(c.flavor, c.version); got != c.want {
+			t.Errorf("keepsSecondPasswords(%s, %s) = %v, want %v", c.flavor, c.version, got, c.want)
+		}
+	}
+}
+
 // The statements that differ by flavor, as each server's manual gives them. MariaDB gets the hash
 // unless the password must travel in clear; MySQL 8 always gets the password (it rewrites it in
 // its logs itself).

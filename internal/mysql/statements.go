@@ -157,6 +157,26 @@ func (d dialect) alterUserPassword(user, password string, form passwordForm) sta
 	return statement{op: opAlterUser, query: "ALTER USER " + quoteAccount(user, anyHost) + clause, args: []any{value}, secret: true}
 }
 
+// alterUserRetainingPassword gives an account a new password and keeps the one it had as its
+// second (MySQL 8.0.14 and later). The account's authentication plugin is left as it is:
+// RETAIN CURRENT PASSWORD fails when a statement changes it.
+func alterUserRetainingPassword(user, password string) statement {
+	return statement{op: opAlterUser, query: "ALTER USER " + quoteAccount(user, anyHost) + " IDENTIFIED BY ? RETAIN CURRENT PASSWORD",
+		args: []any{password}, secret: true}
+}
+
+// discardOldPassword takes away an account's second password.
+func discardOldPassword(user string) statement {
+	return statement{op: opAlterUser, query: "ALTER USER " + quoteAccount(user, anyHost) + " DISCARD OLD PASSWORD"}
+}
+
+// selectHasSecondPassword reads whether an account keeps a second password: MySQL records it in
+// mysql.user.User_attributes as additional_password.
+func selectHasSecondPassword(user string) statement {
+	return read("SELECT COALESCE(JSON_UNQUOTE(JSON_EXTRACT(User_attributes, '$.additional_password')), '') <> '' "+
+		"FROM mysql.user WHERE User = ? AND Host = ?", user, anyHost)
+}
+
 func (d dialect) alterUserTLS(user string) statement {
 	clause := " REQUIRE NONE"
 	if d.requireTLS {

@@ -24,6 +24,10 @@ func TestStatements(t *testing.T) {
 		{grantOnDatabase("my_app", "dw", presetPrivileges[tenant.DataOnly]),
 			"GRANT SELECT, INSERT, UPDATE, DELETE, EXECUTE, CREATE TEMPORARY TABLES, LOCK TABLES ON `my\\_app`.* TO `dw`@`%`", false},
 		{alterUserConnectionLimit("ro", 5), "ALTER USER `ro`@`%` WITH MAX_USER_CONNECTIONS 5", false},
+		{alterUserRetainingPassword("app", "s3cret"), "ALTER USER `app`@`%` IDENTIFIED BY ? RETAIN CURRENT PASSWORD", true},
+		{discardOldPassword("app"), "ALTER USER `app`@`%` DISCARD OLD PASSWORD", false},
+		{selectHasSecondPassword("app"), "SELECT COALESCE(JSON_UNQUOTE(JSON_EXTRACT(User_attributes, '$.additional_password')), '') <> '' " +
+			"FROM mysql.user WHERE User = ? AND Host = ?", false},
 		{alterUserConnectionLimit("ro", 0), "ALTER USER `ro`@`%` WITH MAX_USER_CONNECTIONS 0", false},
 		{selectAccountOptions("ro"), "SELECT ssl_type, max_user_connections FROM mysql.user WHERE User = ? AND Host = ?", false},
 		{deleteOwnership(tenant.ObjectUser, "ro", "uid"), "DELETE FROM `db_concierge`.`ownership` WHERE kind = ? AND name = ? AND owner_uid = ?", false},

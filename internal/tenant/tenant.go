@@ -55,7 +55,31 @@ type Account struct {
 	// still logging in with the password it had before a rotation. Accounts in use are never
 	// locked.
 	Locked bool
+	// Second says what becomes of the account's second password, on an engine that keeps two
+	// per account (Engine.SecondPasswords): how such servers rotate, without partners.
+	Second SecondPassword
+	// Previous is the password the account had before this pass, which it keeps as its second
+	// (Second is SecondRetained).
+	Previous string
 }
+
+// SecondPassword says what a pass does with an account's second password.
+type SecondPassword int
+
+// What a pass does with a second password.
+const (
+	// SecondIgnored: the tenant does not rotate on such an engine; the second is not read.
+	SecondIgnored SecondPassword = iota
+	// SecondDiscarded: the account has no second password (no grace period runs); one found is
+	// discarded.
+	SecondDiscarded
+	// SecondKept: a grace period runs; the second password, the one before the last rotation,
+	// is left as it is.
+	SecondKept
+	// SecondRetained: the account rotates now: it takes Password, and keeps Previous as its
+	// second.
+	SecondRetained
+)
 
 // Owner is the AppDatabase a tenant's objects belong to. UID decides ownership; namespace and
 // name are recorded for people reading the records.
@@ -133,6 +157,12 @@ func (s Spec) Validate() error {
 		if a.Locked && !a.Standby {
 			return invalid(fmt.Sprintf("account %q is in use and locked", a.Name))
 		}
+		if a.Second != SecondIgnored && a.Standby {
+			return invalid(fmt.Sprintf("account %q both has a partner and keeps a second password", a.Name))
+		}
+		if a.Second == SecondRetained && a.Previous == "" {
+			return invalid(fmt.Sprintf("account %q is to keep its previous password, which is not given", a.Name))
+		}
 		if a.MaxUserConnections < 0 {
 			return invalid(fmt.Sprintf("account %q has a negative connection limit", a.Name))
 		}
@@ -171,6 +201,8 @@ const (
 	ConnectionLimit   ChangeKind = "connection_limit_set"
 	AccountLocked     ChangeKind = "account_locked"
 	AccountUnlocked   ChangeKind = "account_unlocked"
+	RetainedPassword  ChangeKind = "password_retained"
+	DiscardedPassword ChangeKind = "old_password_discarded"
 	SessionsEnded     ChangeKind = "sessions_ended"
 )
 
@@ -242,6 +274,9 @@ type Engine interface {
 	DropOwned(ctx context.Context, ownerUID string) ([]string, error)
 	// Inspect asks the server what it is.
 	Inspect(ctx context.Context) (ServerInfo, error)
+	// SecondPasswords reports whether the server keeps a second password per account (MySQL
+	// 8.0.14 and later), so that a rotation needs no partner accounts (Account.Second).
+	SecondPasswords(ctx context.Context) (bool, error)
 	// VerifyLogin logs in as an account, to database when not empty.
 	VerifyLogin(ctx context.Context, user, password, database string) error
 	// Sweep compares Ready tenants with what the server holds, in bulk, and returns by owner UID

@@ -104,6 +104,8 @@ type envOptions struct {
 	wrap func(client.Client) client.Client
 	// progressDelay is the reconciler's ProgressDelay; its default when 0.
 	progressDelay time.Duration
+	// secondPasswords makes the fake server keep two passwords per account, as MySQL 8 does.
+	secondPasswords bool
 }
 
 // newEnv gives a test its own namespace, MySQLCluster, fake engine, cluster registry and
@@ -122,6 +124,7 @@ func newEnv(t *testing.T, opts envOptions) *env {
 		events:  &memRecorder{},
 	}
 	e.engine.AdminUser = adminUser
+	e.engine.KeepsSecondPasswords = opts.secondPasswords
 	must(t, k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: e.ns}}))
 	must(t, k8s.Create(ctx, &dbv1.MySQLCluster{
 		ObjectMeta: metav1.ObjectMeta{Name: e.cluster},
@@ -472,6 +475,16 @@ func (c *staleStatus) Status() client.SubResourceWriter {
 type staleStatusWriter struct {
 	client.SubResourceWriter
 	c *staleStatus
+}
+
+// failNextWrite makes the next status write stale.
+func (c *staleStatus) failNextWrite() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.failOn == nil {
+		c.failOn = map[int]bool{}
+	}
+	c.failOn[c.writes+1] = true
 }
 
 // count returns how many status writes were made.

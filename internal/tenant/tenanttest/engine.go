@@ -32,7 +32,7 @@ const (
 )
 
 // methods are the tenant.Engine methods, the names Calls records and FailNext takes.
-var methods = []string{"Validate", "Claim", "Unclaim", "Provision", "DropOwned", "Inspect", "VerifyLogin", "Sweep", "Close"}
+var methods = []string{"Validate", "Claim", "Unclaim", "Provision", "DropOwned", "Inspect", "SecondPasswords", "VerifyLogin", "Sweep", "Close"}
 
 var identifierPattern = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
 
@@ -44,6 +44,10 @@ type Engine struct {
 	// PolicyRefuses, when set, is the server's password policy: a password it matches cannot be
 	// set, and Provision fails with a *tenant.PasswordPolicyError.
 	PolicyRefuses func(password string) bool
+	// KeepsSecondPasswords makes the fake keep a second password per account, as MySQL 8.0.14
+	// and later do: both log in, RETAIN CURRENT PASSWORD fills it and DISCARD OLD PASSWORD
+	// empties it.
+	KeepsSecondPasswords bool
 
 	mu        sync.Mutex
 	databases map[string]*database // by lower-cased name
@@ -59,6 +63,8 @@ type database struct{ name, charset, collation string }
 
 type account struct {
 	name, password string
+	// second is the second password, "" for none.
+	second         string
 	access         tenant.Access
 	maxConnections int
 	locked         bool
@@ -103,6 +109,7 @@ func New() *Engine {
 // AccountState is an account as the fake server holds it.
 type AccountState struct {
 	Password           string
+	SecondPassword     string
 	Locked             bool
 	Access             tenant.Access
 	MaxUserConnections int
@@ -134,7 +141,7 @@ func (e *Engine) Account(name string) (AccountState, bool) {
 	if !ok || a.name != name {
 		return AccountState{}, false
 	}
-	return AccountState{Password: a.password, Locked: a.locked, Access: a.access, MaxUserConnections: a.maxConnections, Database: a.database}, true
+	return AccountState{Password: a.password, SecondPassword: a.second, Locked: a.locked, Access: a.access, MaxUserConnections: a.maxConnections, Database: a.database}, true
 }
 
 // Ledger returns the ownership records, sorted by object then name.
@@ -413,7 +420,15 @@ func adoptionPassword(adopt *tenant.Adoption, name string) string {
 // logsIn reports whether an account spelled exactly so logs in with password.
 func (e *Engine) logsIn(name, password string) bool {
 	a, ok := e.accounts[strings.ToLower(name)]
-	return ok && a.name == name && password != "" && a.password == password && !a.locked
+	return ok && a.name == name && password != "" && (a.password == password || a.second == password) && !a.locked
+}
+
+// SecondPasswords reports KeepsSecondPasswords.
+func (e *Engine) SecondPasswords(ctx context.Context) (bool, error) {
+	if err := e.enter(ctx, "SecondPasswords", true); err != nil {
+		return false, err
+	}
+	return e.KeepsSecondPasswords, nil
 }
 
 // Unclaim deletes the owner's pending records of names under which nothing exists; records of
@@ -561,12 +576,33 @@ func (e *Engine) ensureAccount(db string, want tenant.Account, rotating bool) ([
 		return []tenant.Change{{Kind: tenant.CreatedUser, Detail: fmt.Sprintf("created user %q", want.Name)}}, nil
 	}
 	var changes []tenant.Change
-	if a.password != want.Password && !want.Standby {
+	switch {
+	case e.KeepsSecondPasswords && want.Second == tenant.SecondRetained:
+		if a.password == want.Password || a.second == want.Password {
+			break // retained by an earlier pass
+		}
+		if err := e.checkPolicy(want); err != nil {
+			return nil, err
+		}
+		if a.password != want.Previous {
+			// As internal/mysql does: an earlier second is discarded, and the previous password
+			// set again, so that RETAIN keeps it.
+			a.password = want.Previous
+		}
+		a.password, a.second = want.Password, a.password
+		changes = append(changes, tenant.Change{Kind: tenant.RetainedPassword, Detail: fmt.Sprintf("set a new password on user %q, keeping the previous one", want.Name)})
+	case a.password != want.Password && a.second != want.Password && !want.Standby,
+		// The Secret's password is the second one: it is the one to keep when the second goes.
+		a.second == want.Password && want.Second == tenant.SecondDiscarded:
 		if err := e.checkPolicy(want); err != nil {
 			return nil, err
 		}
 		a.password = want.Password
 		changes = append(changes, tenant.Change{Kind: tenant.ResetPassword, Detail: fmt.Sprintf("set the password of user %q to the Secret's", want.Name)})
+	}
+	if a.second != "" && want.Second == tenant.SecondDiscarded {
+		a.second = ""
+		changes = append(changes, tenant.Change{Kind: tenant.DiscardedPassword, Detail: fmt.Sprintf("discarded the previous password of user %q", want.Name)})
 	}
 	if a.access != want.Access || !strings.EqualFold(a.database, db) {
 		a.access, a.database = want.Access, db
