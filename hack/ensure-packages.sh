@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Makes sure the Debian packages that the tests and the demo use are installed: MariaDB (server
-# and client, and the cracklib password check with its dictionary), Galera, and shellcheck. As root it installs what is missing with apt-get, without letting the
+# and client, and the cracklib password check with its dictionary), Galera, shellcheck, and the
+# client libraries applications read their Secrets with (MariaDB Connector/J with a JDK, Node.js,
+# PyMySQL, SQLAlchemy, python-dotenv). As root it installs what is missing with apt-get, without letting the
 # packages start system services (the tests start their own throwaway servers); otherwise it says
 # what to install.
 set -euo pipefail
@@ -14,6 +16,13 @@ have mariadb || missing+=(mariadb-client)
 have cracklib-check || missing+=(cracklib-runtime)
 have rsync || missing+=(rsync)
 have shellcheck || missing+=(shellcheck)
+have javac || missing+=(default-jdk-headless)
+[[ -e /usr/share/java/mariadb-java-client.jar ]] || missing+=(libmariadb-java)
+have node || missing+=(nodejs)
+have npm || missing+=(npm)
+for module in pymysql:python3-pymysql sqlalchemy:python3-sqlalchemy dotenv:python3-dotenv; do
+	/usr/bin/python3 -c "import ${module%%:*}" 2>/dev/null || missing+=("${module#*:}")
+done
 
 if ((${#missing[@]} == 0)); then
 	exit 0

@@ -80,23 +80,35 @@ func TestSpecDifferences(t *testing.T) {
 	}
 }
 
-// Whatever a value holds, sourcing the output gives it back exactly, and runs nothing.
+// Whatever a value holds, sourcing the output gives it back exactly to the programs the shell
+// starts, and runs nothing.
 func TestPrintEnvIsSafeToSource(t *testing.T) {
-	tricky := `it's $(touch /tmp/pwned) "quoted" ` + "`x`\\"
+	tricky := `it's $(touch /tmp/pwned) "quoted" ` + "`x`\\\nline two"
 	s := &corev1.Secret{Data: map[string][]byte{
 		"host": []byte("db"), "port": []byte("3306"), "username": []byte("u"),
 		"password": []byte(tricky), "database": []byte("d"), "connection-string": []byte("mysql://u@db:3306/d"),
 	}}
 	var out bytes.Buffer
-	if err := printEnv(&out, s); err != nil {
+	if err := printEnv(&out, s, "shell"); err != nil {
 		t.Fatal(err)
 	}
-	got, err := exec.Command("sh", "-c", out.String()+`printf %s "$MYSQL_PASSWORD"`).Output()
+	got, err := exec.Command("sh", "-c", out.String()+`sh -c 'printf %s "$MYSQL_PASSWORD"'`).Output()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if string(got) != tricky {
-		t.Errorf("sourced password = %q, want %q", got, tricky)
+		t.Errorf("password seen by a child of the shell = %q, want %q", got, tricky)
+	}
+
+	// The dotenv form refuses what dotenv loaders would read back differently, and writes nothing.
+	out.Reset()
+	if err := printEnv(&out, s, "dotenv"); err == nil || strings.Contains(err.Error(), tricky) || out.Len() != 0 {
+		t.Errorf("dotenv form of a value with quotes: %v, wrote %d bytes", err, out.Len())
+	}
+	s.Data["password"] = []byte("Generated-Pass.word_~0123")
+	if err := printEnv(&out, s, "dotenv"); err != nil || !strings.Contains(out.String(), "MYSQL_PASSWORD='Generated-Pass.word_~0123'\n") ||
+		strings.Contains(out.String(), "export") {
+		t.Errorf("dotenv form: %v\n%s", err, out.String())
 	}
 }
 

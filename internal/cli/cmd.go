@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	dbv1 "github.com/stillwaters/db-concierge/api/v1"
+	"github.com/stillwaters/db-concierge/internal/credentials"
 )
 
 // Streams are where the command reads and writes.
@@ -88,7 +89,8 @@ a way that needs a person; 4 not ready within --timeout.`,
 	f.StringVar(&o.Cluster, "cluster", dbv1.DefaultClusterName, "the MySQL cluster (clusterRef) configured by the platform team")
 	f.StringVar(&o.DeletionPolicy, "deletion-policy", string(dbv1.DeletionPolicyRetain), "Retain keeps the database when the AppDatabase is deleted; Delete drops it")
 	f.BoolVar(&o.NoWait, "no-wait", false, "create the AppDatabase and return without waiting for it")
-	f.BoolVar(&o.OutputEnv, "output-env", false, "print only the main user's credentials, as shell variables (for: source .env); extra accounts' are in their own Secrets")
+	f.BoolVar(&o.OutputEnv, "output-env", false, "print only the main user's credentials, as environment variables (for: source .env); extra accounts' are in their own Secrets")
+	f.StringVar(&o.OutputEnvFormat, "output-env-format", string(credentials.EnvShell), "with --output-env: shell (export NAME='value', for source) or dotenv (NAME='value', for docker compose and dotenv libraries)")
 	f.StringVar(&o.DBName, "db-name", "", "MySQL database name (default: --name with '-' as '_')")
 	f.StringVar(&o.UserName, "user-name", "", "MySQL user name (default: database name + '_app')")
 	f.StringVar(&o.SecretName, "secret-name", "", "Secret name (default: database name in lower case, '_' as '-', + '-mysql-creds')")
@@ -235,7 +237,7 @@ func run(ctx context.Context, o *Options, kube *genericclioptions.ConfigFlags, s
 		if err := c.Get(ctx, skey, &s); err != nil {
 			return explainAPIError(err, "get", "secrets", skey.Namespace)
 		}
-		return printEnv(streams.Out, &s)
+		return printEnv(streams.Out, &s, o.OutputEnvFormat)
 	case o.Output != "":
 		return printObject(streams.Out, db, o.Output)
 	}

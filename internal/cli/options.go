@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	dbv1 "github.com/stillwaters/db-concierge/api/v1"
+	"github.com/stillwaters/db-concierge/internal/credentials"
 )
 
 // Options are the command's flags.
@@ -29,6 +30,7 @@ type Options struct {
 	PlatformNamespace string
 	NoWait            bool
 	OutputEnv         bool
+	OutputEnvFormat   string
 	DryRun            bool
 	Output            string
 	Timeout           time.Duration
@@ -95,6 +97,11 @@ func (o *Options) validate() error {
 	case "", "json", "yaml":
 	default:
 		return usageErrorf("-o must be json or yaml, not %q", o.Output)
+	}
+	switch o.OutputEnvFormat {
+	case "", string(credentials.EnvShell), string(credentials.EnvDotenv):
+	default:
+		return usageErrorf("--output-env-format must be shell or dotenv, not %q", o.OutputEnvFormat)
 	}
 	if o.OutputEnv && (o.Output != "" || o.NoWait) {
 		return usageErrorf("--output-env cannot be combined with -o or --no-wait: it prints the credentials of a Ready database")

@@ -100,31 +100,13 @@ func printAccounts(w io.Writer, db *dbv1.AppDatabase) {
 	}
 }
 
-// printEnv prints the Secret as shell assignments that `source .env` accepts: every value single-
-// quoted, with embedded quotes escaped, so no value can run as a command.
-func printEnv(w io.Writer, s *corev1.Secret) error {
-	vars := []struct{ name, key string }{
-		{"MYSQL_HOST", credentials.KeyHost},
-		{"MYSQL_PORT", credentials.KeyPort},
-		{"MYSQL_USER", credentials.KeyUsername},
-		{"MYSQL_PASSWORD", credentials.KeyPassword},
-		{"MYSQL_DATABASE", credentials.KeyDatabase},
-		{"MYSQL_URL", credentials.KeyConnectionString},
-	}
-	for _, v := range vars {
-		value, ok := s.Data[v.key]
-		if !ok {
-			return fmt.Errorf("Secret %s/%s has no key %q", s.Namespace, s.Name, v.key) //nolint:staticcheck // ST1005: Secret is the Kubernetes kind, spelt as kubectl does
-		}
-		// Redirected into a .env file, a failed write must not pass for a complete one.
-		if _, err := fmt.Fprintf(w, "%s=%s\n", v.name, shellQuote(string(value))); err != nil {
-			return err
-		}
+// printEnv prints the Secret's credentials as environment variables in format.
+func printEnv(w io.Writer, s *corev1.Secret, format string) error {
+	if err := credentials.WriteEnv(w, s.Data, credentials.EnvFormat(format)); err != nil {
+		return fmt.Errorf("Secret %s/%s: %w", s.Namespace, s.Name, err) //nolint:staticcheck // ST1005: Secret is the Kubernetes kind, spelt as kubectl does
 	}
 	return nil
 }
-
-func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
 // printObject prints an AppDatabase as JSON or YAML, as kubectl -o does.
 func printObject(w io.Writer, db *dbv1.AppDatabase, format string) error {

@@ -227,9 +227,9 @@ func (r *AppDatabaseReconciler) ensureSecret(ctx context.Context, db *dbv1.AppDa
 	if secretHolds(existing, data, labels, annotations) {
 		return conn.Password, changes, nil
 	}
-	// A Secret written before owners' UIDs were recorded only gets this AppDatabase's: no repair.
-	recordingUID := existing.Annotations[dbv1.AnnotationOwnerUID] == "" &&
-		secretHolds(existing, data, labels, map[string]string{dbv1.AnnotationOwner: ownerOf(db)})
+	// A Secret written by an earlier version only gets what that version did not write (keys,
+	// the owner's UID), or one a template adds to: nothing was changed by hand, so no repair.
+	adding := onlyAdds(existing, data, labels, annotations)
 	updated := existing.DeepCopy()
 	updated.Data = data
 	for k, v := range labels {
@@ -245,7 +245,7 @@ func (r *AppDatabaseReconciler) ensureSecret(ctx context.Context, db *dbv1.AppDa
 		return "", nil, fmt.Errorf("updating Secret %s: %w", key, err)
 	}
 	logf.FromContext(ctx).Info("Updated Secret", "secret", key.String())
-	if recordingUID {
+	if adding {
 		return conn.Password, changes, nil
 	}
 	return conn.Password, append(changes, tenant.Change{Kind: secretRestored, Detail: "restored the connection details in Secret " + key.String()}), nil
@@ -316,6 +316,30 @@ func splitOwner(owner string) (namespace, name string, ok bool) {
 
 // secretHolds reports whether s holds exactly data and carries labels and annotations. It is the
 // check every drift pass makes, so it compares in place rather than copying the Secret.
+// onlyAdds reports whether s lacks some of data, labels and annotations, but holds no other value
+// than they have.
+func onlyAdds(s *corev1.Secret, data map[string][]byte, wantLabels, wantAnnotations map[string]string) bool {
+	if len(s.StringData) != 0 {
+		return false
+	}
+	for k, v := range s.Data {
+		if want, ok := data[k]; !ok || !bytes.Equal(want, v) {
+			return false
+		}
+	}
+	for k, v := range wantLabels {
+		if have, ok := s.Labels[k]; ok && have != v {
+			return false
+		}
+	}
+	for k, v := range wantAnnotations {
+		if have, ok := s.Annotations[k]; ok && have != v {
+			return false
+		}
+	}
+	return true
+}
+
 func secretHolds(s *corev1.Secret, data map[string][]byte, wantLabels, wantAnnotations map[string]string) bool {
 	if len(s.Data) != len(data) || len(s.StringData) != 0 {
 		return false

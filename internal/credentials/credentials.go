@@ -6,6 +6,9 @@ import (
 	"net"
 	"net/url"
 	"strconv"
+	"strings"
+
+	"github.com/go-sql-driver/mysql"
 )
 
 // Keys of an application Secret, as the seed defines them.
@@ -17,6 +20,23 @@ const (
 	KeyDatabase         = "database"
 	KeyConnectionString = "connection-string"
 )
+
+// Keys DB Concierge adds for the most common client libraries, named as CloudNativePG names its
+// own where it has a name for them.
+const (
+	// KeyJDBCURI is the JDBC URL, for MySQL Connector/J and MariaDB Connector/J (2.x takes the
+	// jdbc:mysql: scheme as it is; 3.x wants permitMysqlScheme). It carries no credentials: the
+	// drivers do not agree on how a password in a URL is escaped (MariaDB Connector/J 2.7 decodes
+	// nothing, so a password holding & or = cannot be written for it), and every JDBC pool takes
+	// user and password apart from the URL.
+	KeyJDBCURI = "jdbc-uri"
+	// KeyGoDSN is a go-sql-driver/mysql data source name.
+	KeyGoDSN = "go-dsn"
+)
+
+// OwnedKeys are the keys DB Concierge writes into every application Secret; a template may not
+// set them.
+var OwnedKeys = []string{KeyHost, KeyPort, KeyUsername, KeyPassword, KeyDatabase, KeyConnectionString, KeyJDBCURI, KeyGoDSN, KeyPendingPassword}
 
 // KeyPendingPassword holds, for a moment during a rotation on a server that keeps two passwords
 // per account, the new password before the account takes it: a pass that ends between the two
@@ -48,7 +68,40 @@ func (c Connection) URL(withPassword bool) string {
 	return u.String()
 }
 
-// SecretData is the exact content of the application's Secret.
+// JDBCURL is jdbc:mysql://host:port/database. Database names are letters, digits and _, which
+// need no escaping.
+func (c Connection) JDBCURL() string {
+	return "jdbc:mysql://" + net.JoinHostPort(c.Host, strconv.Itoa(c.Port)) + "/" + c.Database
+}
+
+// GoDSN is the go-sql-driver/mysql data source name, user:password@tcp(host:port)/database, as
+// the driver itself writes it: its parser takes any byte in a password.
+func (c Connection) GoDSN() string {
+	cfg := mysql.NewConfig()
+	cfg.User, cfg.Passwd, cfg.Net = c.User, c.Password, "tcp"
+	cfg.Addr, cfg.DBName = net.JoinHostPort(c.Host, strconv.Itoa(c.Port)), c.Database
+	return cfg.FormatDSN()
+}
+
+// PercentEncode escapes every byte but RFC 3986's unreserved characters, the one form every URL
+// parser decodes alike: url.QueryEscape's '+' for a space is read back as '+' by some.
+func PercentEncode(s string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '.', c == '_', c == '~':
+			b.WriteByte(c)
+		default:
+			b.WriteByte('%')
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&15])
+		}
+	}
+	return b.String()
+}
+
+// SecretData is the exact content of the application's Secret, before any template's keys.
 func (c Connection) SecretData() map[string][]byte {
 	return map[string][]byte{
 		KeyHost:             []byte(c.Host),
@@ -57,5 +110,7 @@ func (c Connection) SecretData() map[string][]byte {
 		KeyPassword:         []byte(c.Password),
 		KeyDatabase:         []byte(c.Database),
 		KeyConnectionString: []byte(c.URL(true)),
+		KeyJDBCURI:          []byte(c.JDBCURL()),
+		KeyGoDSN:            []byte(c.GoDSN()),
 	}
 }

@@ -28,6 +28,8 @@ type docRun struct {
 	dir   string
 	path  string
 	subst *strings.Replacer
+	// env is what the application snippets need of this machine: where the client libraries are.
+	env []string
 }
 
 // TestDocumentationWorks follows the platform team's page and the developer's page, block by block,
@@ -66,6 +68,7 @@ func TestDocumentationWorks(t *testing.T) {
 	if err := os.Symlink(kube.Kubectl, filepath.Join(bin, "kubectl")); err != nil {
 		t.Fatal(err)
 	}
+	clientEnv := clientLibraries(t, bin)
 	run := &docRun{
 		t:    t,
 		dir:  t.TempDir(),
@@ -74,6 +77,7 @@ func TestDocumentationWorks(t *testing.T) {
 			docAdminHost, "127.0.0.1",
 			"MYSQL_ADMIN_PORT=3306", fmt.Sprintf("MYSQL_ADMIN_PORT=%d", maria.Port),
 		),
+		env: clientEnv,
 	}
 	for _, name := range []string{"install.sh", "uninstall.sh", "deploy", "crds", "charts", "examples", "Dockerfile"} {
 		if err := os.Symlink(filepath.Join(stack.RepoRoot(), name), filepath.Join(run.dir, name)); err != nil {
@@ -125,6 +129,21 @@ func TestDocumentationWorks(t *testing.T) {
 	}
 }
 
+// clientLibraries points the application snippets at the client libraries installed here
+// (hack/ensure-packages.sh, hack/node-clients.sh): Debian's python3 with PyMySQL and SQLAlchemy
+// first on PATH (in bin), MariaDB Connector/J on the class path, the npm packages on NODE_PATH.
+func clientLibraries(t *testing.T, bin string) []string {
+	t.Helper()
+	if err := os.Symlink("/usr/bin/python3", filepath.Join(bin, "python3")); err != nil {
+		t.Fatal(err)
+	}
+	modules, err := exec.Command(filepath.Join(stack.RepoRoot(), "hack", "node-clients.sh")).Output()
+	if err != nil {
+		t.Fatalf("installing the npm client packages: %v", err)
+	}
+	return []string{"CLASSPATH=/usr/share/java/mariadb-java-client.jar", "NODE_PATH=" + strings.TrimSpace(string(modules))}
+}
+
 func blocksOf(t *testing.T, page string) []Block {
 	t.Helper()
 	blocks, err := Blocks(filepath.Join(stack.RepoRoot(), page))
@@ -140,7 +159,11 @@ func (r *docRun) phase(blocks []Block, marker, kubeconfig string) {
 	ran := 0
 	for _, b := range blocks {
 		if name, ok := strings.CutPrefix(b.Marker, "file "); ok {
-			if err := os.WriteFile(filepath.Join(r.dir, name), []byte(r.subst.Replace(b.Body)), 0o644); err != nil {
+			path := filepath.Join(r.dir, name)
+			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+				r.t.Fatal(err)
+			}
+			if err := os.WriteFile(path, []byte(r.subst.Replace(b.Body)), 0o644); err != nil {
 				r.t.Fatal(err)
 			}
 			continue
@@ -152,6 +175,7 @@ func (r *docRun) phase(blocks []Block, marker, kubeconfig string) {
 		cmd := exec.Command("bash", "-euo", "pipefail", "-c", r.subst.Replace(b.Body))
 		cmd.Dir = r.dir
 		cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig, "PATH="+r.path)
+		cmd.Env = append(cmd.Env, r.env...)
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			r.t.Fatalf("%s:%d (%s): %v\n--- block\n%s--- output\n%s", rel(b.File), b.Line, marker, err, b.Body, out)
