@@ -137,11 +137,56 @@ type AppDatabaseSpec struct {
 
 	// passwordRotation rotates the credentials of every account of this database: on a schedule
 	// (every), and whenever the annotation db.stillwaters.io/rotate-password gets a new value.
-	// Each account takes turns with a partner account of the same access (its name followed by
-	// "_2"): a rotation gives the idle one a new password and switches the Secret to it in one
-	// write; the previous credentials keep working for gracePeriod, then their account is locked.
+	// On MySQL 8.0.14 and later each account keeps its previous password as a second one for
+	// gracePeriod; elsewhere each account takes turns with a partner account of the same access
+	// (its name followed by "_2"), and the previous one is locked after gracePeriod.
 	// +optional
 	PasswordRotation *PasswordRotation `json:"passwordRotation,omitempty"`
+
+	// secretTemplate adds labels, annotations and keys to the Secret of every account.
+	// +optional
+	SecretTemplate *SecretTemplate `json:"secretTemplate,omitempty"`
+}
+
+// SecretTemplate is what an AppDatabase adds to its Secrets, beside the keys DB Concierge
+// writes. The operator keeps them as it keeps its own: a key edited or deleted by hand is
+// written again.
+type SecretTemplate struct {
+	// labels are added to each Secret (for tools that select Secrets by label). Keys under
+	// db.stillwaters.io/ and app.kubernetes.io/managed-by are the operator's.
+	// +optional
+	// +kubebuilder:validation:MaxProperties=32
+	// +kubebuilder:validation:XValidation:rule="self.all(k, !k.startsWith('db.stillwaters.io/') && k != 'app.kubernetes.io/managed-by')",message="labels under db.stillwaters.io/ and app.kubernetes.io/managed-by are the operator's"
+	Labels map[string]string `json:"labels,omitempty"`
+	// annotations are added to each Secret (for Reloader, Argo CD, backup tools). Keys under
+	// db.stillwaters.io/ are the operator's.
+	// +optional
+	// +kubebuilder:validation:MaxProperties=32
+	// +kubebuilder:validation:XValidation:rule="self.all(k, !k.startsWith('db.stillwaters.io/'))",message="annotations under db.stillwaters.io/ are the operator's"
+	Annotations map[string]string `json:"annotations,omitempty"`
+	// data are extra keys, each rendered from a Go text/template over the account's connection:
+	// the fields .Host, .Port, .Username, .Password and .Database, and the functions urlencode
+	// (RFC 3986 percent-encoding), urlquery (form encoding), shellquote, json, eq, ne, and, or
+	// and not. A template may use if and with, but not range, define, template or printf.
+	// +optional
+	// +listType=map
+	// +listMapKey=key
+	// +kubebuilder:validation:MaxItems=16
+	Data []SecretTemplateKey `json:"data,omitempty"`
+}
+
+// SecretTemplateKey is one key a template adds to a Secret.
+type SecretTemplateKey struct {
+	// key is the Secret key. The keys DB Concierge writes (host, port, username, password,
+	// database, connection-string, jdbc-uri, go-dsn, pending-password) cannot be set here.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[-._a-zA-Z0-9]+$`
+	// +kubebuilder:validation:XValidation:rule="!(self in ['host', 'port', 'username', 'password', 'database', 'connection-string', 'jdbc-uri', 'go-dsn', 'pending-password'])",message="this key is written by DB Concierge and cannot come from a template"
+	Key string `json:"key"`
+	// template renders the key's value, at most 16 KiB.
+	// +kubebuilder:validation:MaxLength=4096
+	Template string `json:"template"`
 }
 
 // PasswordSource is where an account's password comes from.

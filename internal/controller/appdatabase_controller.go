@@ -443,6 +443,9 @@ func refuseSpec(db *dbv1.AppDatabase, platformNamespace string) (outcome, bool) 
 	if err := checkSecretNames(accounts); err != nil {
 		return failed(dbv1.ReasonInvalidSpec, err.Error()), true
 	}
+	if err := checkSecretTemplate(db); err != nil {
+		return failed(dbv1.ReasonInvalidSpec, err.Error()), true
+	}
 	if _, set := db.Annotations[dbv1.AnnotationAdopt]; set && db.Namespace != platformNamespace {
 		return failed(dbv1.ReasonInvalidSpec, fmt.Sprintf("annotation %s is honoured only on AppDatabases in the platform namespace %q: adoption is the platform team's step",
 			dbv1.AnnotationAdopt, platformNamespace)), true

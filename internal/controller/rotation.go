@@ -471,8 +471,11 @@ func (r *AppDatabaseReconciler) writeRotatedSecret(ctx context.Context, db *dbv1
 	if err := r.APIReader.Get(ctx, key, &s); err != nil {
 		return fmt.Errorf("reading Secret %s to rotate its credentials: %w", key, err)
 	}
-	s.Data = conn.SecretData()
-	labels, annotations := secretMeta(db)
+	data, labels, annotations, err := secretContent(db, conn)
+	if err != nil {
+		return err
+	}
+	s.Data = data
 	for k, v := range labels {
 		metav1.SetMetaDataLabel(&s.ObjectMeta, k, v)
 	}
@@ -481,7 +484,7 @@ func (r *AppDatabaseReconciler) writeRotatedSecret(ctx context.Context, db *dbv1
 	}
 	metav1.SetMetaDataAnnotation(&s.ObjectMeta, dbv1.AnnotationCredentialsRotated, at.UTC().Format(time.RFC3339))
 	start := time.Now()
-	err := r.Client.Update(ctx, &s)
+	err = r.Client.Update(ctx, &s)
 	metrics.ObserveStep(metrics.StepSecretWrite, start)
 	if err != nil {
 		return fmt.Errorf("writing rotated credentials into Secret %s: %w", key, err)

@@ -219,8 +219,10 @@ func (r *AppDatabaseReconciler) ensureSecret(ctx context.Context, db *dbv1.AppDa
 		}
 		changes = append(changes, tenant.Change{Kind: passwordRegenerated, Detail: "generated a new password under the cluster's password policy"})
 	}
-	labels, annotations := secretMeta(db)
-	data := conn.SecretData()
+	data, labels, annotations, err := secretContent(db, conn)
+	if err != nil {
+		return "", changes, err
+	}
 	if a.dual && a.pending != "" {
 		data[credentials.KeyPendingPassword] = []byte(a.pending)
 	}
@@ -228,8 +230,9 @@ func (r *AppDatabaseReconciler) ensureSecret(ctx context.Context, db *dbv1.AppDa
 		return conn.Password, changes, nil
 	}
 	// A Secret written by an earlier version only gets what that version did not write (keys,
-	// the owner's UID), or one a template adds to: nothing was changed by hand, so no repair.
-	adding := onlyAdds(existing, data, labels, annotations)
+	// the owner's UID), or one a template adds to; a changed spec (a template's) is applied: in
+	// neither was anything changed by hand, so no repair.
+	adding := onlyAdds(existing, data, labels, annotations) || db.Generation != db.Status.ObservedGeneration
 	updated := existing.DeepCopy()
 	updated.Data = data
 	for k, v := range labels {
@@ -257,11 +260,14 @@ func (r *AppDatabaseReconciler) createSecret(ctx context.Context, db *dbv1.AppDa
 	if conn.Password, err = passwordOf(policy, given); err != nil {
 		return false, "", err
 	}
-	labels, annotations := secretMeta(db)
+	data, labels, annotations, err := secretContent(db, conn)
+	if err != nil {
+		return false, "", err
+	}
 	secret := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name, Labels: labels, Annotations: annotations},
 		Type:       corev1.SecretTypeOpaque,
-		Data:       conn.SecretData(),
+		Data:       data,
 	}
 	start := time.Now()
 	err = r.Client.Create(ctx, secret)

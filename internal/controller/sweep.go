@@ -305,9 +305,9 @@ func (r *AppDatabaseReconciler) cachedCredentials(ctx context.Context, db *dbv1.
 	if tenant.ValidatePassword(conn.User, conn.Password) != nil {
 		return false
 	}
-	labels, annotations := secretMeta(db)
+	data, labels, annotations, err := secretContent(db, conn)
 	// A password set aside by a rotation fails this too: only a full pass finishes the rotation.
-	if !secretHolds(&s, conn.SecretData(), labels, annotations) {
+	if err != nil || !secretHolds(&s, data, labels, annotations) {
 		return false
 	}
 	a.user, a.Password = conn.User, conn.Password
