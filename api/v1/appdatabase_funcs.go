@@ -57,6 +57,10 @@ const (
 	// password from it (passwordFrom): whoever writes the Secret agrees to that, and the operator
 	// watches only Secrets so labelled.
 	LabelPasswordSource = "db.stillwaters.io/password-source"
+
+	// LabelInitSQL, set to "true" on a ConfigMap, lets AppDatabases of its namespace run SQL from
+	// it (spec.init); the operator watches only ConfigMaps so labelled.
+	LabelInitSQL = "db.stillwaters.io/init-sql"
 	// Finalizer holds an AppDatabase with deletionPolicy Delete until its database and user are dropped.
 	Finalizer = "db.stillwaters.io/drop-database"
 )

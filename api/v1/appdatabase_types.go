@@ -146,6 +146,51 @@ type AppDatabaseSpec struct {
 	// secretTemplate adds labels, annotations and keys to the Secret of every account.
 	// +optional
 	SecretTemplate *SecretTemplate `json:"secretTemplate,omitempty"`
+
+	// init runs SQL from a ConfigMap in appNamespace once, as the main user, right after the
+	// database is created: tables and seed rows an application expects to find. It is not a
+	// migration tool.
+	// +optional
+	Init *DatabaseInit `json:"init,omitempty"`
+}
+
+// DatabaseInit is SQL to run in a new database.
+type DatabaseInit struct {
+	// configMapRef names the ConfigMap key holding the SQL. The ConfigMap must carry the label
+	// db.stillwaters.io/init-sql=true.
+	ConfigMapRef ConfigMapKeyRef `json:"configMapRef"`
+	// rerunOnChange runs the SQL again, on the existing database, whenever its content differs
+	// from the last run's, and once when init is added to a database that already exists.
+	// Without it the SQL runs only when the database is created.
+	// +optional
+	RerunOnChange bool `json:"rerunOnChange,omitempty"`
+}
+
+// ConfigMapKeyRef names a key of a ConfigMap in the AppDatabase's appNamespace.
+type ConfigMapKeyRef struct {
+	// name is the ConfigMap's name.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+	// key is the key holding the SQL.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[-._a-zA-Z0-9]+$`
+	Key string `json:"key"`
+}
+
+// InitStatus is the last run of spec.init.
+type InitStatus struct {
+	// checksum is the SHA-256 of the SQL last run, in hex.
+	Checksum string `json:"checksum"`
+	// lastRunTime is when it ran.
+	LastRunTime metav1.Time `json:"lastRunTime"`
+	// succeeded says whether it ran to the end. A failed SQL runs again only once its content
+	// changes.
+	Succeeded bool `json:"succeeded"`
+	// message is, for a run that failed, the statement's error as the server gave it.
+	// +optional
+	Message string `json:"message,omitempty"`
 }
 
 // SecretTemplate is what an AppDatabase adds to its Secrets, beside the keys DB Concierge
@@ -360,6 +405,10 @@ type AppDatabaseStatus struct {
 	// passwordRotation says when credentials were last rotated, and what is due next.
 	// +optional
 	PasswordRotation *PasswordRotationStatus `json:"passwordRotation,omitempty"`
+
+	// init is the last run of spec.init.
+	// +optional
+	Init *InitStatus `json:"init,omitempty"`
 
 	// conditions hold the Ready condition, whose reason says why the AppDatabase is or is not ready.
 	// +optional

@@ -43,6 +43,12 @@ const (
 	// ReasonPasswordSourceNotFound: a passwordFrom names a Secret or key that does not exist, or
 	// a Secret that does not carry the label db.stillwaters.io/password-source=true.
 	ReasonPasswordSourceNotFound = "PasswordSourceNotFound"
+	// ReasonInitSQLNotFound: spec.init names a ConfigMap or key that does not exist, or a
+	// ConfigMap that does not carry the label db.stillwaters.io/init-sql=true.
+	ReasonInitSQLNotFound = "InitSQLNotFound"
+	// ReasonInitFailed: the server refused a statement of spec.init's SQL. It runs again once the
+	// SQL changes.
+	ReasonInitFailed = "InitFailed"
 
 	// ReasonClusterUnreachable: the operator cannot connect to the cluster's admin endpoint.
 	ReasonClusterUnreachable = "ClusterUnreachable"
@@ -80,6 +86,8 @@ var terminalReasons = map[string]bool{
 	ReasonPasswordRejected:    true,
 
 	ReasonPasswordSourceNotFound: true,
+	ReasonInitSQLNotFound:        true,
+	ReasonInitFailed:             true,
 }
 
 // IsTerminalReason reports whether a failure with this reason needs a person to act; every other

@@ -46,8 +46,11 @@ type AppDatabaseReconciler struct {
 	// PasswordSources reads the Secrets labelled as password sources (passwordFrom) from a cache
 	// of those alone; nil reads them through APIReader.
 	PasswordSources client.Reader
-	Recorder        recorder.EventRecorder
-	Clusters        Clusters
+	// InitScripts reads the ConfigMaps labelled for spec.init from a cache of those alone; nil
+	// reads them through APIReader.
+	InitScripts client.Reader
+	Recorder    recorder.EventRecorder
+	Clusters    Clusters
 	// PlatformNamespace is the only namespace whose AppDatabases may target other namespaces.
 	PlatformNamespace string
 	// ResyncPeriod is how often the drift sweep of each cluster checks its Ready AppDatabases
@@ -275,6 +278,16 @@ func (r *AppDatabaseReconciler) provision(ctx context.Context, db *dbv1.AppDatab
 		}
 		return *sourceRefused, conn, err
 	}
+	// A new tenant's init SQL must be there before anything is created for it.
+	firstPass := db.Status.ConnectionString == "" && !adopting
+	var initSQL *string
+	if initDue(db, firstPass) {
+		sql, refusal, err := r.initSQL(ctx, db)
+		if refusal != nil || err != nil {
+			return outcomeOr(refusal, err), conn, err
+		}
+		initSQL = &sql
+	}
 	for i := range accounts {
 		accounts[i].user = activeUser(accounts[i], secretUser(secrets[i]))
 	}
@@ -365,9 +378,44 @@ func (r *AppDatabaseReconciler) provision(ctx context.Context, db *dbv1.AppDatab
 		return failed(dbv1.ReasonProvisioningError, err.Error()), conn, err
 	}
 	conn.User, conn.Password = accounts[0].user, accounts[0].Password
+	var initRun *dbv1.InitStatus
+	if databaseNew := firstPass || createdDatabase(engineChanges); initDue(db, databaseNew) {
+		if initSQL == nil {
+			sql, refusal, err := r.initSQL(ctx, db)
+			if refusal != nil || err != nil {
+				return outcomeOr(refusal, err), conn, err
+			}
+			initSQL = &sql
+		}
+		var refusal *outcome
+		initRun, refusal, err = r.runInit(ctx, db, c.Engine, credentialsOf{conn.User, conn.Password, spec.Database}, *initSQL)
+		switch {
+		case err != nil:
+			return failed(dbv1.ReasonProvisioningError, err.Error()), conn, err
+		case refusal != nil:
+			refusal.init = initRun
+			return *refusal, conn, nil
+		}
+	}
 	drift, planned := splitPlanned(engineChanges, rotated)
 	return outcome{ready: true, changes: append(changes, drift...), planned: planned, accounts: accountStatus(accounts),
-		rotation: rotationStatus(db, now, strategyOf(rotating, dual), rotated)}, conn, nil
+		rotation: rotationStatus(db, now, strategyOf(rotating, dual), rotated), init: initRun}, conn, nil
+}
+
+// createdDatabase reports whether a pass created the database, or created it again after it was
+// dropped by hand.
+func createdDatabase(changes []tenant.Change) bool {
+	return slices.ContainsFunc(changes, func(c tenant.Change) bool {
+		return c.Kind == tenant.CreatedDatabase || c.Kind == tenant.RecreatedDatabase
+	})
+}
+
+// outcomeOr is refusal, or for a failure to read (err) a retried ProvisioningError.
+func outcomeOr(refusal *outcome, err error) outcome {
+	if refusal != nil {
+		return *refusal
+	}
+	return failed(dbv1.ReasonProvisioningError, err.Error())
 }
 
 // namedSpec is the spec naming every account the tenant holds, partners included (rotating),

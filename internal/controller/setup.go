@@ -116,6 +116,21 @@ func SetupWithManager(ctx context.Context, mgr manager.Manager, opts Options) er
 	if err := mgr.Add(sources); err != nil {
 		return err
 	}
+	// So do the ConfigMaps of spec.init.
+	initScripts, err := cache.New(mgr.GetConfig(), cache.Options{
+		Scheme: mgr.GetScheme(),
+		Mapper: mgr.GetRESTMapper(),
+		ByObject: map[client.Object]cache.ByObject{&corev1.ConfigMap{}: {
+			Label:     labels.SelectorFromSet(labels.Set{dbv1.LabelInitSQL: "true"}),
+			Transform: cache.TransformStripManagedFields(),
+		}},
+	})
+	if err != nil {
+		return fmt.Errorf("creating the init SQL cache: %w", err)
+	}
+	if err := mgr.Add(initScripts); err != nil {
+		return err
+	}
 
 	// When an unreachable cluster answers again, its waiting tenants and its status are redone.
 	tenantsWaiting := make(chan event.GenericEvent, reachableEventsCap)
@@ -168,6 +183,7 @@ func SetupWithManager(ctx context.Context, mgr manager.Manager, opts Options) er
 		APIReader:                mgr.GetAPIReader(),
 		Informers:                mgr.GetCache(),
 		PasswordSources:          sources,
+		InitScripts:              initScripts,
 		Clusters:                 registry,
 		PlatformNamespace:        opts.PlatformNamespace,
 		ResyncPeriod:             opts.ResyncPeriod,
@@ -194,6 +210,7 @@ func SetupWithManager(ctx context.Context, mgr manager.Manager, opts Options) er
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		WatchesRawSource(source.Kind(platform, &corev1.Secret{}, handler.TypedEnqueueRequestsFromMapFunc(r.usingAdminSecret))).
 		WatchesRawSource(source.Kind(sources, &corev1.Secret{}, handler.TypedEnqueueRequestsFromMapFunc(r.usingPasswordSource))).
+		WatchesRawSource(source.Kind(initScripts, &corev1.ConfigMap{}, handler.TypedEnqueueRequestsFromMapFunc(r.usingInitSQL))).
 		WatchesRawSource(source.Channel(tenantsWaiting, handler.EnqueueRequestsFromMapFunc(r.waitingForCluster))).
 		WatchesRawSource(&driftSweep{r: r, elected: mgr.Elected()}).
 		WithOptions(controller.Options{
@@ -316,6 +333,13 @@ func (r *AppDatabaseReconciler) usingPasswordSource(ctx context.Context, s *core
 			return false
 		}
 		return names(db.Spec.PasswordFrom) || slices.ContainsFunc(db.Spec.Users, func(u dbv1.AppDatabaseUser) bool { return names(u.PasswordFrom) })
+	})
+}
+
+// usingInitSQL requeues the tenants of a ConfigMap's namespace whose spec.init names it.
+func (r *AppDatabaseReconciler) usingInitSQL(ctx context.Context, cm *corev1.ConfigMap) []reconcile.Request {
+	return r.requests(ctx, client.MatchingFields{indexAppNamespace: cm.Namespace}, func(db *dbv1.AppDatabase) bool {
+		return r.Clusters.Serves(db.Spec.ClusterRef) && db.Spec.Init != nil && db.Spec.Init.ConfigMapRef.Name == cm.Name
 	})
 }
 

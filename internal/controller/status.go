@@ -25,6 +25,8 @@ type outcome struct {
 	planned []tenant.Change
 	// rotation, for a ready outcome, is status.passwordRotation.
 	rotation *dbv1.PasswordRotationStatus
+	// init, when set, is a run of spec.init to record in status.init, whether or not it succeeded.
+	init *dbv1.InitStatus
 }
 
 func failed(reason, message string) outcome { return outcome{reason: reason, message: message} }
@@ -40,6 +42,9 @@ func desiredStatus(db *dbv1.AppDatabase, o outcome, connectionString string, now
 	s.AppNamespace = db.EffectiveAppNamespace()
 	if o.appNamespaceUID != "" {
 		s.AppNamespaceUID = o.appNamespaceUID
+	}
+	if o.init != nil {
+		s.Init = o.init
 	}
 
 	cond := metav1.Condition{Type: dbv1.ConditionReady, ObservedGeneration: db.Generation}

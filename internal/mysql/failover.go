@@ -73,7 +73,7 @@ type failover struct {
 	connectTimeout time.Duration
 }
 
-func newFailover(opts Options, user, password, database string, admin bool) (*failover, error) {
+func newFailover(opts Options, user, password, database string, admin bool, adjust ...func(*gomysql.Config)) (*failover, error) {
 	f := &failover{endpoints: opts.Endpoints, admin: admin, connectTimeout: opts.ConnectTimeout}
 	for _, e := range opts.Endpoints {
 		cfg := gomysql.NewConfig()
@@ -94,6 +94,9 @@ func newFailover(opts Options, user, password, database string, admin bool) (*fa
 				return nil, err
 			}
 			cfg.TLS = tlsConfig
+		}
+		for _, a := range adjust {
+			a(cfg)
 		}
 		c, err := gomysql.NewConnector(cfg)
 		if err != nil {

@@ -28,6 +28,8 @@ const (
 	opRead           = "read"
 	opBootstrap      = "bootstrap"
 	opKill           = "kill_session"
+	// opScript is a tenant's own SQL (spec.init), run as its account.
+	opScript = "script"
 )
 
 type statement struct {

@@ -176,3 +176,14 @@ func (e *PasswordPolicyError) Unwrap() error    { return e.Err }
 func (e *PasswordPolicyError) Error() string {
 	return fmt.Sprintf("the server's password policy refused the password of account %q: %s", e.Account, e.Reason)
 }
+
+// ScriptError is a statement of a tenant's own SQL that the server refused: the tenant's to fix.
+type ScriptError struct {
+	// Message is the server's error, its first line, which names no password.
+	Message string
+}
+
+func (e *ScriptError) Error() string { return "the server refused a statement: " + e.Message }
+
+// TenantKind says what the reconciler does about it.
+func (e *ScriptError) TenantKind() Kind { return KindInvalidInput }

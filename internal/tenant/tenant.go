@@ -279,6 +279,10 @@ type Engine interface {
 	SecondPasswords(ctx context.Context) (bool, error)
 	// VerifyLogin logs in as an account, to database when not empty.
 	VerifyLogin(ctx context.Context, user, password, database string) error
+	// RunScript logs in as an account and runs script, statements separated by semicolons, in
+	// database. A statement the server refuses ends it with a *ScriptError; the statements
+	// before it stay done.
+	RunScript(ctx context.Context, user, password, database, script string) error
 	// Sweep compares Ready tenants with what the server holds, in bulk, and returns by owner UID
 	// those a full pass must look at, and why.
 	Sweep(ctx context.Context, expected []Expectation) (map[string]Finding, error)

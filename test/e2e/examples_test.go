@@ -36,6 +36,7 @@ func TestExamples(t *testing.T) {
 		{"self-service.yaml", readFile(t, "examples/self-service.yaml"), []string{"team-a"}},
 		{"reporting.yaml", readFile(t, "examples/reporting.yaml"), []string{"shop"}},
 		{"rotation.yaml", readFile(t, "examples/rotation.yaml"), []string{"billing"}},
+		{"storefront.yaml", readFile(t, "examples/storefront.yaml"), []string{"storefront"}},
 		{"helm-app", []byte(helmApp), []string{"my-shop"}},
 	}
 	for _, c := range cases {

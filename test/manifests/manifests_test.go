@@ -125,7 +125,7 @@ func TestKustomizationListsTheBase(t *testing.T) {
 }
 
 // Developers get exactly what the seed's security model promises: AppDatabases, and reading
-// Secrets, in the namespaces they are bound in.
+// Secrets, in the namespaces they are bound in; and the ConfigMaps of spec.init.
 func TestDeveloperRole(t *testing.T) {
 	docs := bytes.Split(read(t, "deploy/dev-rbac.yaml"), []byte("\n---\n"))
 	var role rbacv1.ClusterRole
@@ -138,6 +138,7 @@ func TestDeveloperRole(t *testing.T) {
 	want := map[string][]string{
 		"db.stillwaters.io/appdatabases": {"create", "delete", "get", "list", "patch", "update", "watch"},
 		"/secrets":                       {"get"},
+		"/configmaps":                    {"create", "delete", "get", "list", "patch", "update", "watch"},
 	}
 	got := map[string][]string{}
 	for _, r := range role.Rules {
@@ -168,6 +169,7 @@ func TestOperatorClusterRoleIsLeast(t *testing.T) {
 		"db.stillwaters.io/mysqlclusters":        {"get", "list", "watch"},
 		"db.stillwaters.io/mysqlclusters/status": {"patch"},
 		"/secrets":                               {"create", "get", "list", "update", "watch"},
+		"/configmaps":                            {"get", "list", "watch"},
 		"/namespaces":                            {"get", "list", "watch"},
 		"events.k8s.io/events":                   {"create", "patch"},
 	}

@@ -32,7 +32,7 @@ const (
 )
 
 // methods are the tenant.Engine methods, the names Calls records and FailNext takes.
-var methods = []string{"Validate", "Claim", "Unclaim", "Provision", "DropOwned", "Inspect", "SecondPasswords", "VerifyLogin", "Sweep", "Close"}
+var methods = []string{"Validate", "Claim", "Unclaim", "Provision", "DropOwned", "Inspect", "SecondPasswords", "VerifyLogin", "RunScript", "Sweep", "Close"}
 
 var identifierPattern = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
 
@@ -48,12 +48,16 @@ type Engine struct {
 	// and later do: both log in, RETAIN CURRENT PASSWORD fills it and DISCARD OLD PASSWORD
 	// empties it.
 	KeepsSecondPasswords bool
+	// RefuseScript, when set, says why the server refuses a script RunScript is given; "" runs
+	// it.
+	RefuseScript func(script string) string
 
 	mu        sync.Mutex
 	databases map[string]*database // by lower-cased name
 	accounts  map[string]*account  // by lower-cased name
 	ledger    map[key]*record
 	calls     []string
+	scripts   []string
 	down      bool
 	failNext  map[string]error
 	stepHook  func(step string) error
@@ -728,6 +732,32 @@ func (e *Engine) VerifyLogin(ctx context.Context, user, password, db string) err
 		return &tenant.Error{Kind: tenant.KindAccessDenied, Err: fmt.Errorf("tenanttest: access denied for user %q to database %q", user, db)}
 	}
 	return nil
+}
+
+// RunScript logs in as user and keeps script (Scripts), unless RefuseScript refuses it.
+func (e *Engine) RunScript(ctx context.Context, user, password, db, script string) error {
+	if err := e.VerifyLogin(ctx, user, password, db); err != nil {
+		return err
+	}
+	if err := e.enter(ctx, "RunScript", true); err != nil {
+		return err
+	}
+	if e.RefuseScript != nil {
+		if why := e.RefuseScript(script); why != "" {
+			return &tenant.ScriptError{Message: why}
+		}
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.scripts = append(e.scripts, script)
+	return nil
+}
+
+// Scripts returns the scripts RunScript ran, in order.
+func (e *Engine) Scripts() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.scripts)
 }
 
 // Sweep returns FindingDrift for each expectation whose tenant differs from its spec in any way
