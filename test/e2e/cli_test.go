@@ -149,33 +149,40 @@ func assertInOrder(t *testing.T, out string, lines ...string) {
 	}
 }
 
-// --output-env prints only shell assignments, which sh can source and log in with.
+// --output-env prints only exported shell assignments, which sh can source and whose programs
+// log in with them; --output-env-format dotenv prints the same without export.
 func TestCLIOutputEnv(t *testing.T) {
 	installBase(t)
 	ensureOperator(t)
 	dev := developer(t, "cli-team")
-	r := cli(t, dev.Kubeconfig, "--name", "env-app", "--namespace", "cli-team", "--output-env")
-	if r.code != 0 {
-		t.Fatalf("exit %d\n%s", r.code, r.stderr)
-	}
-	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
-	assignment := regexp.MustCompile(`^MYSQL_(HOST|PORT|USER|PASSWORD|DATABASE|URL)='[^']*'$`)
-	if len(lines) != 6 {
-		t.Fatalf("stdout has %d lines, want the 6 assignments only:\n%s", len(lines), r.stdout)
-	}
-	for _, l := range lines {
-		if !assignment.MatchString(l) {
-			t.Errorf("not a plain assignment: %q", l)
+	for _, format := range []struct{ flag, prefix string }{{"shell", "export "}, {"dotenv", ""}} {
+		r := cli(t, dev.Kubeconfig, "--name", "env-app", "--namespace", "cli-team", "--output-env", "--output-env-format", format.flag)
+		if r.code != 0 {
+			t.Fatalf("%s: exit %d\n%s", format.flag, r.code, r.stderr)
 		}
-	}
-	env := filepath.Join(t.TempDir(), ".env")
-	if err := os.WriteFile(env, []byte(r.stdout), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	login := exec.Command("sh", "-c", `. "$1" && MYSQL_PWD="$MYSQL_PASSWORD" mariadb --protocol=TCP -h "$MYSQL_HOST" -P "$MYSQL_PORT" -u "$MYSQL_USER" "$MYSQL_DATABASE" -N -e 'SELECT DATABASE()'`, "sh", env)
-	out, err := login.CombinedOutput()
-	if err != nil || strings.TrimSpace(string(out)) != "env_app" {
-		t.Errorf("sourcing the output does not log in: %v\n%s", err, out)
+		lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+		assignment := regexp.MustCompile(`^` + format.prefix + `MYSQL_(HOST|PORT|USER|PASSWORD|DATABASE|URL|JDBC_URL|GO_DSN)='[^']*'$`)
+		if len(lines) != 8 {
+			t.Fatalf("%s: stdout has %d lines, want the 8 assignments only:\n%s", format.flag, len(lines), r.stdout)
+		}
+		for _, l := range lines {
+			if !assignment.MatchString(l) {
+				t.Errorf("%s: not a plain assignment: %q", format.flag, l)
+			}
+		}
+		if format.flag != "shell" {
+			continue
+		}
+		env := filepath.Join(t.TempDir(), ".env")
+		if err := os.WriteFile(env, []byte(r.stdout), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		// The variables reach a program the shell starts, which reads MYSQL_PASSWORD itself.
+		login := exec.Command("sh", "-c", `. "$1" && sh -c 'MYSQL_PWD="$MYSQL_PASSWORD" exec mariadb --protocol=TCP -h "$MYSQL_HOST" -P "$MYSQL_PORT" -u "$MYSQL_USER" "$MYSQL_DATABASE" -N -e "SELECT DATABASE()"'`, "sh", env)
+		out, err := login.CombinedOutput()
+		if err != nil || strings.TrimSpace(string(out)) != "env_app" {
+			t.Errorf("sourcing the output does not log in: %v\n%s", err, out)
+		}
 	}
 }
 
