@@ -183,15 +183,27 @@ type ConfigMapKeyRef struct {
 type InitStatus struct {
 	// checksum is the SHA-256 of the SQL last run, in hex.
 	Checksum string `json:"checksum"`
-	// lastRunTime is when it ran.
+	// lastRunTime is when it started.
 	LastRunTime metav1.Time `json:"lastRunTime"`
-	// succeeded says whether it ran to the end. A failed SQL runs again only once its content
-	// changes.
-	Succeeded bool `json:"succeeded"`
+	// result is Running while it runs, then Succeeded or Failed. A run found Running was cut
+	// short (the operator stopped): it is not repeated, since part of it may be done. SQL that
+	// failed or was cut short runs again only once its content changes.
+	Result InitResult `json:"result"`
 	// message is, for a run that failed, the statement's error as the server gave it.
 	// +optional
 	Message string `json:"message,omitempty"`
 }
+
+// InitResult is how a run of spec.init ended.
+// +kubebuilder:validation:Enum=Running;Succeeded;Failed
+type InitResult string
+
+// The results.
+const (
+	InitRunning   InitResult = "Running"
+	InitSucceeded InitResult = "Succeeded"
+	InitFailed    InitResult = "Failed"
+)
 
 // SecretTemplate is what an AppDatabase adds to its Secrets, beside the keys DB Concierge
 // writes. The operator keeps them as it keeps its own: a key edited or deleted by hand is

@@ -368,18 +368,17 @@ func (r *AppDatabaseReconciler) provision(ctx context.Context, db *dbv1.AppDatab
 		logf.FromContext(ctx).Info("Changed MySQL", "cluster", c.Config.Name, "database", spec.Database, "user", spec.Main().Name, "change", change.Detail)
 	}
 	if err != nil {
+		var refused *tenant.PasswordPolicyError
+		if errors.As(err, &refused) {
+			err = errors.Join(err, r.dropPasswordAside(ctx, db, accounts, switching, refused.Account))
+		}
 		o, err := r.failure(ctx, db, err)
 		return o, conn, err
 	}
-	if len(switching) > 0 {
-		failpoint.Hit("after-rotation-provision")
-	}
-	if err := r.switchSecrets(ctx, db, accounts, switching, conn, now); err != nil {
-		return failed(dbv1.ReasonProvisioningError, err.Error()), conn, err
-	}
-	conn.User, conn.Password = accounts[0].user, accounts[0].Password
+	// The init SQL runs before a rotation switches any Secret, with the credentials in use: should
+	// it fail, no switch waits to be recorded while the tenant is Failed.
 	var initRun *dbv1.InitStatus
-	if databaseNew := firstPass || createdDatabase(engineChanges); initDue(db, databaseNew) {
+	if created := createdDatabase(engineChanges); initDue(db, firstPass || created) {
 		if initSQL == nil {
 			sql, refusal, err := r.initSQL(ctx, db)
 			if refusal != nil || err != nil {
@@ -388,7 +387,7 @@ func (r *AppDatabaseReconciler) provision(ctx context.Context, db *dbv1.AppDatab
 			initSQL = &sql
 		}
 		var refusal *outcome
-		initRun, refusal, err = r.runInit(ctx, db, c.Engine, credentialsOf{conn.User, conn.Password, spec.Database}, *initSQL)
+		initRun, refusal, err = r.runInit(ctx, db, c.Engine, credentialsOf{accounts[0].user, accounts[0].Password, spec.Database}, *initSQL, created, creating)
 		switch {
 		case err != nil:
 			return failed(dbv1.ReasonProvisioningError, err.Error()), conn, err
@@ -397,6 +396,13 @@ func (r *AppDatabaseReconciler) provision(ctx context.Context, db *dbv1.AppDatab
 			return *refusal, conn, nil
 		}
 	}
+	if len(switching) > 0 {
+		failpoint.Hit("after-rotation-provision")
+	}
+	if err := r.switchSecrets(ctx, db, accounts, switching, conn, now); err != nil {
+		return failed(dbv1.ReasonProvisioningError, err.Error()), conn, err
+	}
+	conn.User, conn.Password = accounts[0].user, accounts[0].Password
 	drift, planned := splitPlanned(engineChanges, rotated)
 	return outcome{ready: true, changes: append(changes, drift...), planned: planned, accounts: accountStatus(accounts),
 		rotation: rotationStatus(db, now, strategyOf(rotating, dual), rotated), init: initRun}, conn, nil

@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	dbv1 "github.com/stillwaters/db-concierge/api/v1"
+	"github.com/stillwaters/db-concierge/internal/metrics"
 	"github.com/stillwaters/db-concierge/internal/tenant"
 )
 
@@ -72,37 +73,63 @@ func initDue(db *dbv1.AppDatabase, databaseNew bool) bool {
 	return db.Spec.Init != nil && (databaseNew || db.Spec.Init.RerunOnChange)
 }
 
-// runInit runs sql, spec.init's, as the main user when it has not run in this form before. It
-// returns the run to record (nil when none ran) and, for SQL the server refused, the failure to
-// report; err is a failure to be retried (the server unreachable, say).
-func (r *AppDatabaseReconciler) runInit(ctx context.Context, db *dbv1.AppDatabase, engine tenant.Engine, conn credentialsOf, sql string) (*dbv1.InitStatus, *outcome, error) {
+// runInit runs sql, spec.init's, as the main user when it has not run in this form before, or
+// always (force) in a database this pass created. Just before it is sent, status.init records the
+// run as Running (creating's pending write is finished first): a pass that stops while it runs
+// leaves that, and the next pass reports it rather than run it twice. It returns the run to record
+// (nil when none ran) and, for SQL that failed, the failure to report; err is a failure to be
+// retried, before anything was sent.
+func (r *AppDatabaseReconciler) runInit(ctx context.Context, db *dbv1.AppDatabase, engine tenant.Engine, conn credentialsOf, sql string, force bool, creating *progress) (*dbv1.InitStatus, *outcome, error) {
 	sum := sha256.Sum256([]byte(sql))
 	checksum := hex.EncodeToString(sum[:])
 	ref := db.Spec.Init.ConfigMapRef
 	where := fmt.Sprintf("the SQL in key %q of ConfigMap %s/%s", ref.Key, db.EffectiveAppNamespace(), ref.Name)
-	if last := db.Status.Init; last != nil && last.Checksum == checksum {
-		if last.Succeeded {
+	if last := db.Status.Init; last != nil && last.Checksum == checksum && !force {
+		switch last.Result {
+		case dbv1.InitSucceeded:
 			return nil, nil, nil
+		case dbv1.InitRunning:
+			o := initFailed(where, "the operator stopped while it ran, so it may be done in part")
+			return nil, &o, nil
 		}
 		o := initFailed(where, last.Message)
 		return nil, &o, nil
 	}
-	err := engine.RunScript(ctx, conn.user, conn.password, conn.database, sql)
+	run := &dbv1.InitStatus{Checksum: checksum, LastRunTime: metav1.NewTime(time.Now().Truncate(time.Second)), Result: dbv1.InitRunning}
+	err := engine.RunScript(ctx, conn.user, conn.password, conn.database, sql, func() error {
+		creating.finish(db)
+		return r.recordInitRun(ctx, db, run)
+	})
 	var refused *tenant.ScriptError
 	switch {
 	case errors.As(err, &refused):
-		run := &dbv1.InitStatus{Checksum: checksum, LastRunTime: metav1.NewTime(time.Now().Truncate(time.Second)), Message: refused.Message}
+		run.Result, run.Message = dbv1.InitFailed, refused.Message
 		o := initFailed(where, refused.Message)
 		return run, &o, nil
 	case err != nil:
 		return nil, nil, fmt.Errorf("running %s: %w", where, err)
 	}
 	r.Recorder.Eventf(db, nil, corev1.EventTypeNormal, "InitSQLRan", "Init", "Ran %s in database %s", where, db.Spec.DBName)
-	return &dbv1.InitStatus{Checksum: checksum, LastRunTime: metav1.NewTime(time.Now().Truncate(time.Second)), Succeeded: true}, nil, nil
+	run.Result = dbv1.InitSucceeded
+	return run, nil, nil
+}
+
+// recordInitRun writes run into status.init, and nothing else of the status.
+func (r *AppDatabaseReconciler) recordInitRun(ctx context.Context, db *dbv1.AppDatabase, run *dbv1.InitStatus) error {
+	previous := db.Status.Init
+	db.Status.Init = run.DeepCopy()
+	start := time.Now()
+	err := r.Client.Status().Update(ctx, db)
+	metrics.ObserveStep(metrics.StepStatusWrite, start)
+	if err != nil {
+		db.Status.Init = previous
+		return fmt.Errorf("%w: %w", errStatusWrite, err)
+	}
+	return nil
 }
 
 func initFailed(where, message string) outcome {
-	return failed(dbv1.ReasonInitFailed, fmt.Sprintf("%s failed: %s; the statements before it stay done. "+
+	return failed(dbv1.ReasonInitFailed, fmt.Sprintf("%s failed: %s; the statements before the failure stay done. "+
 		"It runs again once the SQL changes", where, message))
 }
 

@@ -326,6 +326,9 @@ func engineSpec(db *dbv1.AppDatabase, accounts []account, switching map[int]stri
 			password, switchingNow := switching[i]
 			second := &spec.Accounts[i]
 			switch {
+			case switchingNow && gracePeriod(db) == 0:
+				// No grace period: the previous password is not kept at all.
+				second.Password, second.Second = password, tenant.SecondDiscarded
 			case switchingNow:
 				second.Password, second.Previous, second.Second = password, a.Password, tenant.SecondRetained
 			case idleLogsIn(db, a, false, now):
@@ -458,6 +461,30 @@ func (r *AppDatabaseReconciler) setPasswordsAside(ctx context.Context, db *dbv1.
 			return fmt.Errorf("setting the new password aside in Secret %s: %w", key, err)
 		}
 		failpoint.Hit("after-pending-password")
+	}
+	return nil
+}
+
+// dropPasswordAside removes from user's Secret the new password set aside for it, which the
+// server's password policy refused: the account never took it, and the next pass draws another
+// (under the cluster's passwordPolicy, which the platform team may have changed meanwhile).
+func (r *AppDatabaseReconciler) dropPasswordAside(ctx context.Context, db *dbv1.AppDatabase, accounts []account, switching map[int]string, user string) error {
+	for i, a := range accounts {
+		if _, ok := switching[i]; !ok || !a.dual || !strings.EqualFold(a.user, user) {
+			continue
+		}
+		key := client.ObjectKey{Namespace: db.EffectiveAppNamespace(), Name: a.secretName}
+		var s corev1.Secret
+		if err := r.APIReader.Get(ctx, key, &s); err != nil {
+			return fmt.Errorf("reading Secret %s to drop the refused password: %w", key, err)
+		}
+		if _, ok := s.Data[credentials.KeyPendingPassword]; !ok {
+			return nil
+		}
+		delete(s.Data, credentials.KeyPendingPassword)
+		if err := r.Client.Update(ctx, &s); err != nil {
+			return fmt.Errorf("dropping the refused password from Secret %s: %w", key, err)
+		}
 	}
 	return nil
 }

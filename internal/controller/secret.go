@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -346,14 +347,25 @@ func onlyAdds(s *corev1.Secret, data map[string][]byte, wantLabels, wantAnnotati
 	return true
 }
 
+// secretHolds reports whether s holds data, labels and annotations, but for the keys of
+// credentials.LaterKeys it has never had.
 func secretHolds(s *corev1.Secret, data map[string][]byte, wantLabels, wantAnnotations map[string]string) bool {
-	if len(s.Data) != len(data) || len(s.StringData) != 0 {
+	if len(s.StringData) != 0 {
 		return false
 	}
+	held := 0
 	for k, v := range data {
-		if have, ok := s.Data[k]; !ok || !bytes.Equal(have, v) {
+		have, ok := s.Data[k]
+		switch {
+		case !ok && slices.Contains(credentials.LaterKeys, k):
+			continue
+		case !ok || !bytes.Equal(have, v):
 			return false
 		}
+		held++
+	}
+	if held != len(s.Data) {
+		return false
 	}
 	for k, v := range wantLabels {
 		if s.Labels[k] != v {

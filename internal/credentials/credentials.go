@@ -34,6 +34,12 @@ const (
 	KeyGoDSN = "go-dsn"
 )
 
+// LaterKeys are the keys that earlier versions did not write. A Secret that lacks them is left
+// as it is rather than rewritten to add them, since rewriting every Secret at an upgrade would
+// restart every application that watches its Secret (Reloader and the like). It gets them with
+// its next write: a rotation, a change of the AppDatabase's spec, a repair.
+var LaterKeys = []string{KeyJDBCURI, KeyGoDSN}
+
 // OwnedKeys are the keys DB Concierge writes into every application Secret; a template may not
 // set them.
 var OwnedKeys = []string{KeyHost, KeyPort, KeyUsername, KeyPassword, KeyDatabase, KeyConnectionString, KeyJDBCURI, KeyGoDSN, KeyPendingPassword}

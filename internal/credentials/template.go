@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
 	"text/template"
 	"text/template/parse"
@@ -22,13 +23,28 @@ var TemplateFunctions = []string{"urlencode", "urlquery", "shellquote", "json", 
 // MaxRenderedBytes caps what one template renders.
 const MaxRenderedBytes = 16 << 10
 
+// templateFuncs are the functions, each refusing an argument longer than a whole rendering may be:
+// a result only grows a few times over its argument, so however they are nested and assigned to
+// variables, no value grows past a few times MaxRenderedBytes.
 var templateFuncs = template.FuncMap{
-	"urlencode":  PercentEncode,
-	"shellquote": ShellQuote,
-	"json": func(v any) (string, error) {
-		b, err := json.Marshal(v)
-		return string(b), err
-	},
+	"urlencode":  capped(PercentEncode),
+	"urlquery":   capped(url.QueryEscape),
+	"shellquote": capped(ShellQuote),
+	"json": capped(func(s string) string {
+		b, _ := json.Marshal(s) // a string always encodes
+		return string(b)
+	}),
+}
+
+// capped makes f refuse an argument longer than MaxRenderedBytes.
+func capped(f func(string) string) func(any) (string, error) {
+	return func(v any) (string, error) {
+		s := fmt.Sprint(v)
+		if len(s) > MaxRenderedBytes {
+			return "", errTooLong
+		}
+		return f(s), nil
+	}
 }
 
 // templateData is what templates see.

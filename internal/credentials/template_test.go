@@ -44,6 +44,20 @@ func TestTemplates(t *testing.T) {
 		}
 	}
 
+	// Functions nested or assigned over and over cannot grow a value without bound.
+	nested := "{{ $x := json .Password }}" + strings.Repeat("{{ $x = json $x }}", 60) + "{{ len $x }}"
+	if _, err := ParseTemplate("k", nested); err == nil {
+		t.Error("a template calling len was accepted")
+	}
+	nested = "{{ $x := json .Password }}" + strings.Repeat("{{ $x = json (shellquote $x) }}", 60) + "x"
+	tpl, err := ParseTemplate("k", nested)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tpl.Render(c); err == nil || !strings.Contains(err.Error(), "renders more than") {
+		t.Errorf("nested escapes: %v", err)
+	}
+
 	// Rendering is capped; errors never carry the values.
 	long, err := ParseTemplate("k", strings.Repeat("{{ .Password }}", MaxRenderedBytes/len(c.Password)+1))
 	if err != nil {

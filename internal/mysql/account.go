@@ -166,14 +166,22 @@ func (a *Admin) ensureUser(ctx context.Context, d dialect, acc tenant.Account, l
 }
 
 // retainPassword gives the account its new password and keeps the one it had as its second, so
-// that credentials read before the rotation log in until the grace period ends. A second password
-// left from an earlier rotation is discarded first (see discardSecond): RETAIN CURRENT PASSWORD
-// keeps whatever the account logs in with first, and that must be the previous password.
+// that credentials read before the rotation log in until the grace period ends. RETAIN CURRENT
+// PASSWORD keeps the account's first password, and that must be the previous one, the Secret's:
+// unless the account has no second password and logs in with it, it is set first (ALTER USER
+// without RETAIN leaves the second as it is, and RETAIN then replaces it).
 func (a *Admin) retainPassword(ctx context.Context, d dialect, acc tenant.Account, n naming) (*tenant.Change, error) {
-	if _, err := a.discardSecond(ctx, d, acc.Name, acc.Previous, n); err != nil {
+	has, err := a.hasSecondPassword(ctx, acc.Name)
+	if err != nil {
 		return nil, err
 	}
-	err := a.execPassword(ctx, d, acc.Name, func(passwordForm) statement { return alterUserRetainingPassword(acc.Name, acc.Password) })
+	if has || a.verifyLogin(ctx, acc.Name, acc.Previous, "") != nil {
+		err := a.execPassword(ctx, d, acc.Name, func(form passwordForm) statement { return d.alterUserPassword(acc.Name, acc.Previous, form) })
+		if err != nil {
+			return nil, fmt.Errorf("setting the previous password of user %q before keeping it: %w", acc.Name, err)
+		}
+	}
+	err = a.execPassword(ctx, d, acc.Name, func(passwordForm) statement { return alterUserRetainingPassword(acc.Name, acc.Password) })
 	if err != nil {
 		return nil, fmt.Errorf("setting a new password on user %q, keeping the previous one: %w", acc.Name, err)
 	}
@@ -185,13 +193,9 @@ func (a *Admin) retainPassword(ctx context.Context, d dialect, acc tenant.Accoun
 // password still logs in: should it have been the second (a rotation ended between its
 // statements, or someone ran ALTER USER by hand), it is set again as the account's only one.
 func (a *Admin) discardSecond(ctx context.Context, d dialect, user, password string, n naming) ([]tenant.Change, error) {
-	var has bool
-	if err := a.scanRow(ctx, selectHasSecondPassword(user), &has); err != nil {
-		a.observe(opRead, err)
-		return nil, fmt.Errorf("reading whether user %q keeps a second password: %w", user, err)
-	}
-	if !has {
-		return nil, nil
+	has, err := a.hasSecondPassword(ctx, user)
+	if err != nil || !has {
+		return nil, err
 	}
 	if err := a.exec(ctx, discardOldPassword(user)); err != nil {
 		return nil, fmt.Errorf("discarding the previous password of user %q: %w", user, err)
@@ -201,11 +205,21 @@ func (a *Admin) discardSecond(ctx context.Context, d dialect, user, password str
 	if errorNumber(loginErr) != erAccessDenied {
 		return changes, loginErr
 	}
-	err := a.execPassword(ctx, d, user, func(form passwordForm) statement { return d.alterUserPassword(user, password, form) })
+	err = a.execPassword(ctx, d, user, func(form passwordForm) statement { return d.alterUserPassword(user, password, form) })
 	if err != nil {
 		return changes, fmt.Errorf("setting the password of user %q: %w", user, err)
 	}
 	return append(changes, tenant.Change{Kind: tenant.ResetPassword, Detail: "set " + n.possessive() + " password to the Secret's"}), nil
+}
+
+// hasSecondPassword reads whether user keeps a second password.
+func (a *Admin) hasSecondPassword(ctx context.Context, user string) (bool, error) {
+	var has bool
+	if err := a.scanRow(ctx, selectHasSecondPassword(user), &has); err != nil {
+		a.observe(opRead, err)
+		return false, fmt.Errorf("reading whether user %q keeps a second password: %w", user, err)
+	}
+	return has, nil
 }
 
 // createUser creates the account with its password, the cluster's TLS requirement, its own

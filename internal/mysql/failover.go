@@ -65,8 +65,11 @@ type failover struct {
 	// admin pins the session (sessionSetup) and skips endpoints that cannot take changes: Galera
 	// nodes that are connected but not serving, and read-only servers. Logins that only verify a
 	// password do neither.
-	admin     bool
-	preferred atomic.Int32
+	admin bool
+	// writableOnly skips the same endpoints as admin, without pinning the session: for a tenant's
+	// own SQL, which runs in the server's session defaults.
+	writableOnly bool
+	preferred    atomic.Int32
 	// connectTimeout bounds each endpoint's attempt as a whole: the dial, the handshake (a node
 	// that accepts TCP and never answers would otherwise hold it for the read timeout) and the
 	// admin session's setup.
@@ -138,8 +141,8 @@ func (f *failover) attempt(ctx context.Context, idx int) (driver.Conn, error) {
 		defer cancel()
 	}
 	conn, err := f.connectors[idx].Connect(ctx)
-	if err == nil && f.admin {
-		if err = prepareAdminSession(ctx, conn); err != nil {
+	if err == nil && (f.admin || f.writableOnly) {
+		if err = prepareSession(ctx, conn, f.admin); err != nil {
 			_ = conn.Close() // the session's error is the one that matters
 		}
 	}
@@ -154,17 +157,19 @@ func (f *failover) Driver() driver.Driver { return gomysql.MySQLDriver{} }
 
 func (f *failover) current() string { return f.endpoints[f.preferred.Load()].String() }
 
-// prepareAdminSession pins a fresh admin connection's session and checks that its server takes
+// prepareSession pins a fresh admin connection's session (pin) and checks that its server takes
 // changes: not read-only, and, on Galera, part of the primary component. MariaDB builds report
 // wsrep_ready OFF even when wsrep is not on, so wsrep_on is asked first.
-func prepareAdminSession(ctx context.Context, conn driver.Conn) error {
+func prepareSession(ctx context.Context, conn driver.Conn, pin bool) error {
 	execer, ok := conn.(driver.ExecerContext)
 	q, ok2 := conn.(driver.QueryerContext)
 	if !ok || !ok2 {
 		return nil
 	}
-	if _, err := execer.ExecContext(ctx, sessionSetup, nil); err != nil {
-		return fmt.Errorf("setting up the session: %w", err)
+	if pin {
+		if _, err := execer.ExecContext(ctx, sessionSetup, nil); err != nil {
+			return fmt.Errorf("setting up the session: %w", err)
+		}
 	}
 	vars, err := showValues(ctx, q, showWritability)
 	if err != nil {

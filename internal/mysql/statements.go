@@ -345,6 +345,9 @@ func selectSessionsOf(user string) statement {
 }
 
 // killConnection ends a session; the id is a number the server gave, formatted as one.
+// selectConnectionID reads the session's id, by which it can be ended from another session.
+var selectConnectionID = read("SELECT CONNECTION_ID()")
+
 func killConnection(id int64) statement {
 	return statement{op: opKill, query: "KILL CONNECTION " + strconv.FormatInt(id, 10)}
 }

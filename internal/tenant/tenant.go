@@ -280,9 +280,10 @@ type Engine interface {
 	// VerifyLogin logs in as an account, to database when not empty.
 	VerifyLogin(ctx context.Context, user, password, database string) error
 	// RunScript logs in as an account and runs script, statements separated by semicolons, in
-	// database. A statement the server refuses ends it with a *ScriptError; the statements
-	// before it stay done.
-	RunScript(ctx context.Context, user, password, database, script string) error
+	// database. Once logged in, and before sending anything, it calls starting, and sends
+	// nothing if that fails: the caller records that a run begins only when one can. A statement
+	// the server refuses ends it with a *ScriptError; the statements before it stay done.
+	RunScript(ctx context.Context, user, password, database, script string, starting func() error) error
 	// Sweep compares Ready tenants with what the server holds, in bulk, and returns by owner UID
 	// those a full pass must look at, and why.
 	Sweep(ctx context.Context, expected []Expectation) (map[string]Finding, error)

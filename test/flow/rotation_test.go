@@ -4,6 +4,7 @@ package flow
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -38,6 +39,17 @@ func TestRotationWithSecondPasswords(t *testing.T) {
 			})
 		}},
 		{"stop after the Secret was switched", func(_ *env, stale *staleStatus) { stale.failNextWrite() }},
+		{"the server's policy refuses the new password", func(e *env, _ *staleStatus) {
+			// Once: the platform team then sets a policy the server takes.
+			refused := false
+			e.engine.PolicyRefuses = func(string) bool {
+				if refused {
+					return false
+				}
+				refused = true
+				return true
+			}
+		}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -59,8 +71,9 @@ func TestRotationWithSecondPasswords(t *testing.T) {
 				metav1.SetMetaDataAnnotation(&db.ObjectMeta, dbv1.AnnotationRotatePassword, "1")
 			})
 			tc.arm(e, stale)
-			if _, err := e.reconcile("rot"); err == nil && tc.name != "no stop" {
-				t.Fatal("the armed stop did not happen")
+			_, err := e.reconcile("rot")
+			if stopped := err != nil || e.get("rot").Status.Phase == dbv1.PhaseFailed; stopped == (tc.name == "no stop") {
+				t.Fatalf("the pass stopped: %v (%v), want %v", stopped, err, tc.name != "no stop")
 			}
 			// Whatever the stop, the Secret's credentials log in, and so do the old ones.
 			s := e.secret(secretName)
@@ -70,8 +83,11 @@ func TestRotationWithSecondPasswords(t *testing.T) {
 				}
 			}
 			// A password set aside is the one the rotation finishes with: drawing another would
-			// take the account through a second change.
+			// take the account through a second change. One the server refused is not kept.
 			setAside := string(s.Data[credentials.KeyPendingPassword])
+			if refusedByPolicy := strings.Contains(tc.name, "policy"); refusedByPolicy && setAside != "" {
+				t.Error("the password the server's policy refused is still set aside")
+			}
 			for range 3 {
 				if _, err := e.reconcile("rot"); err == nil {
 					break
@@ -114,5 +130,25 @@ func TestRotationWithSecondPasswords(t *testing.T) {
 			}
 			e.expectReady(e.get("rot"))
 		})
+	}
+}
+
+// With a grace period of 0s (a leaked password) the previous password stops at the rotation.
+func TestSecondPasswordWithoutGracePeriod(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{secondPasswords: true})
+	e.ready("cut", dbv1.AppDatabaseSpec{DBName: "cut",
+		PasswordRotation: &dbv1.PasswordRotation{GracePeriod: &metav1.Duration{}}})
+	old := string(e.secret("cut-mysql-creds").Data[credentials.KeyPassword])
+	e.update("cut", func(db *dbv1.AppDatabase) {
+		metav1.SetMetaDataAnnotation(&db.ObjectMeta, dbv1.AnnotationRotatePassword, "leaked")
+	})
+	e.reconcileOK("cut")
+	current := string(e.secret("cut-mysql-creds").Data[credentials.KeyPassword])
+	if a, _ := e.engine.Account("cut_app"); current == old || a.Password != current || a.SecondPassword != "" {
+		t.Errorf("rotated %v, the account takes the new password %v, keeps a second %v", current != old, a.Password == current, a.SecondPassword != "")
+	}
+	if err := e.engine.VerifyLogin(e.ctx, "cut_app", old, "cut"); err == nil {
+		t.Error("the leaked password still logs in")
 	}
 }

@@ -81,7 +81,7 @@ CREATE PROCEDURE count_users() BEGIN SELECT COUNT(*) FROM users; END;
 		t.Errorf("the procedure the SQL created: %v", err)
 	}
 	first := db.Status.Init
-	if first == nil || !first.Succeeded || len(first.Checksum) != 64 {
+	if first == nil || first.Result != dbv1.InitSucceeded || len(first.Checksum) != 64 {
 		t.Fatalf("status.init = %+v", first)
 	}
 
@@ -107,7 +107,7 @@ CREATE TABLE IF NOT EXISTS invoices (id INT PRIMARY KEY);
 `
 	initConfigMap(t, "initsql", "schema", idempotent, true)
 	db = waitReady(t, db)
-	if !tableExists(t, rootDB, "initsql_shop", "orders") || !tableExists(t, rootDB, "initsql_shop", "invoices") || db.Status.Init.Checksum == first.Checksum || !db.Status.Init.Succeeded {
+	if !tableExists(t, rootDB, "initsql_shop", "orders") || !tableExists(t, rootDB, "initsql_shop", "invoices") || db.Status.Init.Checksum == first.Checksum || db.Status.Init.Result != dbv1.InitSucceeded {
 		t.Errorf("after fixing the SQL: status.init %+v", db.Status.Init)
 	}
 }
@@ -136,7 +136,7 @@ func TestInitSQLCannotLeaveItsDatabase(t *testing.T) {
 				Init: &dbv1.DatabaseInit{ConfigMapRef: dbv1.ConfigMapKeyRef{Name: name, Key: "schema.sql"}}})
 			create(t, db)
 			failed := waitFor(t, client.ObjectKeyFromObject(db), dbv1.PhaseFailed, dbv1.ReasonInitFailed)
-			if !strings.Contains(strings.ToLower(failed.Status.Message), c.want) || failed.Status.Init == nil || failed.Status.Init.Succeeded {
+			if !strings.Contains(strings.ToLower(failed.Status.Message), c.want) || failed.Status.Init == nil || failed.Status.Init.Result != dbv1.InitFailed {
 				t.Errorf("message %q, status.init %+v", failed.Status.Message, failed.Status.Init)
 			}
 			if !tableExists(t, rootDB, dbName, "before_t") || tableExists(t, rootDB, dbName, "after_t") {

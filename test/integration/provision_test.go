@@ -54,7 +54,7 @@ func TestProvisionsDatabaseUserAndSecret(t *testing.T) {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	if want := []string{"connection-string", "database", "host", "password", "port", "username"}; !slices.Equal(keys, want) {
+	if want := []string{"connection-string", "database", "go-dsn", "host", "jdbc-uri", "password", "port", "username"}; !slices.Equal(keys, want) {
 		t.Errorf("Secret keys = %v, want %v", keys, want)
 	}
 	if secret.Namespace != "myapp" || secret.Name != "myapp-mysql-creds" {

@@ -51,6 +51,9 @@ type Engine struct {
 	// RefuseScript, when set, says why the server refuses a script RunScript is given; "" runs
 	// it.
 	RefuseScript func(script string) string
+	// LoseScript, when set, is the error of a connection lost while a script runs: RunScript
+	// returns it after starting, and the script is not kept.
+	LoseScript error
 
 	mu        sync.Mutex
 	databases map[string]*database // by lower-cased name
@@ -735,12 +738,18 @@ func (e *Engine) VerifyLogin(ctx context.Context, user, password, db string) err
 }
 
 // RunScript logs in as user and keeps script (Scripts), unless RefuseScript refuses it.
-func (e *Engine) RunScript(ctx context.Context, user, password, db, script string) error {
+func (e *Engine) RunScript(ctx context.Context, user, password, db, script string, starting func() error) error {
 	if err := e.VerifyLogin(ctx, user, password, db); err != nil {
 		return err
 	}
 	if err := e.enter(ctx, "RunScript", true); err != nil {
 		return err
+	}
+	if err := starting(); err != nil {
+		return err
+	}
+	if e.LoseScript != nil {
+		return e.LoseScript
 	}
 	if e.RefuseScript != nil {
 		if why := e.RefuseScript(script); why != "" {
