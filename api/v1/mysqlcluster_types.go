@@ -85,6 +85,7 @@ type TLSSpec struct {
 // MySQLClusterSpec is how the operator reaches one MySQL cluster, and what it tells applications.
 //
 // +kubebuilder:validation:XValidation:rule="!has(self.tls) || self.tls.mode == 'Disabled' || self.tls.mode == 'Required' || has(self.tls.ca)",message="tls.ca is required for tls.mode VerifyCA and VerifyFull"
+// +kubebuilder:validation:XValidation:rule="!has(self.maxUserConnections) || !has(self.defaultMaxUserConnections) || (self.defaultMaxUserConnections >= 1 && self.defaultMaxUserConnections <= self.maxUserConnections)",message="defaultMaxUserConnections must be between 1 and maxUserConnections"
 // +kubebuilder:validation:XValidation:rule="!has(self.requireTLSForApplications) || !self.requireTLSForApplications || (has(self.tls) && self.tls.mode != 'Disabled')",message="requireTLSForApplications needs tls: applications cannot be required to use TLS the operator does not use itself"
 type MySQLClusterSpec struct {
 	// adminEndpoints are where the operator connects as the admin account, tried in order: the
@@ -120,6 +121,14 @@ type MySQLClusterSpec struct {
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:validation:Maximum=100000
 	DefaultMaxUserConnections *int32 `json:"defaultMaxUserConnections,omitempty"`
+	// maxUserConnections is the most simultaneous connections any account on this cluster may
+	// have, so that no application can take all of the server's max_connections. An account that
+	// asks for more, or for no cap (0), is refused with InvalidSpec and left as it was; one that
+	// asks for nothing gets defaultMaxUserConnections, or this maximum when that is unset.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100000
+	MaxUserConnections *int32 `json:"maxUserConnections,omitempty"`
 	// passwordPolicy says what the passwords the operator generates for this cluster's accounts
 	// are made of, and what a password an application team brings must meet. The default (32
 	// characters, at least two upper-case letters, two lower-case, two digits and two of "-._~")
@@ -128,6 +137,26 @@ type MySQLClusterSpec struct {
 	// policy to match them.
 	// +optional
 	PasswordPolicy *PasswordPolicy `json:"passwordPolicy,omitempty"`
+	// allowedNamespaces says which namespaces may have databases on this cluster: those it names
+	// and those its selector matches. Unset, every namespace may; set but empty, none may. An
+	// AppDatabase of the platform namespace is checked for the namespace it provisions into
+	// (appNamespace). Taking a namespace out drops nothing: its AppDatabases keep working as
+	// they are, and changes to them are refused.
+	// +optional
+	AllowedNamespaces *NamespaceAccess `json:"allowedNamespaces,omitempty"`
+}
+
+// NamespaceAccess names namespaces, by name and by label.
+type NamespaceAccess struct {
+	// names lists namespaces by name.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=1024
+	// +kubebuilder:validation:items:MaxLength=63
+	Names []string `json:"names,omitempty"`
+	// selector matches namespaces by their labels.
+	// +optional
+	Selector *metav1.LabelSelector `json:"selector,omitempty"`
 }
 
 // PasswordPolicy is the make-up of generated passwords.

@@ -29,6 +29,9 @@ const (
 	ReasonSecretConflict = "SecretConflict"
 	// ReasonUnknownCluster: clusterRef names no configured cluster.
 	ReasonUnknownCluster = "UnknownCluster"
+	// ReasonClusterNotAllowed: the cluster's allowedNamespaces does not include the namespace the
+	// AppDatabase provisions into.
+	ReasonClusterNotAllowed = "ClusterNotAllowed"
 	// ReasonNamespaceReplaced: the target namespace was deleted and created again (it has another
 	// UID than the one recorded in status.appNamespaceUID). Whoever created it may not be the
 	// application the database belongs to, so no credentials are written into it until the
@@ -81,6 +84,7 @@ var terminalReasons = map[string]bool{
 	ReasonOwnershipConflict:   true,
 	ReasonSecretConflict:      true,
 	ReasonUnknownCluster:      true,
+	ReasonClusterNotAllowed:   true,
 	ReasonDatabaseMissing:     true,
 	ReasonNamespaceReplaced:   true,
 	ReasonPasswordRejected:    true,

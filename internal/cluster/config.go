@@ -5,10 +5,13 @@ package cluster
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 
 	dbv1 "github.com/stillwaters/db-concierge/api/v1"
 	"github.com/stillwaters/db-concierge/internal/credentials"
@@ -27,6 +30,10 @@ const (
 	KeyClusterName   = "MYSQL_CLUSTER_NAME"
 	KeyAppHost       = "MYSQL_APP_HOST"
 	KeyAppPort       = "MYSQL_APP_PORT"
+	// KeyAllowedNamespaces and KeyAllowedNamespaceSelector are allowedNamespaces for the legacy
+	// Secret: a comma-separated list of names, and a label selector as kubectl -l takes it.
+	KeyAllowedNamespaces        = "ALLOWED_NAMESPACES"
+	KeyAllowedNamespaceSelector = "ALLOWED_NAMESPACE_SELECTOR"
 )
 
 const defaultPort = 3306
@@ -56,9 +63,30 @@ type Config struct {
 	// DefaultMaxUserConnections is the connection limit of every application account on this
 	// cluster that sets none of its own; 0 sets no limit of the account's own.
 	DefaultMaxUserConnections int
+	// MaxUserConnections is the most connections an account may have; 0 sets no maximum.
+	MaxUserConnections int
 	// PasswordPolicy is the make-up of the passwords generated for this cluster's accounts; the
 	// zero Policy is credentials.DefaultPolicy.
 	PasswordPolicy credentials.Policy
+	// Allowed are the namespaces that may have databases here; nil allows every namespace.
+	Allowed *NamespaceAccess
+}
+
+// NamespaceAccess is a set of namespaces: those named, and those the selector matches.
+type NamespaceAccess struct {
+	Names    []string
+	Selector labels.Selector
+	// Field names the setting in messages: "spec.allowedNamespaces of MySQLCluster prod", say.
+	Field string
+}
+
+// Allows reports whether the namespace of that name and labels may use the cluster.
+func (c Config) Allows(namespace string, nsLabels map[string]string) bool {
+	a := c.Allowed
+	if a == nil {
+		return true
+	}
+	return slices.Contains(a.Names, namespace) || a.Selector != nil && a.Selector.Matches(labels.Set(nsLabels))
 }
 
 // ConfigFromLegacySecret reads the seed's admin Secret. Errors name the key at fault and never
@@ -83,6 +111,19 @@ func ConfigFromLegacySecret(secret *corev1.Secret) (Config, error) {
 	cfg.Admin = []mysql.Endpoint{admin}
 	if cfg.AdminUser == "" {
 		return Config{}, fmt.Errorf("%s: key %s is missing or empty", where, KeyAdminUser)
+	}
+	if names, selector := get(KeyAllowedNamespaces), get(KeyAllowedNamespaceSelector); names != "" || selector != "" {
+		cfg.Allowed = &NamespaceAccess{Field: fmt.Sprintf("keys %s and %s of %s", KeyAllowedNamespaces, KeyAllowedNamespaceSelector, where)}
+		for _, n := range strings.Split(names, ",") {
+			if n = strings.TrimSpace(n); n != "" {
+				cfg.Allowed.Names = append(cfg.Allowed.Names, n)
+			}
+		}
+		if selector != "" {
+			if cfg.Allowed.Selector, err = labels.Parse(selector); err != nil {
+				return Config{}, fmt.Errorf("%s: key %s is not a label selector: %w", where, KeyAllowedNamespaceSelector, err)
+			}
+		}
 	}
 	cfg.App = admin
 	if host := get(KeyAppHost); host != "" {
@@ -133,6 +174,22 @@ func ConfigFromCluster(c *dbv1.MySQLCluster, secret func(name string) (*corev1.S
 	cfg := Config{Name: c.Name, Source: where, RequireTLSForApplications: c.Spec.RequireTLSForApplications, MaxConns: int(c.Spec.MaxConnections)}
 	if limit := c.Spec.DefaultMaxUserConnections; limit != nil {
 		cfg.DefaultMaxUserConnections = int(*limit)
+	}
+	if limit := c.Spec.MaxUserConnections; limit != nil {
+		cfg.MaxUserConnections = int(*limit)
+		if cfg.DefaultMaxUserConnections == 0 {
+			cfg.DefaultMaxUserConnections = cfg.MaxUserConnections
+		}
+	}
+	if a := c.Spec.AllowedNamespaces; a != nil {
+		cfg.Allowed = &NamespaceAccess{Names: a.Names, Field: "spec.allowedNamespaces of " + where}
+		if a.Selector != nil {
+			selector, err := metav1.LabelSelectorAsSelector(a.Selector)
+			if err != nil {
+				return Config{}, fmt.Errorf("%s: spec.allowedNamespaces.selector: %w", where, err)
+			}
+			cfg.Allowed.Selector = selector
+		}
 	}
 	if p := c.Spec.PasswordPolicy; p != nil {
 		cfg.PasswordPolicy = passwordPolicyOf(p)

@@ -2,10 +2,12 @@ package controller
 
 import (
 	"fmt"
+	"strconv"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	dbv1 "github.com/stillwaters/db-concierge/api/v1"
+	"github.com/stillwaters/db-concierge/internal/cluster"
 	"github.com/stillwaters/db-concierge/internal/tenant"
 )
 
@@ -70,6 +72,25 @@ func accountsOf(db *dbv1.AppDatabase, defaultMaxUserConnections int) []account {
 		}
 	}
 	return accounts
+}
+
+// checkConnectionLimits refuses an account that asks for more connections than the cluster's
+// maxUserConnections allows, or for no cap at all where there is a maximum.
+func checkConnectionLimits(accounts []account, cfg cluster.Config) error {
+	if cfg.MaxUserConnections == 0 {
+		return nil
+	}
+	for _, a := range accounts {
+		if a.MaxUserConnections == 0 || a.MaxUserConnections > cfg.MaxUserConnections {
+			asked := "no cap (0)"
+			if a.MaxUserConnections > 0 {
+				asked = strconv.Itoa(a.MaxUserConnections)
+			}
+			return fmt.Errorf("account %q asks for maxUserConnections %s, but cluster %q allows each account at most %d: ask for %d or fewer",
+				a.Name, asked, cfg.Name, cfg.MaxUserConnections, cfg.MaxUserConnections)
+		}
+	}
+	return nil
 }
 
 // recordedAccount is status.accounts' entry for the account name; nil for an account never

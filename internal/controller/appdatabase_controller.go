@@ -205,6 +205,9 @@ func (r *AppDatabaseReconciler) provision(ctx context.Context, db *dbv1.AppDatab
 	}
 	defer c.Release()
 	accounts := accountsOf(db, c.Config.DefaultMaxUserConnections)
+	if err := checkConnectionLimits(accounts, c.Config); err != nil {
+		return failed(dbv1.ReasonInvalidSpec, err.Error()), conn, nil
+	}
 	policy := c.Config.PasswordPolicy
 	rotating, dual := rotates(db), false
 	if rotating {
@@ -233,6 +236,9 @@ func (r *AppDatabaseReconciler) provision(ctx context.Context, db *dbv1.AppDatab
 	nsUID, refusal := checkAppNamespace(db, ns.UID, r.PlatformNamespace)
 	if refusal != nil {
 		return *refusal, conn, nil
+	}
+	if o, refused := r.checkClusterAllowed(db, c.Config, appNamespace, ns.Labels); refused {
+		return o, conn, nil
 	}
 	if recorded := db.Status.AppNamespaceUID; recorded != "" && recorded != nsUID && nsUID != "" {
 		logf.FromContext(ctx).Info("Target namespace replaced; the platform team confirmed it", "namespace", appNamespace, "recordedUID", recorded, "uid", nsUID)
@@ -505,6 +511,23 @@ func refuseSpec(db *dbv1.AppDatabase, platformNamespace string) (outcome, bool) 
 			dbv1.AnnotationAdopt, platformNamespace)), true
 	}
 	return outcome{}, false
+}
+
+// checkClusterAllowed refuses a namespace the cluster's allowedNamespaces leaves out, before
+// anything is written. A namespace taken out keeps what it has: a tenant that was Ready and whose
+// spec has not changed since goes on being repaired as it is, with a Warning Event.
+func (r *AppDatabaseReconciler) checkClusterAllowed(db *dbv1.AppDatabase, cfg cluster.Config, namespace string, nsLabels map[string]string) (outcome, bool) {
+	if cfg.Allows(namespace, nsLabels) {
+		return outcome{}, false
+	}
+	message := fmt.Sprintf("namespace %q may not have databases on cluster %q (%s): ask the platform team to allow it, or use another cluster",
+		namespace, cfg.Name, cfg.Allowed.Field)
+	if isReady(db) && db.Generation == db.Status.ObservedGeneration {
+		r.Recorder.Eventf(db, nil, corev1.EventTypeWarning, dbv1.ReasonClusterNotAllowed, "Reconcile",
+			"%s; the database keeps working as it is, and changes to this AppDatabase are refused", message)
+		return outcome{}, false
+	}
+	return failed(dbv1.ReasonClusterNotAllowed, message), true
 }
 
 // checkAppNamespaceLive reads the target namespace from the API server, not the cache, and refuses

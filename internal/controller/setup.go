@@ -203,7 +203,10 @@ func SetupWithManager(ctx context.Context, mgr manager.Manager, opts Options) er
 			builder.WithPredicates(predicate.Funcs{CreateFunc: func(event.CreateEvent) bool { return false }})).
 		WatchesMetadata(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.waitingForNamespace),
 			builder.WithPredicates(predicate.Funcs{
-				UpdateFunc: func(event.UpdateEvent) bool { return false },
+				// New labels may bring a namespace into a cluster's allowedNamespaces.
+				UpdateFunc: func(e event.UpdateEvent) bool {
+					return !maps.Equal(e.ObjectOld.GetLabels(), e.ObjectNew.GetLabels())
+				},
 				DeleteFunc: func(event.DeleteEvent) bool { return false },
 			})).
 		Watches(&dbv1.MySQLCluster{}, handler.EnqueueRequestsFromMapFunc(r.ofCluster),
@@ -289,7 +292,8 @@ func secretOwner(_ context.Context, o client.Object) []reconcile.Request {
 	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: ns, Name: name}}}
 }
 
-// waitingForNamespace requeues, when a namespace is created, the AppDatabases waiting for it, and
+// waitingForNamespace requeues, when a namespace is created or relabelled, the AppDatabases waiting
+// for it (or for a label that lets them use their cluster), and
 // those that recorded another namespace of that name: it was replaced, even if they did not see it
 // go.
 func (r *AppDatabaseReconciler) waitingForNamespace(ctx context.Context, o client.Object) []reconcile.Request {

@@ -79,16 +79,23 @@ func waitClusterStatus(t *testing.T, name string, check func(dbv1.MySQLClusterSt
 
 func schemaOn(t *testing.T, server *stack.MariaDB, name string) bool {
 	t.Helper()
+	return rootCountOn(t, server, "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", name) == 1
+}
+
+func userOn(t *testing.T, server *stack.MariaDB, name string) bool {
+	t.Helper()
+	return rootCountOn(t, server, "SELECT COUNT(*) FROM mysql.user WHERE User = ?", name) > 0
+}
+
+// rootCountOn runs a COUNT query as root on server.
+func rootCountOn(t *testing.T, server *stack.MariaDB, query string, args ...any) int {
+	t.Helper()
 	db, err := server.RootDB()
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	var n int
-	if err := db.QueryRow("SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", name).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n == 1
+	return countOn(t, db, query, args...)
 }
 
 // One operator serves two clusters: each AppDatabase lands on the server its clusterRef names and

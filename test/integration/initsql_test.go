@@ -34,19 +34,9 @@ func initConfigMap(t *testing.T, namespace, name, sql string, labelled bool) {
 	}
 }
 
-// count runs a COUNT(*) query on db.
-func count(t *testing.T, db *sql.DB, query string, args ...any) int {
-	t.Helper()
-	var n int
-	if err := db.QueryRow(query, args...).Scan(&n); err != nil {
-		t.Fatalf("%s: %v", query, err)
-	}
-	return n
-}
-
 func tableExists(t *testing.T, db *sql.DB, database, table string) bool {
 	t.Helper()
-	return count(t, db, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?", database, table) == 1
+	return countOn(t, db, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?", database, table) == 1
 }
 
 // spec.init runs in the new database as the application's account: what it creates is the

@@ -1,0 +1,172 @@
+//go:build integration
+
+package integration
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	dbv1 "github.com/stillwaters/db-concierge/api/v1"
+)
+
+// labelNamespace sets or removes (value "") a label of a namespace.
+func labelNamespace(t *testing.T, name, key, value string) {
+	t.Helper()
+	var ns corev1.Namespace
+	if err := k8s.Get(context.Background(), client.ObjectKey{Name: name}, &ns); err != nil {
+		t.Fatal(err)
+	}
+	patch := client.MergeFrom(ns.DeepCopy())
+	if value == "" {
+		delete(ns.Labels, key)
+	} else {
+		metav1.SetMetaDataLabel(&ns.ObjectMeta, key, value)
+	}
+	if err := k8s.Patch(context.Background(), &ns, patch); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A cluster's allowedNamespaces keeps every other namespace off it, by every route, and taking a
+// namespace out later drops nothing.
+func TestAllowedNamespaces(t *testing.T) {
+	ctx := ctxFor(t)
+	server, mc, _ := secondCluster(t, "guarded", 0)
+	patch := client.MergeFrom(mc.DeepCopy())
+	mc.Spec.AllowedNamespaces = &dbv1.NamespaceAccess{
+		Names:    []string{"g-named"},
+		Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"db-access": "guarded"}},
+	}
+	if err := k8s.Patch(ctx, mc, patch); err != nil {
+		t.Fatal(err)
+	}
+	for _, ns := range []string{"g-named", "g-labelled", "g-denied"} {
+		ensureNamespace(t, ns)
+	}
+	labelNamespace(t, "g-labelled", "db-access", "guarded")
+
+	// Allowed: by name and by label.
+	named := newAppDB("g-named", "app", dbv1.AppDatabaseSpec{ClusterRef: "guarded", DBName: "g_named"})
+	labelled := newAppDB("g-labelled", "app", dbv1.AppDatabaseSpec{ClusterRef: "guarded", DBName: "g_labelled"})
+	create(t, named)
+	create(t, labelled)
+	waitReady(t, named)
+	labelled = waitReady(t, labelled)
+
+	// Refused, with nothing created: the namespace's own AppDatabase, a platform-namespace one
+	// provisioning into it, and one adopting into it.
+	refused := []*dbv1.AppDatabase{
+		newAppDB("g-denied", "app", dbv1.AppDatabaseSpec{ClusterRef: "guarded", DBName: "g_denied"}),
+		newAppDB(platformNS, "g-denied-from-platform", dbv1.AppDatabaseSpec{ClusterRef: "guarded", DBName: "g_denied_platform", AppNamespace: "g-denied"}),
+		newAppDB(platformNS, "g-denied-adopting", dbv1.AppDatabaseSpec{ClusterRef: "guarded", DBName: "g_named", AppNamespace: "g-denied"}),
+	}
+	refused[2].Annotations = map[string]string{dbv1.AnnotationAdopt: "true"}
+	for _, db := range refused {
+		create(t, db)
+		failed := waitFor(t, client.ObjectKeyFromObject(db), dbv1.PhaseFailed, dbv1.ReasonClusterNotAllowed)
+		if !strings.Contains(failed.Status.Message, `namespace "g-denied" may not have databases on cluster "guarded"`) ||
+			!strings.Contains(failed.Status.Message, "spec.allowedNamespaces of MySQLCluster guarded") {
+			t.Errorf("%s/%s: message %q", db.Namespace, db.Name, failed.Status.Message)
+		}
+	}
+	if schemaOn(t, server, "g_denied") || schemaOn(t, server, "g_denied_platform") {
+		t.Error("a refused namespace got a database")
+	}
+
+	// Labelled in, the waiting AppDatabase goes on by itself.
+	labelNamespace(t, "g-denied", "db-access", "guarded")
+	waitReady(t, refused[0])
+	for _, db := range refused {
+		deleteAndWait(t, db)
+	}
+
+	// Labelled out, an existing tenant keeps working and says so; a change of its spec is refused
+	// and changes nothing.
+	labelNamespace(t, "g-labelled", "db-access", "")
+	forceReconcile(t, labelled)
+	eventually(t, "a Warning Event for the tenant no longer allowed", func() error {
+		var events eventsv1.EventList
+		if err := k8s.List(ctx, &events, client.InNamespace("g-labelled")); err != nil {
+			return err
+		}
+		for _, e := range events.Items {
+			if e.Reason == dbv1.ReasonClusterNotAllowed && e.Regarding.Name == "app" {
+				return nil
+			}
+		}
+		return errors.New("none yet")
+	})
+	if db := waitReady(t, labelled); db.Status.Phase != dbv1.PhaseReady {
+		t.Errorf("the tenant no longer allowed is %s", db.Status.Phase)
+	}
+	s := secretOf(t, labelled)
+	patch = client.MergeFrom(labelled.DeepCopy())
+	labelled.Spec.Users = []dbv1.AppDatabaseUser{{Name: "g_labelled_ro", Access: dbv1.AccessReadOnly}}
+	if err := k8s.Patch(ctx, labelled, patch); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, client.ObjectKeyFromObject(labelled), dbv1.PhaseFailed, dbv1.ReasonClusterNotAllowed)
+	if err := loginOn(ctx, server, "g_labelled_app", string(s.Data["password"]), "g_labelled"); err != nil {
+		t.Errorf("the tenant no longer allowed stopped working: %v", err)
+	}
+	if userOn(t, server, "g_labelled_ro") {
+		t.Error("the refused change created an account")
+	}
+}
+
+// A cluster's maxUserConnections caps every account: those that ask for nothing get it, those that
+// ask for more (or for no cap) are refused, and the server refuses the connection past the cap.
+func TestMaxUserConnectionsCap(t *testing.T) {
+	ctx := ctxFor(t)
+	server, mc, _ := secondCluster(t, "capped", 0)
+	patch := client.MergeFrom(mc.DeepCopy())
+	mc.Spec.MaxUserConnections = limitOf(2)
+	if err := k8s.Patch(ctx, mc, patch); err != nil {
+		t.Fatal(err)
+	}
+	ensureNamespace(t, "capped")
+	db := newAppDB("capped", "app", dbv1.AppDatabaseSpec{ClusterRef: "capped", DBName: "capped_app"})
+	create(t, db)
+	db = waitReady(t, db)
+	password := string(secretOf(t, db).Data["password"])
+	var held []*sql.DB
+	defer func() {
+		for _, h := range held {
+			_ = h.Close()
+		}
+	}()
+	for i := range 3 {
+		conn, err := server.Connect("capped_app_app", password, "capped_app")
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, conn)
+		conn.SetMaxOpenConns(1)
+		err = conn.PingContext(ctx)
+		switch {
+		case i < 2 && err != nil:
+			t.Fatalf("connection %d of 2 refused: %v", i+1, err)
+		case i == 2 && (err == nil || !strings.Contains(err.Error(), "max_user_connections")):
+			t.Errorf("the third connection of an account capped at 2: %v", err)
+		}
+	}
+
+	for _, asked := range []int32{0, 5} {
+		over := newAppDB("capped", fmt.Sprintf("over-%d", asked), dbv1.AppDatabaseSpec{ClusterRef: "capped",
+			DBName: fmt.Sprintf("capped_over_%d", asked), MaxUserConnections: limitOf(asked)})
+		create(t, over)
+		failed := waitFor(t, client.ObjectKeyFromObject(over), dbv1.PhaseFailed, dbv1.ReasonInvalidSpec)
+		if !strings.Contains(failed.Status.Message, `cluster "capped" allows each account at most 2`) || schemaOn(t, server, over.Spec.DBName) {
+			t.Errorf("maxUserConnections %d: %q", asked, failed.Status.Message)
+		}
+	}
+}
