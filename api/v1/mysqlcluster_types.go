@@ -144,6 +144,18 @@ type MySQLClusterSpec struct {
 	// they are, and changes to them are refused.
 	// +optional
 	AllowedNamespaces *NamespaceAccess `json:"allowedNamespaces,omitempty"`
+	// maxDatabasesPerNamespace caps the databases each namespace may have on this cluster,
+	// counted from the operator's ownership records on the server: a database whose AppDatabase
+	// was deleted with deletionPolicy Retain counts until it is released (docs/ownership.md).
+	// AppDatabases of the platform namespace count toward maxDatabases only. Lowering it drops
+	// nothing: only new databases are refused (QuotaExceeded).
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	MaxDatabasesPerNamespace *int32 `json:"maxDatabasesPerNamespace,omitempty"`
+	// maxDatabases caps the databases of all namespaces on this cluster, counted the same way.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	MaxDatabases *int32 `json:"maxDatabases,omitempty"`
 }
 
 // NamespaceAccess names namespaces, by name and by label.

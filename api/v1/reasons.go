@@ -32,6 +32,9 @@ const (
 	// ReasonClusterNotAllowed: the cluster's allowedNamespaces does not include the namespace the
 	// AppDatabase provisions into.
 	ReasonClusterNotAllowed = "ClusterNotAllowed"
+	// ReasonQuotaExceeded: the namespace, or the cluster, has as many databases as the cluster's
+	// maxDatabasesPerNamespace or maxDatabases allows.
+	ReasonQuotaExceeded = "QuotaExceeded"
 	// ReasonNamespaceReplaced: the target namespace was deleted and created again (it has another
 	// UID than the one recorded in status.appNamespaceUID). Whoever created it may not be the
 	// application the database belongs to, so no credentials are written into it until the
@@ -85,6 +88,7 @@ var terminalReasons = map[string]bool{
 	ReasonSecretConflict:      true,
 	ReasonUnknownCluster:      true,
 	ReasonClusterNotAllowed:   true,
+	ReasonQuotaExceeded:       true,
 	ReasonDatabaseMissing:     true,
 	ReasonNamespaceReplaced:   true,
 	ReasonPasswordRejected:    true,

@@ -70,6 +70,9 @@ type Config struct {
 	PasswordPolicy credentials.Policy
 	// Allowed are the namespaces that may have databases here; nil allows every namespace.
 	Allowed *NamespaceAccess
+	// MaxDatabasesPerNamespace and MaxDatabases cap the databases recorded on the cluster, per
+	// namespace and in all; nil sets no cap.
+	MaxDatabasesPerNamespace, MaxDatabases *int
 }
 
 // NamespaceAccess is a set of namespaces: those named, and those the selector matches.
@@ -137,6 +140,14 @@ func ConfigFromLegacySecret(secret *corev1.Secret) (Config, error) {
 	return cfg, nil
 }
 
+func intOrNil(v *int32) *int {
+	if v == nil {
+		return nil
+	}
+	n := int(*v)
+	return &n
+}
+
 func endpoint(host, port, hostKey, portKey string) (mysql.Endpoint, error) {
 	if host == "" {
 		return mysql.Endpoint{}, fmt.Errorf("key %s is missing or empty", hostKey)
@@ -181,6 +192,7 @@ func ConfigFromCluster(c *dbv1.MySQLCluster, secret func(name string) (*corev1.S
 			cfg.DefaultMaxUserConnections = cfg.MaxUserConnections
 		}
 	}
+	cfg.MaxDatabasesPerNamespace, cfg.MaxDatabases = intOrNil(c.Spec.MaxDatabasesPerNamespace), intOrNil(c.Spec.MaxDatabases)
 	if a := c.Spec.AllowedNamespaces; a != nil {
 		cfg.Allowed = &NamespaceAccess{Names: a.Names, Field: "spec.allowedNamespaces of " + where}
 		if a.Selector != nil {

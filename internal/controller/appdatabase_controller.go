@@ -107,6 +107,8 @@ var recheckedReasons = map[string]bool{
 	dbv1.ReasonPasswordRejected:  true,
 	// Watched, but only once labelled as a password source.
 	dbv1.ReasonPasswordSourceNotFound: true,
+	// Room is made by deleting or releasing a database, in MySQL's records.
+	dbv1.ReasonQuotaExceeded: true,
 }
 
 // terminal ends a pass that failed for a reason a person has to fix: nothing changes until the
@@ -303,6 +305,7 @@ func (r *AppDatabaseReconciler) provision(ctx context.Context, db *dbv1.AppDatab
 		adoption = adoptionOf(accounts, secrets)
 	}
 	spec.RecreateMissingDatabase = r.RecreateMissingDatabases && db.Spec.EffectiveDeletionPolicy() == dbv1.DeletionPolicyDelete
+	spec.Quota = r.quotaOf(db, c.Config)
 	claimStart := time.Now()
 	claim, err := c.Engine.Claim(ctx, spec, adoption, func(o tenant.Owner) bool { return r.ownerGone(ctx, o) })
 	metrics.ObserveStep(metrics.StepClaim, claimStart)
@@ -511,6 +514,16 @@ func refuseSpec(db *dbv1.AppDatabase, platformNamespace string) (outcome, bool) 
 			dbv1.AnnotationAdopt, platformNamespace)), true
 	}
 	return outcome{}, false
+}
+
+// quotaOf is the cluster's database quota for db: the platform namespace's AppDatabases count
+// toward the cluster's total only.
+func (r *AppDatabaseReconciler) quotaOf(db *dbv1.AppDatabase, cfg cluster.Config) tenant.Quota {
+	q := tenant.Quota{PerNamespace: cfg.MaxDatabasesPerNamespace, Total: cfg.MaxDatabases}
+	if db.Namespace != r.PlatformNamespace {
+		q.Namespace = db.Namespace
+	}
+	return q
 }
 
 // checkClusterAllowed refuses a namespace the cluster's allowedNamespaces leaves out, before

@@ -34,7 +34,10 @@ func (r *AppDatabaseReconciler) classifyMySQL(ctx context.Context, db *dbv1.AppD
 	case tenant.KindConflict:
 		var conflict *tenant.ConflictError
 		var adoption *tenant.AdoptionError
+		var quota *tenant.QuotaError
 		switch {
+		case errors.As(err, &quota):
+			return failed(dbv1.ReasonQuotaExceeded, quotaMessage(db, quota))
 		case errors.As(err, &conflict):
 			return failed(dbv1.ReasonOwnershipConflict, r.explainConflict(ctx, db, conflict))
 		case errors.As(err, &adoption):
@@ -55,6 +58,17 @@ func (r *AppDatabaseReconciler) classifyMySQL(ctx context.Context, db *dbv1.AppD
 	// Anything else — a privilege beyond the database the admin account may not revoke, a
 	// statement the server refused, a login that failed after provisioning — is reported as it is.
 	return failed(dbv1.ReasonProvisioningError, err.Error())
+}
+
+// quotaMessage says which quota is full and how room is made; nothing was created.
+func quotaMessage(db *dbv1.AppDatabase, e *tenant.QuotaError) string {
+	which := "maxDatabases"
+	if e.Namespace != "" {
+		which = "maxDatabasesPerNamespace"
+	}
+	return fmt.Sprintf("%s (%s of cluster %q); nothing was created. Make room by deleting an AppDatabase with deletionPolicy Delete, "+
+		"or by releasing a retained database (docs/ownership.md), or ask the platform team for a larger quota; the operator tries again by itself",
+		e.Error(), which, db.Spec.ClusterRef)
 }
 
 // invalidInput words a refusal of what the tenant gave: a password in one of its Secrets, or a

@@ -253,7 +253,7 @@ func (a *Admin) claim(ctx context.Context, s tenant.Spec, adopt *tenant.Adoption
 	if !slices.ContainsFunc(targets, func(t claimTarget) bool { return actions[t.key()] != keep }) {
 		return c, nil
 	}
-	if err := a.recordIntent(ctx, s, targets, actions, recorded); err != nil {
+	if err := a.recordWithinQuota(ctx, s, targets, actions, recorded); err != nil {
 		if (errorNumber(err) == erDuplicateKey || errors.Is(err, errClaimRace)) && attempt < maxClaimAttempts {
 			// Another AppDatabase claimed the same name between our read and our write: read
 			// again, and meet its claim.
@@ -263,6 +263,40 @@ func (a *Admin) claim(ctx context.Context, s tenant.Spec, adopt *tenant.Adoption
 	}
 	c.pending = true
 	return c, nil
+}
+
+// recordWithinQuota records the claim's intent, after checking, when it adds a database its owner
+// does not hold yet, that the quota has room for it.
+func (a *Admin) recordWithinQuota(ctx context.Context, s tenant.Spec, targets []claimTarget, actions map[claimTarget]claimAction,
+	recorded map[claimTarget]ownershipRow) error {
+	database := claimTarget{tenant.ObjectDatabase, s.Database}.key()
+	if actions[database] == keep || !s.Quota.Caps() {
+		return a.recordIntent(ctx, s, targets, actions, recorded)
+	}
+	a.quotaMu.Lock()
+	defer a.quotaMu.Unlock()
+	if err := a.checkQuota(ctx, s); err != nil {
+		return err
+	}
+	return a.recordIntent(ctx, s, targets, actions, recorded)
+}
+
+// checkQuota counts the databases recorded for owners other than s's, in s's namespace and in
+// all, and refuses one more past either cap.
+func (a *Admin) checkQuota(ctx context.Context, s tenant.Spec) error {
+	q := s.Quota
+	var inNamespace, total int
+	if err := a.scanRow(ctx, countDatabaseRecords(s.Owner.UID, q.Namespace), &inNamespace, &total); err != nil {
+		a.observe(opRead, err)
+		return fmt.Errorf("counting the databases of the quota: %w", err)
+	}
+	if q.Namespace != "" && q.PerNamespace != nil && inNamespace >= *q.PerNamespace {
+		return &tenant.QuotaError{Namespace: q.Namespace, Count: inNamespace, Limit: *q.PerNamespace}
+	}
+	if q.Total != nil && total >= *q.Total {
+		return &tenant.QuotaError{Count: total, Limit: *q.Total}
+	}
+	return nil
 }
 
 // set records what the claim knows of one of its names.

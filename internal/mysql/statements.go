@@ -374,6 +374,13 @@ var ownershipDDL = []statement{
 
 var selectOwnershipTable = read("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'ownership'", OperatorSchema)
 
+// countDatabaseRecords counts the databases recorded for owners other than ownerUID: those of
+// namespace, and all.
+func countDatabaseRecords(ownerUID, namespace string) statement {
+	return read("SELECT COALESCE(SUM(owner_namespace = ?), 0), COUNT(*) FROM "+ownershipTable+" WHERE kind = ? AND owner_uid <> ?",
+		namespace, tenant.ObjectDatabase, ownerUID)
+}
+
 // ownershipColumns are the columns ownershipRow scans, in its order.
 const ownershipColumns = "SELECT kind, name, owner_uid, owner_namespace, owner_name, state FROM " + ownershipTable
 

@@ -187,3 +187,21 @@ func (e *ScriptError) Error() string { return "the server refused a statement: "
 
 // TenantKind says what the reconciler does about it.
 func (e *ScriptError) TenantKind() Kind { return KindInvalidInput }
+
+// QuotaError says a claim would give a namespace, or the server, more databases than its quota.
+type QuotaError struct {
+	// Namespace is the namespace whose quota is full; "" for the server's total.
+	Namespace string
+	// Count is how many databases are recorded; Limit the quota.
+	Count, Limit int
+}
+
+// TenantKind says what the reconciler does about it.
+func (e *QuotaError) TenantKind() Kind { return KindConflict }
+
+func (e *QuotaError) Error() string {
+	if e.Namespace == "" {
+		return fmt.Sprintf("the cluster holds %d databases of DB Concierge, as many as its quota of %d allows", e.Count, e.Limit)
+	}
+	return fmt.Sprintf("namespace %q has %d databases on the cluster, as many as its quota of %d allows", e.Namespace, e.Count, e.Limit)
+}

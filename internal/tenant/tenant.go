@@ -101,7 +101,22 @@ type Spec struct {
 	// and has since been dropped by hand. Without it that is a *MissingError: an empty database
 	// under an application that had data would hide the loss.
 	RecreateMissingDatabase bool
+	// Quota caps the databases a claim may add; the zero Quota caps nothing.
+	Quota Quota
 }
+
+// Quota caps the databases recorded on a server: per namespace (of the owners) and in all. A
+// claim of a database its owner does not hold yet is refused with a *QuotaError when it would go
+// past either.
+type Quota struct {
+	// Namespace is the owner namespace counted against PerNamespace; "" counts none.
+	Namespace string
+	// PerNamespace and Total are the caps; nil sets none.
+	PerNamespace, Total *int
+}
+
+// Caps reports whether the quota caps anything.
+func (q Quota) Caps() bool { return q.Namespace != "" && q.PerNamespace != nil || q.Total != nil }
 
 // Main returns the main account.
 func (s Spec) Main() Account {

@@ -170,3 +170,62 @@ func TestMaxUserConnectionsCap(t *testing.T) {
 		}
 	}
 }
+
+// A cluster's quotas count databases from the operator's records on the server: a retained
+// database counts until it is released, a restart forgets nothing, and room made is used by itself.
+func TestDatabaseQuotas(t *testing.T) {
+	ctx := ctxFor(t)
+	server, mc, _ := secondCluster(t, "quota", 0)
+	patch := client.MergeFrom(mc.DeepCopy())
+	mc.Spec.MaxDatabasesPerNamespace, mc.Spec.MaxDatabases = limitOf(2), limitOf(3)
+	if err := k8s.Patch(ctx, mc, patch); err != nil {
+		t.Fatal(err)
+	}
+	ensureNamespace(t, "q-a")
+	ensureNamespace(t, "q-b")
+	db := func(namespace, name string) *dbv1.AppDatabase {
+		return newAppDB(namespace, name, dbv1.AppDatabaseSpec{ClusterRef: "quota", DBName: strings.ReplaceAll(namespace+"_"+name, "-", "_")})
+	}
+	refusedFor := func(d *dbv1.AppDatabase, want string) {
+		t.Helper()
+		failed := waitFor(t, client.ObjectKeyFromObject(d), dbv1.PhaseFailed, dbv1.ReasonQuotaExceeded)
+		if !strings.Contains(failed.Status.Message, want) || schemaOn(t, server, d.Spec.DBName) {
+			t.Errorf("%s/%s: %q, want it to say %q and nothing created", d.Namespace, d.Name, failed.Status.Message, want)
+		}
+	}
+	a1, a2, a3 := db("q-a", "a1"), db("q-a", "a2"), db("q-a", "a3")
+	for _, d := range []*dbv1.AppDatabase{a1, a2} {
+		create(t, d)
+		waitReady(t, d)
+	}
+	create(t, a3)
+	refusedFor(a3, `namespace "q-a" has 2 databases on the cluster, as many as its quota of 2 allows (maxDatabasesPerNamespace`)
+
+	// Deleted with Retain, a1's database still counts; released, it makes room, used by itself.
+	deleteAndWait(t, a1)
+	forceReconcile(t, a3)
+	refusedFor(a3, "quota of 2")
+	rootDB, err := server.RootDB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rootDB.Close()
+	if _, err := rootDB.Exec("DELETE FROM db_concierge.ownership WHERE owner_namespace = 'q-a' AND name IN ('q_a_a1', 'q_a_a1_app')"); err != nil {
+		t.Fatal(err)
+	}
+	waitReady(t, a3)
+
+	// The cluster's total: a2, a3 and b1 fill it, for every namespace, across a restart.
+	b1, b2 := db("q-b", "b1"), db("q-b", "b2")
+	create(t, b1)
+	waitReady(t, b1)
+	restartOperator(t)
+	create(t, b2)
+	refusedFor(b2, "the cluster holds 3 databases of DB Concierge, as many as its quota of 3 allows (maxDatabases")
+	fromPlatform := newAppDB(platformNS, "q-platform", dbv1.AppDatabaseSpec{ClusterRef: "quota", DBName: "q_platform", AppNamespace: "q-b"})
+	create(t, fromPlatform)
+	refusedFor(fromPlatform, "maxDatabases")
+	for _, d := range []*dbv1.AppDatabase{a2, a3, b1, b2, fromPlatform} {
+		deleteAndWait(t, d)
+	}
+}
