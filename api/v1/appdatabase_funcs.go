@@ -58,6 +58,11 @@ const (
 	// watches only Secrets so labelled.
 	LabelPasswordSource = "db.stillwaters.io/password-source"
 
+	// AnnotationAcceptServerIdentity, on a MySQLCluster, accepts the server whose identity it
+	// holds (status.serverIdentity, or "none" for a server without DB Concierge's records) as the
+	// cluster's, after its admin endpoints came to lead to another server.
+	AnnotationAcceptServerIdentity = "db.stillwaters.io/accept-server-identity"
+
 	// LabelInitSQL, set to "true" on a ConfigMap, lets AppDatabases of its namespace run SQL from
 	// it (spec.init); the operator watches only ConfigMaps so labelled.
 	LabelInitSQL = "db.stillwaters.io/init-sql"

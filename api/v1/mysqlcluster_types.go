@@ -225,6 +225,13 @@ type MySQLClusterStatus struct {
 	// endpoint is the admin endpoint that answered.
 	// +optional
 	Endpoint string `json:"endpoint,omitempty"`
+	// serverIdentity identifies the server (or Galera cluster) behind the admin endpoints: a
+	// UUID the operator keeps with its ownership records on the server, so that it travels with
+	// the data (a restored backup keeps it) and not with a node or a host name. Once recorded, a
+	// server with another identity is not provisioned until the platform team accepts it with
+	// the annotation db.stillwaters.io/accept-server-identity.
+	// +optional
+	ServerIdentity string `json:"serverIdentity,omitempty"`
 	// message explains the last check's outcome.
 	// +optional
 	Message string `json:"message,omitempty"`

@@ -75,6 +75,10 @@ const (
 	ReasonReachable = "Reachable"
 	// ReasonInvalidConfiguration: a Secret the MySQLCluster names is missing or incomplete.
 	ReasonInvalidConfiguration = "InvalidConfiguration"
+	// ReasonServerChanged: the admin endpoints lead to another server than the one recorded in
+	// status.serverIdentity (a MySQLCluster repointed by mistake, say). Nothing is provisioned
+	// there until the platform team accepts it.
+	ReasonServerChanged = "ServerChanged"
 	// ReasonCheckFailed: the check itself failed, not the cluster: the API server did not return a
 	// Secret it names, or the server answered with an error of no known class. Retried at the
 	// next check.

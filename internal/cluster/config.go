@@ -38,6 +38,10 @@ const (
 
 const defaultPort = 3306
 
+// NoServerIdentity is what the acceptance annotation holds to accept a server without DB
+// Concierge's records.
+const NoServerIdentity = "none"
+
 // Endpoint is a server address: host and port.
 type Endpoint = mysql.Endpoint
 
@@ -73,6 +77,9 @@ type Config struct {
 	// MaxDatabasesPerNamespace and MaxDatabases cap the databases recorded on the cluster, per
 	// namespace and in all; nil sets no cap.
 	MaxDatabasesPerNamespace, MaxDatabases *int
+	// ExpectedServer is the identity of the server the cluster's records must be on, from the
+	// MySQLCluster's status or its acceptance annotation; "" checks nothing.
+	ExpectedServer string
 }
 
 // NamespaceAccess is a set of namespaces: those named, and those the selector matches.
@@ -193,6 +200,12 @@ func ConfigFromCluster(c *dbv1.MySQLCluster, secret func(name string) (*corev1.S
 		}
 	}
 	cfg.MaxDatabasesPerNamespace, cfg.MaxDatabases = intOrNil(c.Spec.MaxDatabasesPerNamespace), intOrNil(c.Spec.MaxDatabases)
+	// An accepted identity holds at once; an accepted server without records ("none") once the
+	// cluster's check has recorded that, so that what is then created there gets recorded next.
+	cfg.ExpectedServer = c.Status.ServerIdentity
+	if accepted := strings.TrimSpace(c.Annotations[dbv1.AnnotationAcceptServerIdentity]); accepted != "" && accepted != NoServerIdentity {
+		cfg.ExpectedServer = accepted
+	}
 	if a := c.Spec.AllowedNamespaces; a != nil {
 		cfg.Allowed = &NamespaceAccess{Names: a.Names, Field: "spec.allowedNamespaces of " + where}
 		if a.Selector != nil {

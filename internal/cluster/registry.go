@@ -274,6 +274,7 @@ func (r *Registry) openEngine(cfg Config) (tenant.Engine, error) {
 		Endpoints: cfg.Admin, User: cfg.AdminUser, Password: cfg.AdminPassword, TLS: cfg.TLS,
 		RequireTLSForApplications: cfg.RequireTLSForApplications,
 		MaxOpenConns:              maxConns, ConnectTimeout: r.opts.ConnectTimeout,
+		ExpectedServer: cfg.ExpectedServer,
 	})
 }
 

@@ -38,7 +38,7 @@ func (r *MySQLClusterReconciler) Reconcile(ctx context.Context, req reconcile.Re
 	if !r.Clusters.Serves(mc.Name) {
 		return reconcile.Result{}, nil
 	}
-	check := r.check(ctx, mc.Name)
+	check := judgeServer(&mc, r.check(ctx, mc.Name))
 	reachable := 0.0
 	switch check.reason {
 	case dbv1.ReasonReachable:
@@ -53,7 +53,7 @@ func (r *MySQLClusterReconciler) Reconcile(ctx context.Context, req reconcile.Re
 		// The whole status, as a merge patch: a patch computed as a difference would leave out
 		// reachable=false when the field was never written, and scripts and the printer column
 		// would read nothing instead of false.
-		body, err := json.Marshal(map[string]any{"status": next})
+		body, err := statusPatch(next)
 		if err != nil {
 			return reconcile.Result{}, err
 		}
@@ -64,11 +64,56 @@ func (r *MySQLClusterReconciler) Reconcile(ctx context.Context, req reconcile.Re
 	return reconcile.Result{RequeueAfter: r.CheckInterval}, nil
 }
 
+// statusPatch is the merge patch that writes status whole: a field emptied (a server identity
+// accepted as none) is removed, where leaving it out of the patch would keep the old value.
+func statusPatch(status dbv1.MySQLClusterStatus) ([]byte, error) {
+	b, err := json.Marshal(status)
+	if err != nil {
+		return nil, err
+	}
+	fields := map[string]any{}
+	if err := json.Unmarshal(b, &fields); err != nil {
+		return nil, err
+	}
+	if status.ServerIdentity == "" {
+		fields["serverIdentity"] = nil
+	}
+	return json.Marshal(map[string]any{"status": fields})
+}
+
+// judgeServer compares the identity of the server a reachable check found with the one recorded:
+// the first one found is recorded; another is ServerChanged, unless the platform team accepted it
+// with the annotation.
+func judgeServer(mc *dbv1.MySQLCluster, c clusterCheck) clusterCheck {
+	c.identity = mc.Status.ServerIdentity
+	if c.reason != dbv1.ReasonReachable {
+		return c
+	}
+	found, recorded := c.info.Identity, mc.Status.ServerIdentity
+	accepted, hasAccepted := mc.Annotations[dbv1.AnnotationAcceptServerIdentity]
+	switch {
+	case found == recorded || recorded == "",
+		hasAccepted && (accepted == found || accepted == cluster.NoServerIdentity && found == ""):
+		c.identity = found
+	default:
+		shown := found
+		if shown == "" {
+			shown = cluster.NoServerIdentity
+		}
+		c.reason = dbv1.ReasonServerChanged
+		c.message = fmt.Sprintf("%v; if it is this cluster's server now, annotate the MySQLCluster with %s=%s",
+			&tenant.ServerChangedError{Expected: recorded, Found: found}, dbv1.AnnotationAcceptServerIdentity, shown)
+	}
+	return c
+}
+
 // clusterCheck is what one check found.
 type clusterCheck struct {
-	info    tenant.ServerInfo
-	reason  string
-	message string
+	// identity is status.serverIdentity after the check.
+	identity string
+	info     tenant.ServerInfo
+	reason   string
+	message  string
 }
 
 // check logs in and asks what the server is. It changes nothing; Reconcile acts on what it found.
@@ -109,6 +154,7 @@ func checkedStatus(old dbv1.MySQLClusterStatus, c clusterCheck, generation int64
 	if s.Reachable {
 		s.Flavor, s.Version, s.Endpoint = string(c.info.Flavor), c.info.Version, c.info.Endpoint
 	}
+	s.ServerIdentity = c.identity
 	status := metav1.ConditionFalse
 	if s.Reachable {
 		status = metav1.ConditionTrue

@@ -210,7 +210,7 @@ func SetupWithManager(ctx context.Context, mgr manager.Manager, opts Options) er
 				DeleteFunc: func(event.DeleteEvent) bool { return false },
 			})).
 		Watches(&dbv1.MySQLCluster{}, handler.EnqueueRequestsFromMapFunc(r.ofCluster),
-			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+			builder.WithPredicates(predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, serverAccepted))).
 		WatchesRawSource(source.Kind(platform, &corev1.Secret{}, handler.TypedEnqueueRequestsFromMapFunc(r.usingAdminSecret))).
 		WatchesRawSource(source.Kind(sources, &corev1.Secret{}, handler.TypedEnqueueRequestsFromMapFunc(r.usingPasswordSource))).
 		WatchesRawSource(source.Kind(initScripts, &corev1.ConfigMap{}, handler.TypedEnqueueRequestsFromMapFunc(r.usingInitSQL))).
@@ -230,7 +230,8 @@ func SetupWithManager(ctx context.Context, mgr manager.Manager, opts Options) er
 		Named("mysqlcluster").
 		For(&dbv1.MySQLCluster{}, builder.WithPredicates(
 			predicate.NewPredicateFuncs(func(o client.Object) bool { return registry.Serves(o.GetName()) }),
-			predicate.GenerationChangedPredicate{})).
+			// The annotation accepting another server is checked at once.
+			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		WatchesRawSource(source.Kind(platform, &corev1.Secret{}, handler.TypedEnqueueRequestsFromMapFunc(
 			func(ctx context.Context, s *corev1.Secret) []reconcile.Request {
 				return namedRequests(registry.ClustersUsingSecret(ctx, s.Name))
@@ -338,6 +339,19 @@ func (r *AppDatabaseReconciler) usingPasswordSource(ctx context.Context, s *core
 		}
 		return names(db.Spec.PasswordFrom) || slices.ContainsFunc(db.Spec.Users, func(u dbv1.AppDatabaseUser) bool { return names(u.PasswordFrom) })
 	})
+}
+
+// serverAccepted passes a MySQLCluster whose recorded server identity changed: the platform team
+// accepted another server, and the tenants waiting for it go on at once.
+var serverAccepted = predicate.Funcs{
+	UpdateFunc: func(e event.UpdateEvent) bool {
+		old, okOld := e.ObjectOld.(*dbv1.MySQLCluster)
+		cur, okNew := e.ObjectNew.(*dbv1.MySQLCluster)
+		return okOld && okNew && old.Status.ServerIdentity != cur.Status.ServerIdentity
+	},
+	CreateFunc:  func(event.CreateEvent) bool { return false },
+	DeleteFunc:  func(event.DeleteEvent) bool { return false },
+	GenericFunc: func(event.GenericEvent) bool { return false },
 }
 
 // usingInitSQL requeues the tenants of a ConfigMap's namespace whose spec.init names it.

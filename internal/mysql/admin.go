@@ -32,6 +32,9 @@ type Options struct {
 	// admin session's setup — so an unreachable or hung server costs a reconcile that long, not
 	// the read timeout, before the next endpoint is tried.
 	ConnectTimeout time.Duration
+	// ExpectedServer is the identity the server's records must hold (ServerInfo.Identity) before
+	// the operator creates or records anything there; "" checks nothing.
+	ExpectedServer string
 }
 
 // Defaults for Options left at zero.

@@ -57,11 +57,16 @@ func (a *Admin) inspect(ctx context.Context) (tenant.ServerInfo, error) {
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return tenant.ServerInfo{}, fmt.Errorf("asking whether the server runs Galera: %w", err)
 	}
+	identity, err := a.serverIdentity(ctx)
+	if err != nil {
+		return tenant.ServerInfo{}, err
+	}
 	return tenant.ServerInfo{
 		Flavor:              detectFlavor(version, comment, strings.EqualFold(value, "ON")),
 		Version:             version,
 		Endpoint:            a.address(),
 		LowerCaseTableNames: lowerCaseNames,
+		Identity:            identity,
 	}, nil
 }
 

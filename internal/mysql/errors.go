@@ -37,6 +37,8 @@ const (
 	erNoSuchThread          = 1094
 	erCannotUser            = 1396
 	erNotValidPassword      = 1819
+	erNoSuchTable           = 1146 // for one, MariaDB before 10.4 has no mysql.global_priv
+	erBadDB                 = 1049
 	erAccountLocked         = 4151 // MariaDB
 	erAccountLockedMySQL    = 3118
 	// An account's own connection limit (MAX_USER_CONNECTIONS), and the server-wide one per

@@ -90,20 +90,58 @@ func (a *Admin) ensureSchema(ctx context.Context) error {
 	if a.schemaReady {
 		return nil
 	}
-	var n int
-	err := a.scanRow(ctx, selectOwnershipTable, &n)
-	if err != nil {
-		return fmt.Errorf("looking for the ownership table: %w", err)
+	// Nothing is created on a server other than the one the records are expected on.
+	if err := a.checkServer(ctx); err != nil {
+		return err
 	}
-	if n == 0 {
-		for _, st := range ownershipDDL {
+	for _, table := range []struct {
+		exists statement
+		ddl    []statement
+		what   string
+	}{{selectOwnershipTable, ownershipDDL, "ownership"}, {selectServerTable, serverDDL, "server identity"}} {
+		var n int
+		if err := a.scanRow(ctx, table.exists, &n); err != nil {
+			return fmt.Errorf("looking for the %s table: %w", table.what, err)
+		}
+		if n > 0 {
+			continue
+		}
+		for _, st := range table.ddl {
 			if err := a.exec(ctx, st); err != nil {
-				return fmt.Errorf("creating the ownership table in schema %q: %w", OperatorSchema, err)
+				return fmt.Errorf("creating the %s table in schema %q: %w", table.what, OperatorSchema, err)
 			}
 		}
 	}
 	a.schemaReady = true
 	return nil
+}
+
+// serverIdentity reads the identity the server's records hold; "" for a server without them.
+func (a *Admin) serverIdentity(ctx context.Context) (string, error) {
+	var id string
+	err := a.scanRow(ctx, selectServerIdentity, &id)
+	switch {
+	case errors.Is(err, sql.ErrNoRows) || errorNumber(err) == erNoSuchTable || errorNumber(err) == erBadDB:
+		return "", nil
+	case err != nil:
+		a.observe(opRead, err)
+		return "", fmt.Errorf("reading the server's identity: %w", err)
+	}
+	return id, nil
+}
+
+// checkServer refuses a server whose identity is not Options.ExpectedServer. To a tenant it is an
+// unreachable cluster: its own status is left alone, and the platform team reads the rest.
+func (a *Admin) checkServer(ctx context.Context) error {
+	if a.opts.ExpectedServer == "" {
+		return nil
+	}
+	id, err := a.serverIdentity(ctx)
+	if err != nil || id == a.opts.ExpectedServer {
+		return err
+	}
+	return &tenant.Error{Kind: tenant.KindUnreachable, Cause: "its admin endpoints lead to another server than the one recorded",
+		Err: &tenant.ServerChangedError{Expected: a.opts.ExpectedServer, Found: id}}
 }
 
 // readOwnership reads the ownership rows a select… statement names.
@@ -269,6 +307,11 @@ func (a *Admin) claim(ctx context.Context, s tenant.Spec, adopt *tenant.Adoption
 // does not hold yet, that the quota has room for it.
 func (a *Admin) recordWithinQuota(ctx context.Context, s tenant.Spec, targets []claimTarget, actions map[claimTarget]claimAction,
 	recorded map[claimTarget]ownershipRow) error {
+	// A pool reaches whatever the endpoints' names lead to now: new records are written only on
+	// the expected server.
+	if err := a.checkServer(ctx); err != nil {
+		return err
+	}
 	database := claimTarget{tenant.ObjectDatabase, s.Database}.key()
 	if actions[database] == keep || !s.Quota.Caps() {
 		return a.recordIntent(ctx, s, targets, actions, recorded)

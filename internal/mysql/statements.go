@@ -372,6 +372,21 @@ var ownershipDDL = []statement{
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`},
 }
 
+// serverTable holds the server's identity: one UUID, drawn when the records are first created.
+const serverTable = "`" + OperatorSchema + "`.`server`"
+
+var serverDDL = []statement{
+	{op: opBootstrap, query: "CREATE TABLE IF NOT EXISTS " + serverTable + ` (
+  id         CHAR(36)     NOT NULL PRIMARY KEY,
+  created_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`},
+	{op: opBootstrap, query: "INSERT INTO " + serverTable + " (id) SELECT UUID() FROM DUAL WHERE NOT EXISTS (SELECT 1 FROM " + serverTable + ")"},
+}
+
+var selectServerTable = read("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'server'", OperatorSchema)
+
+var selectServerIdentity = read("SELECT id FROM " + serverTable + " ORDER BY created_at LIMIT 1")
+
 var selectOwnershipTable = read("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'ownership'", OperatorSchema)
 
 // countDatabaseRecords counts the databases recorded for owners other than ownerUID: those of

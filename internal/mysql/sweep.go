@@ -54,9 +54,6 @@ const (
 // nativePlugin is the authentication plugin whose stored hash a sweep can compare with a password.
 const nativePlugin = "mysql_native_password"
 
-// erNoSuchTable: MariaDB before 10.4 has no mysql.global_priv.
-const erNoSuchTable = 1146
-
 // Sweep reads what the cluster holds for its tenants and compares every expected tenant, each of
 // its accounts, with it. It returns, by owner UID, the tenants a full pass must look at and why;
 // the others match. An error means nothing was judged: an outage (tenant.KindUnreachable), or a

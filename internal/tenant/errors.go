@@ -205,3 +205,16 @@ func (e *QuotaError) Error() string {
 	}
 	return fmt.Sprintf("namespace %q has %d databases on the cluster, as many as its quota of %d allows", e.Namespace, e.Count, e.Limit)
 }
+
+// ServerChangedError says a cluster's admin endpoints lead to another server than the one its
+// records are expected on (ServerInfo.Identity).
+type ServerChangedError struct{ Expected, Found string }
+
+func (e *ServerChangedError) Error() string {
+	found := e.Found
+	if found == "" {
+		found = "none: the server holds no records of DB Concierge"
+	}
+	return fmt.Sprintf("the admin endpoints lead to a server of identity %s, not %s as recorded: nothing is created there until the platform team accepts it",
+		found, e.Expected)
+}

@@ -256,6 +256,9 @@ type ServerInfo struct {
 	// LowerCaseTableNames is 0 where database names compare as written, 1 or 2 where they fold
 	// to lower case.
 	LowerCaseTableNames int
+	// Identity is the identity the server's records of DB Concierge hold; "" for a server
+	// without them.
+	Identity string
 }
 
 // Finding is why a sweep sends a tenant to a full pass. It labels a metric: each engine's set is

@@ -12,10 +12,12 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	dbv1 "github.com/stillwaters/db-concierge/api/v1"
+	"github.com/stillwaters/db-concierge/test/stack"
 )
 
 // labelNamespace sets or removes (value "") a label of a namespace.
@@ -227,5 +229,91 @@ func TestDatabaseQuotas(t *testing.T) {
 	refusedFor(fromPlatform, "maxDatabases")
 	for _, d := range []*dbv1.AppDatabase{a2, a3, b1, b2, fromPlatform} {
 		deleteAndWait(t, d)
+	}
+}
+
+// A MySQLCluster repointed at another server is noticed: nothing is created there, tenants
+// already Ready keep their status, and the platform team's acceptance lets provisioning go on.
+func TestServerIdentity(t *testing.T) {
+	ctx := ctxFor(t)
+	first, mc, password := secondCluster(t, "moved", 0)
+	ensureNamespace(t, "moved")
+	before := newAppDB("moved", "before", dbv1.AppDatabaseSpec{ClusterRef: "moved", DBName: "moved_before"})
+	create(t, before)
+	waitReady(t, before)
+	recorded := waitClusterStatus(t, "moved", func(s dbv1.MySQLClusterStatus) error {
+		if s.ServerIdentity == "" {
+			return errors.New("no server identity recorded yet")
+		}
+		return nil
+	}).ServerIdentity
+	if got := rootCountOn(t, first, "SELECT COUNT(*) FROM db_concierge.server WHERE id = ?", recorded); got != 1 {
+		t.Fatalf("status.serverIdentity %s is not the identity the server's records hold", recorded)
+	}
+
+	second, err := stack.StartMariaDB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(second.Close)
+	if err := second.CreateAdmin(ctx, "moved_admin", password); err != nil {
+		t.Fatal(err)
+	}
+	var current dbv1.MySQLCluster
+	if err := k8s.Get(ctx, client.ObjectKeyFromObject(mc), &current); err != nil {
+		t.Fatal(err)
+	}
+	patch := client.MergeFrom(current.DeepCopy())
+	current.Spec.AdminEndpoints = []dbv1.Endpoint{{Host: "127.0.0.1", Port: int32(second.Port)}} //nolint:gosec // G115: a TCP port fits in int32
+	if err := k8s.Patch(ctx, &current, patch); err != nil {
+		t.Fatal(err)
+	}
+	status := waitClusterStatus(t, "moved", func(s dbv1.MySQLClusterStatus) error {
+		if c := meta.FindStatusCondition(s.Conditions, dbv1.ConditionReady); c == nil || c.Reason != dbv1.ReasonServerChanged {
+			return fmt.Errorf("condition %+v", c)
+		}
+		return nil
+	})
+	if status.ServerIdentity != recorded || !strings.Contains(status.Message, dbv1.AnnotationAcceptServerIdentity+"=none") {
+		t.Errorf("after the repointing: identity %s (recorded %s), message %q", status.ServerIdentity, recorded, status.Message)
+	}
+
+	after := newAppDB("moved", "after", dbv1.AppDatabaseSpec{ClusterRef: "moved", DBName: "moved_after"})
+	create(t, after)
+	failed := waitFor(t, client.ObjectKeyFromObject(after), dbv1.PhaseFailed, dbv1.ReasonClusterUnreachable)
+	if !strings.Contains(failed.Status.Message, "another server") {
+		t.Errorf("message %q", failed.Status.Message)
+	}
+	if schemaOn(t, second, "db_concierge") || schemaOn(t, second, "moved_after") {
+		t.Error("something was created on the server the cluster was repointed at")
+	}
+	if db := waitReady(t, before); db.Status.Phase != dbv1.PhaseReady {
+		t.Errorf("the tenant Ready before is %s", db.Status.Phase)
+	}
+
+	// Accepted, the new server is provisioned, and its identity recorded.
+	setClusterAnnotation(t, "moved", dbv1.AnnotationAcceptServerIdentity, "none")
+	waitReady(t, after)
+	waitClusterStatus(t, "moved", func(s dbv1.MySQLClusterStatus) error {
+		if s.ServerIdentity == "" || s.ServerIdentity == recorded || !s.Reachable {
+			return fmt.Errorf("identity %q, reachable %v", s.ServerIdentity, s.Reachable)
+		}
+		return nil
+	})
+	if !schemaOn(t, second, "moved_after") {
+		t.Error("the accepted server was not provisioned")
+	}
+}
+
+func setClusterAnnotation(t *testing.T, name, key, value string) {
+	t.Helper()
+	var mc dbv1.MySQLCluster
+	if err := k8s.Get(context.Background(), client.ObjectKey{Name: name}, &mc); err != nil {
+		t.Fatal(err)
+	}
+	patch := client.MergeFrom(mc.DeepCopy())
+	metav1.SetMetaDataAnnotation(&mc.ObjectMeta, key, value)
+	if err := k8s.Patch(context.Background(), &mc, patch); err != nil {
+		t.Fatal(err)
 	}
 }
