@@ -129,7 +129,12 @@ func (r *MySQLClusterReconciler) check(ctx context.Context, name string) cluster
 	defer c.Release()
 	checkCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	info, err := c.Engine.Inspect(checkCtx)
+	// The privileges first: an account short of one is told which, not what failed for it.
+	err = c.Engine.CheckPrivileges(checkCtx)
+	var info tenant.ServerInfo
+	if err == nil {
+		info, err = c.Engine.Inspect(checkCtx)
+	}
 	switch {
 	case err == nil:
 		return clusterCheck{info: info, reason: dbv1.ReasonReachable,

@@ -42,7 +42,11 @@ func detectFlavor(version, comment string, wsrepOn bool) string {
 // Inspect asks the cluster what it runs.
 func (a *Admin) Inspect(ctx context.Context) (info tenant.ServerInfo, err error) {
 	defer func() { err = a.settle(ctx, err) }()
-	return a.inspect(ctx)
+	if info, err = a.inspect(ctx); err != nil {
+		return info, err
+	}
+	info.Identity, err = a.serverIdentity(ctx)
+	return info, err
 }
 
 func (a *Admin) inspect(ctx context.Context) (tenant.ServerInfo, error) {
@@ -57,16 +61,11 @@ func (a *Admin) inspect(ctx context.Context) (tenant.ServerInfo, error) {
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return tenant.ServerInfo{}, fmt.Errorf("asking whether the server runs Galera: %w", err)
 	}
-	identity, err := a.serverIdentity(ctx)
-	if err != nil {
-		return tenant.ServerInfo{}, err
-	}
 	return tenant.ServerInfo{
 		Flavor:              detectFlavor(version, comment, strings.EqualFold(value, "ON")),
 		Version:             version,
 		Endpoint:            a.address(),
 		LowerCaseTableNames: lowerCaseNames,
-		Identity:            identity,
 	}, nil
 }
 

@@ -265,6 +265,21 @@ var (
 	privShowView        = privilege{"SHOW VIEW", "show_view_priv"}
 )
 
+// The admin account's privileges (AdminPrivileges): the database privileges both families know,
+// those only MariaDB has (DELETE HISTORY since 10.3.4, SHOW CREATE ROUTINE since 11.3), and the
+// global ones.
+var (
+	adminDatabasePrivileges = []string{"SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "REFERENCES", "INDEX", "ALTER",
+		"CREATE TEMPORARY TABLES", "LOCK TABLES", "EXECUTE", "CREATE VIEW", "SHOW VIEW", "CREATE ROUTINE", "ALTER ROUTINE",
+		"EVENT", "TRIGGER"}
+	mariadbDatabasePrivileges    = []string{"DELETE HISTORY"}
+	mariadb113DatabasePrivileges = []string{"SHOW CREATE ROUTINE"}
+	mariadbAdminPrivileges       = []string{"CREATE USER", "PROCESS", "CONNECTION ADMIN"}
+	mysqlAdminPrivileges         = []string{"CREATE USER", "PROCESS", "CONNECTION_ADMIN"}
+	// impliedBy are privileges that an older, broader one also gives.
+	impliedBy = map[string]string{"CONNECTION ADMIN": "SUPER", "CONNECTION_ADMIN": "SUPER"}
+)
+
 // allPrivileges is what ReadWrite holds on its database: every database-level privilege.
 const allPrivileges = "ALL PRIVILEGES"
 
@@ -288,6 +303,9 @@ func grantOnDatabase(database, user string, privileges []privilege) statement {
 	}
 	return statement{op: opGrant, query: "GRANT " + strings.Join(names, ", ") + " ON " + grantPattern(database) + ".* TO " + quoteAccount(user, anyHost)}
 }
+
+// showOwnGrants lists the grants of the account the session logged in as, whatever its host.
+var showOwnGrants = read("SHOW GRANTS FOR CURRENT_USER()")
 
 func showGrants(user string) statement {
 	return read("SHOW GRANTS FOR " + quoteAccount(user, anyHost))

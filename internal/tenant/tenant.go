@@ -295,6 +295,9 @@ type Engine interface {
 	// SecondPasswords reports whether the server keeps a second password per account (MySQL
 	// 8.0.14 and later), so that a rotation needs no partner accounts (Account.Second).
 	SecondPasswords(ctx context.Context) (bool, error)
+	// CheckPrivileges refuses, with a KindAccessDenied error naming them, the privileges the
+	// engine's admin account lacks.
+	CheckPrivileges(ctx context.Context) error
 	// VerifyLogin logs in as an account, to database when not empty.
 	VerifyLogin(ctx context.Context, user, password, database string) error
 	// RunScript logs in as an account and runs script, statements separated by semicolons, in

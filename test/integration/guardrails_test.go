@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -17,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	dbv1 "github.com/stillwaters/db-concierge/api/v1"
+	"github.com/stillwaters/db-concierge/internal/mysql"
 	"github.com/stillwaters/db-concierge/test/stack"
 )
 
@@ -315,5 +317,122 @@ func setClusterAnnotation(t *testing.T, name, key, value string) {
 	metav1.SetMetaDataAnnotation(&mc.ObjectMeta, key, value)
 	if err := k8s.Patch(context.Background(), &mc, patch); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// grantAdmin creates an admin account holding the privileges AdminPrivileges names, but leave.
+func grantAdmin(t *testing.T, rootDB *sql.DB, user, password, version, leave string) {
+	t.Helper()
+	withGrant, others := mysql.AdminPrivileges(mysql.FlavorMariaDB, version)
+	without := func(privileges []string) []string {
+		return slices.DeleteFunc(slices.Clone(privileges), func(p string) bool { return p == leave })
+	}
+	statements := []string{"CREATE USER `" + user + "`@'%' IDENTIFIED BY '" + password + "'"}
+	if g := without(withGrant); len(g) > 0 {
+		statements = append(statements, "GRANT "+strings.Join(g, ", ")+" ON *.* TO `"+user+"`@'%' WITH GRANT OPTION")
+	}
+	if o := without(others); len(o) > 0 {
+		statements = append(statements, "GRANT "+strings.Join(o, ", ")+" ON *.* TO `"+user+"`@'%'")
+	}
+	for _, st := range statements {
+		if _, err := rootDB.Exec(st); err != nil {
+			t.Fatalf("%s: %v", st, err)
+		}
+	}
+}
+
+// The operator works with exactly the privileges docs/platform.md lists, and an admin account
+// short of any one of them is reported, naming it, before a pass fails on it.
+func TestLeastPrivilegeAdmin(t *testing.T) {
+	ctx := ctxFor(t)
+	server, err := stack.StartMariaDB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(server.Close)
+	rootDB, err := server.RootDB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rootDB.Close()
+	var version string
+	if err := rootDB.QueryRow("SELECT VERSION()").Scan(&version); err != nil {
+		t.Fatal(err)
+	}
+	password := randomString()
+	secrets.Store(password, "least-privilege admin password")
+	grantAdmin(t, rootDB, "least_admin", password, version, "")
+	create(t, &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: platformNS, Name: "least-admin"},
+		StringData: map[string]string{"username": "least_admin", "password": password},
+	})
+	mc := &dbv1.MySQLCluster{
+		ObjectMeta: metav1.ObjectMeta{Name: "least"},
+		Spec: dbv1.MySQLClusterSpec{
+			AdminEndpoints:   []dbv1.Endpoint{{Host: "127.0.0.1", Port: int32(server.Port)}}, //nolint:gosec // G115: a TCP port fits in int32
+			AdminCredentials: dbv1.AdminCredentials{SecretName: "least-admin", UsernameKey: "username", PasswordKey: "password"},
+		},
+	}
+	create(t, mc)
+	t.Cleanup(func() { _ = k8s.Delete(context.Background(), mc) })
+	waitClusterStatus(t, "least", func(s dbv1.MySQLClusterStatus) error {
+		if !s.Reachable {
+			return errors.New(s.Message)
+		}
+		return nil
+	})
+
+	// Everything a tenant's life takes: accounts of every preset, a repair that revokes and ends
+	// sessions, a deletion that drops all.
+	ensureNamespace(t, "least")
+	db := newAppDB("least", "app", dbv1.AppDatabaseSpec{ClusterRef: "least", DBName: "least_app", DeletionPolicy: dbv1.DeletionPolicyDelete,
+		Users: []dbv1.AppDatabaseUser{{Name: "least_dw", Access: dbv1.AccessDataOnly}, {Name: "least_ro", Access: dbv1.AccessReadOnly}}})
+	create(t, db)
+	db = waitReady(t, db)
+	if _, err := rootDB.Exec("GRANT SELECT ON mysql.* TO least_app_app@'%'"); err != nil {
+		t.Fatal(err)
+	}
+	forceReconcile(t, db)
+	if grants := countOn(t, rootDB, "SELECT COUNT(*) FROM mysql.db WHERE User = 'least_app_app' AND Db = 'mysql'"); grants != 0 {
+		t.Error("the widened grant was not revoked")
+	}
+	pool, err := server.Connect("least_app_app", string(secretOf(t, db).Data["password"]), "least_app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	session, err := pool.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer session.Close()
+	deleteAndWait(t, db)
+	if schemaOn(t, server, "least_app") || userOn(t, server, "least_app_app") || userOn(t, server, "least_ro") {
+		t.Error("the deletion left something behind")
+	}
+	if err := session.PingContext(ctx); err == nil {
+		t.Error("the deleted account's session goes on")
+	}
+
+	// Each privilege taken away in turn is named.
+	withGrant, others := mysql.AdminPrivileges(mysql.FlavorMariaDB, version)
+	for i, p := range append(slices.Clone(withGrant), others...) {
+		user := fmt.Sprintf("least_admin_%d", i)
+		grantAdmin(t, rootDB, user, password, version, p)
+		var s corev1.Secret
+		if err := k8s.Get(ctx, client.ObjectKey{Namespace: platformNS, Name: "least-admin"}, &s); err != nil {
+			t.Fatal(err)
+		}
+		s.Data["username"] = []byte(user)
+		if err := k8s.Update(ctx, &s); err != nil {
+			t.Fatal(err)
+		}
+		waitClusterStatus(t, "least", func(s dbv1.MySQLClusterStatus) error {
+			if c := meta.FindStatusCondition(s.Conditions, dbv1.ConditionReady); c == nil || c.Reason != dbv1.ReasonAdminCredentialsInvalid ||
+				!strings.Contains(s.Message, "lacks "+p+" ON *.*") {
+				return fmt.Errorf("without %s: %s", p, s.Message)
+			}
+			return nil
+		})
 	}
 }
