@@ -59,8 +59,9 @@ const (
 	LabelPasswordSource = "db.stillwaters.io/password-source"
 
 	// AnnotationAcceptServerIdentity, on a MySQLCluster, accepts the server whose identity it
-	// holds (status.serverIdentity, or "none" for a server without DB Concierge's records) as the
-	// cluster's, after its admin endpoints came to lead to another server.
+	// holds as the cluster's, after its admin endpoints came to lead to another server; for a
+	// server without DB Concierge's records, "none-instead-of-" and the identity it replaces. The
+	// MySQLCluster's ServerChanged message gives the value.
 	AnnotationAcceptServerIdentity = "db.stillwaters.io/accept-server-identity"
 
 	// LabelInitSQL, set to "true" on a ConfigMap, lets AppDatabases of its namespace run SQL from

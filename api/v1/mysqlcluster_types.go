@@ -123,8 +123,9 @@ type MySQLClusterSpec struct {
 	DefaultMaxUserConnections *int32 `json:"defaultMaxUserConnections,omitempty"`
 	// maxUserConnections is the most simultaneous connections any account on this cluster may
 	// have, so that no application can take all of the server's max_connections. An account that
-	// asks for more, or for no cap (0), is refused with InvalidSpec and left as it was; one that
-	// asks for nothing gets defaultMaxUserConnections, or this maximum when that is unset.
+	// asks for more, or for no cap (0), is refused with InvalidSpec and left as it was (a Ready
+	// AppDatabase keeps its limits, with a Warning Event, until its spec changes); one that asks
+	// for nothing gets defaultMaxUserConnections, or this maximum when that is unset.
 	// +optional
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=100000

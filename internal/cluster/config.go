@@ -38,9 +38,16 @@ const (
 
 const defaultPort = 3306
 
-// NoServerIdentity is what the acceptance annotation holds to accept a server without DB
-// Concierge's records.
-const NoServerIdentity = "none"
+// AcceptanceOf is the value of the annotation db.stillwaters.io/accept-server-identity that
+// accepts the server of identity found in place of the one recorded: found itself, or, for a
+// server without DB Concierge's records, "none-instead-of-" and the identity it replaces, so
+// that an acceptance left on the object never accepts a later, unrelated server.
+func AcceptanceOf(found, recorded string) string {
+	if found == "" {
+		return "none-instead-of-" + recorded
+	}
+	return found
+}
 
 // Endpoint is a server address: host and port.
 type Endpoint = mysql.Endpoint
@@ -200,12 +207,8 @@ func ConfigFromCluster(c *dbv1.MySQLCluster, secret func(name string) (*corev1.S
 		}
 	}
 	cfg.MaxDatabasesPerNamespace, cfg.MaxDatabases = intOrNil(c.Spec.MaxDatabasesPerNamespace), intOrNil(c.Spec.MaxDatabases)
-	// An accepted identity holds at once; an accepted server without records ("none") once the
-	// cluster's check has recorded that, so that what is then created there gets recorded next.
+	// Accepting another server moves the status (the MySQLCluster's check); the engine follows it.
 	cfg.ExpectedServer = c.Status.ServerIdentity
-	if accepted := strings.TrimSpace(c.Annotations[dbv1.AnnotationAcceptServerIdentity]); accepted != "" && accepted != NoServerIdentity {
-		cfg.ExpectedServer = accepted
-	}
 	if a := c.Spec.AllowedNamespaces; a != nil {
 		cfg.Allowed = &NamespaceAccess{Names: a.Names, Field: "spec.allowedNamespaces of " + where}
 		if a.Selector != nil {

@@ -208,7 +208,12 @@ func (r *AppDatabaseReconciler) provision(ctx context.Context, db *dbv1.AppDatab
 	defer c.Release()
 	accounts := accountsOf(db, c.Config.DefaultMaxUserConnections)
 	if err := checkConnectionLimits(accounts, c.Config); err != nil {
-		return failed(dbv1.ReasonInvalidSpec, err.Error()), conn, nil
+		if !isReady(db) || db.Generation != db.Status.ObservedGeneration {
+			return failed(dbv1.ReasonInvalidSpec, err.Error()), conn, nil
+		}
+		// A cap lowered under a Ready tenant: it keeps what it has until its spec changes.
+		r.Recorder.Eventf(db, nil, corev1.EventTypeWarning, dbv1.ReasonInvalidSpec, "Reconcile",
+			"%v; the accounts keep their connection limits until this AppDatabase is changed", err)
 	}
 	policy := c.Config.PasswordPolicy
 	rotating, dual := rotates(db), false
@@ -239,7 +244,8 @@ func (r *AppDatabaseReconciler) provision(ctx context.Context, db *dbv1.AppDatab
 	if refusal != nil {
 		return *refusal, conn, nil
 	}
-	if o, refused := r.checkClusterAllowed(db, c.Config, appNamespace, ns.Labels); refused {
+	allowed, o, refused := r.checkClusterAllowed(db, c.Config, appNamespace, ns.Labels)
+	if refused {
 		return o, conn, nil
 	}
 	if recorded := db.Status.AppNamespaceUID; recorded != "" && recorded != nsUID && nsUID != "" {
@@ -306,6 +312,10 @@ func (r *AppDatabaseReconciler) provision(ctx context.Context, db *dbv1.AppDatab
 	}
 	spec.RecreateMissingDatabase = r.RecreateMissingDatabases && db.Spec.EffectiveDeletionPolicy() == dbv1.DeletionPolicyDelete
 	spec.Quota = r.quotaOf(db, c.Config)
+	if !allowed {
+		// Kept as it is: nothing new is recorded or created for a namespace taken out.
+		spec.HeldOnly, spec.RecreateMissingDatabase = true, false
+	}
 	claimStart := time.Now()
 	claim, err := c.Engine.Claim(ctx, spec, adoption, func(o tenant.Owner) bool { return r.ownerGone(ctx, o) })
 	metrics.ObserveStep(metrics.StepClaim, claimStart)
@@ -529,18 +539,18 @@ func (r *AppDatabaseReconciler) quotaOf(db *dbv1.AppDatabase, cfg cluster.Config
 // checkClusterAllowed refuses a namespace the cluster's allowedNamespaces leaves out, before
 // anything is written. A namespace taken out keeps what it has: a tenant that was Ready and whose
 // spec has not changed since goes on being repaired as it is, with a Warning Event.
-func (r *AppDatabaseReconciler) checkClusterAllowed(db *dbv1.AppDatabase, cfg cluster.Config, namespace string, nsLabels map[string]string) (outcome, bool) {
+func (r *AppDatabaseReconciler) checkClusterAllowed(db *dbv1.AppDatabase, cfg cluster.Config, namespace string, nsLabels map[string]string) (allowed bool, o outcome, refused bool) {
 	if cfg.Allows(namespace, nsLabels) {
-		return outcome{}, false
+		return true, outcome{}, false
 	}
 	message := fmt.Sprintf("namespace %q may not have databases on cluster %q (%s): ask the platform team to allow it, or use another cluster",
 		namespace, cfg.Name, cfg.Allowed.Field)
 	if isReady(db) && db.Generation == db.Status.ObservedGeneration {
 		r.Recorder.Eventf(db, nil, corev1.EventTypeWarning, dbv1.ReasonClusterNotAllowed, "Reconcile",
 			"%s; the database keeps working as it is, and changes to this AppDatabase are refused", message)
-		return outcome{}, false
+		return false, outcome{}, false
 	}
-	return failed(dbv1.ReasonClusterNotAllowed, message), true
+	return false, failed(dbv1.ReasonClusterNotAllowed, message), true
 }
 
 // checkAppNamespaceLive reads the target namespace from the API server, not the cache, and refuses

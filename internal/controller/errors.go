@@ -35,7 +35,11 @@ func (r *AppDatabaseReconciler) classifyMySQL(ctx context.Context, db *dbv1.AppD
 		var conflict *tenant.ConflictError
 		var adoption *tenant.AdoptionError
 		var quota *tenant.QuotaError
+		var heldOnly *tenant.HeldOnlyError
 		switch {
+		case errors.As(err, &heldOnly):
+			return failed(dbv1.ReasonClusterNotAllowed, fmt.Sprintf("namespace %q may no longer have new databases or accounts on cluster %q: %v",
+				db.EffectiveAppNamespace(), db.Spec.ClusterRef, err))
 		case errors.As(err, &quota):
 			return failed(dbv1.ReasonQuotaExceeded, quotaMessage(db, quota))
 		case errors.As(err, &conflict):
@@ -117,6 +121,11 @@ func (r *AppDatabaseReconciler) noteUnreachable(ctx context.Context, db *dbv1.Ap
 	if o.reason != dbv1.ReasonClusterUnreachable {
 		return
 	}
-	r.Clusters.MarkUnreachable(db.Spec.ClusterRef)
+	// Another server behind the endpoints answers the probe: its tenants wait for the platform
+	// team's acceptance instead (serverAccepted), not for a probe that would wake them at once.
+	var changed *tenant.ServerChangedError
+	if !errors.As(err, &changed) {
+		r.Clusters.MarkUnreachable(db.Spec.ClusterRef)
+	}
 	logf.FromContext(ctx).Info("Cluster unreachable", "cluster", db.Spec.ClusterRef, "error", err.Error())
 }

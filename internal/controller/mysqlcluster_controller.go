@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -90,19 +91,15 @@ func judgeServer(mc *dbv1.MySQLCluster, c clusterCheck) clusterCheck {
 		return c
 	}
 	found, recorded := c.info.Identity, mc.Status.ServerIdentity
-	accepted, hasAccepted := mc.Annotations[dbv1.AnnotationAcceptServerIdentity]
+	acceptance := cluster.AcceptanceOf(found, recorded)
 	switch {
 	case found == recorded || recorded == "",
-		hasAccepted && (accepted == found || accepted == cluster.NoServerIdentity && found == ""):
+		strings.TrimSpace(mc.Annotations[dbv1.AnnotationAcceptServerIdentity]) == acceptance:
 		c.identity = found
 	default:
-		shown := found
-		if shown == "" {
-			shown = cluster.NoServerIdentity
-		}
 		c.reason = dbv1.ReasonServerChanged
 		c.message = fmt.Sprintf("%v; if it is this cluster's server now, annotate the MySQLCluster with %s=%s",
-			&tenant.ServerChangedError{Expected: recorded, Found: found}, dbv1.AnnotationAcceptServerIdentity, shown)
+			&tenant.ServerChangedError{Expected: recorded, Found: found}, dbv1.AnnotationAcceptServerIdentity, acceptance)
 	}
 	return c
 }

@@ -60,10 +60,6 @@ type Admin struct {
 	// charsets caches what the server calls a spec's character set and collation (resolveCharset).
 	charsetsMu sync.Mutex
 	charsets   map[[2]string][2]string
-
-	// quotaMu makes counting the databases of a quota and recording a new one a single step: the
-	// operator elected leader for a cluster is the only writer of its records.
-	quotaMu sync.Mutex
 }
 
 // Open prepares a pool; it does not connect until the first statement.

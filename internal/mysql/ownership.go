@@ -2,11 +2,13 @@ package mysql
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/stillwaters/db-concierge/internal/failpoint"
@@ -112,8 +114,28 @@ func (a *Admin) ensureSchema(ctx context.Context) error {
 			}
 		}
 	}
+	// Drawn apart from the table's creation, so that a pass that ended between the two leaves
+	// nothing for the next to miss.
+	id, err := a.serverIdentity(ctx)
+	if err != nil {
+		return err
+	}
+	if id == "" {
+		if err := a.exec(ctx, insertServerIdentity(newIdentity())); err != nil {
+			return fmt.Errorf("drawing the server's identity: %w", err)
+		}
+	}
 	a.schemaReady = true
 	return nil
+}
+
+// newIdentity draws a random (version 4) UUID.
+func newIdentity() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read does not fail
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
 // serverIdentity reads the identity the server's records hold; "" for a server without them.
@@ -244,6 +266,18 @@ func (a *Admin) claim(ctx context.Context, s tenant.Spec, adopt *tenant.Adoption
 	// Names compare case-insensitively here (the column's collation), so a tenant cannot take
 	// MyApp next to myapp on a server with lower_case_table_names=1.
 	rows, err := a.readOwnership(ctx, selectOwnershipForClaim(s.Owner.UID, s.Database, accountNames(s)))
+	if n := errorNumber(err); n == erNoSuchTable || n == erBadDB {
+		// The records are gone from under an open pool: the endpoints' names lead to another
+		// server now, or they were dropped by hand. The schema is looked for, and the server
+		// checked, again.
+		a.schemaMu.Lock()
+		a.schemaReady = false
+		a.schemaMu.Unlock()
+		if err := a.ensureSchema(ctx); err != nil {
+			return nil, err
+		}
+		rows, err = a.readOwnership(ctx, selectOwnershipForClaim(s.Owner.UID, s.Database, accountNames(s)))
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -291,6 +325,13 @@ func (a *Admin) claim(ctx context.Context, s tenant.Spec, adopt *tenant.Adoption
 	if !slices.ContainsFunc(targets, func(t claimTarget) bool { return actions[t.key()] != keep }) {
 		return c, nil
 	}
+	if s.HeldOnly {
+		for _, t := range targets {
+			if actions[t.key()] != keep {
+				return nil, &tenant.HeldOnlyError{Object: t.kind, Name: t.name}
+			}
+		}
+	}
 	if err := a.recordWithinQuota(ctx, s, targets, actions, recorded); err != nil {
 		if (errorNumber(err) == erDuplicateKey || errors.Is(err, errClaimRace)) && attempt < maxClaimAttempts {
 			// Another AppDatabase claimed the same name between our read and our write: read
@@ -312,16 +353,29 @@ func (a *Admin) recordWithinQuota(ctx context.Context, s tenant.Spec, targets []
 	if err := a.checkServer(ctx); err != nil {
 		return err
 	}
+	// Only a database no record names is one more: one taken over (adopted, or a vanished
+	// owner's) is counted already.
 	database := claimTarget{tenant.ObjectDatabase, s.Database}.key()
-	if actions[database] == keep || !s.Quota.Caps() {
+	if actions[database] != record || !s.Quota.Caps() {
 		return a.recordIntent(ctx, s, targets, actions, recorded)
 	}
-	a.quotaMu.Lock()
-	defer a.quotaMu.Unlock()
+	lock := quotaLock(a.opts.Cluster)
+	lock.Lock()
+	defer lock.Unlock()
 	if err := a.checkQuota(ctx, s); err != nil {
 		return err
 	}
 	return a.recordIntent(ctx, s, targets, actions, recorded)
+}
+
+// quotaLocks hold, by cluster, the lock that makes counting a quota and recording a new database
+// one step. It outlives the cluster's pools, which a configuration change replaces while passes
+// may still use the old one; the elected leader is the only writer of a cluster's records.
+var quotaLocks sync.Map
+
+func quotaLock(cluster string) *sync.Mutex {
+	lock, _ := quotaLocks.LoadOrStore(cluster, &sync.Mutex{})
+	return lock.(*sync.Mutex)
 }
 
 // checkQuota counts the databases recorded for owners other than s's, in s's namespace and in

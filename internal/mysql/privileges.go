@@ -110,7 +110,8 @@ func globalGrant(line string) (privileges []string, grantOption, ok bool) {
 	for _, p := range strings.Split(list, ",") {
 		privileges = append(privileges, strings.ToUpper(strings.TrimSpace(p)))
 	}
-	return privileges, strings.HasSuffix(strings.TrimSpace(after), "WITH GRANT OPTION"), true
+	// MariaDB prints resource limits after the grant option.
+	return privileges, strings.Contains(after, " WITH GRANT OPTION"), true
 }
 
 // versionAtLeast reports whether a version string begins with major.minor or later.

@@ -26,6 +26,7 @@ func TestMissingPrivileges(t *testing.T) {
 	}{
 		{"MariaDB root", []string{"GRANT ALL PRIVILEGES ON *.* TO `root`@`localhost` WITH GRANT OPTION"}, mariaGrant, mariaOther, nil},
 		{"MariaDB minimal", []string{minimalMaria}, mariaGrant, mariaOther, nil},
+		{"MariaDB with a connection limit", []string{minimalMaria + " WITH MAX_USER_CONNECTIONS 50"}, mariaGrant, mariaOther, nil},
 		{"MariaDB without PROCESS", []string{strings.Replace(minimalMaria, ", PROCESS", "", 1)}, mariaGrant, mariaOther, []string{"PROCESS"}},
 		{"MariaDB without grant option", []string{strings.TrimSuffix(minimalMaria, " WITH GRANT OPTION")}, mariaGrant, mariaOther,
 			withoutGrantOption(mariaGrant)},

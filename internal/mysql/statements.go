@@ -398,7 +398,13 @@ var serverDDL = []statement{
   id         CHAR(36)     NOT NULL PRIMARY KEY,
   created_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`},
-	{op: opBootstrap, query: "INSERT INTO " + serverTable + " (id) SELECT UUID() FROM DUAL WHERE NOT EXISTS (SELECT 1 FROM " + serverTable + ")"},
+}
+
+// insertServerIdentity draws the server's identity, if it has none: drawn by the operator, not by
+// UUID(), which statement-based replication would draw again on each replica.
+func insertServerIdentity(id string) statement {
+	return statement{op: opBootstrap, query: "INSERT INTO " + serverTable + " (id) SELECT ? FROM DUAL WHERE NOT EXISTS (SELECT 1 FROM " + serverTable + ")",
+		args: []any{id}}
 }
 
 var selectServerTable = read("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'server'", OperatorSchema)

@@ -218,3 +218,17 @@ func (e *ServerChangedError) Error() string {
 	return fmt.Sprintf("the admin endpoints lead to a server of identity %s, not %s as recorded: nothing is created there until the platform team accepts it",
 		found, e.Expected)
 }
+
+// HeldOnlyError says a claim with Spec.HeldOnly would have recorded a name the owner does not
+// hold.
+type HeldOnlyError struct {
+	Object Object
+	Name   string
+}
+
+// TenantKind says what the reconciler does about it.
+func (e *HeldOnlyError) TenantKind() Kind { return KindConflict }
+
+func (e *HeldOnlyError) Error() string {
+	return fmt.Sprintf("%s %q is not recorded for this AppDatabase, and nothing new may be recorded for it", e.Object, e.Name)
+}

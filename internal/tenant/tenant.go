@@ -103,6 +103,9 @@ type Spec struct {
 	RecreateMissingDatabase bool
 	// Quota caps the databases a claim may add; the zero Quota caps nothing.
 	Quota Quota
+	// HeldOnly refuses, with a *HeldOnlyError, a claim of anything the owner does not hold
+	// already: the tenant may be kept as it is, not grown.
+	HeldOnly bool
 }
 
 // Quota caps the databases recorded on a server: per namespace (of the owners) and in all. A

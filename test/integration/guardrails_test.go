@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
@@ -18,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	dbv1 "github.com/stillwaters/db-concierge/api/v1"
+	"github.com/stillwaters/db-concierge/internal/cluster"
 	"github.com/stillwaters/db-concierge/internal/mysql"
 	"github.com/stillwaters/db-concierge/test/stack"
 )
@@ -276,7 +278,8 @@ func TestServerIdentity(t *testing.T) {
 		}
 		return nil
 	})
-	if status.ServerIdentity != recorded || !strings.Contains(status.Message, dbv1.AnnotationAcceptServerIdentity+"=none") {
+	acceptance := cluster.AcceptanceOf("", recorded)
+	if status.ServerIdentity != recorded || !strings.Contains(status.Message, dbv1.AnnotationAcceptServerIdentity+"="+acceptance) {
 		t.Errorf("after the repointing: identity %s (recorded %s), message %q", status.ServerIdentity, recorded, status.Message)
 	}
 
@@ -294,7 +297,13 @@ func TestServerIdentity(t *testing.T) {
 	}
 
 	// Accepted, the new server is provisioned, and its identity recorded.
+	// A value that accepts another server does nothing.
 	setClusterAnnotation(t, "moved", dbv1.AnnotationAcceptServerIdentity, "none")
+	forceClusterCheck(t, "moved")
+	if schemaOn(t, second, "db_concierge") {
+		t.Fatal("an acceptance of another server was taken for this one")
+	}
+	setClusterAnnotation(t, "moved", dbv1.AnnotationAcceptServerIdentity, acceptance)
 	waitReady(t, after)
 	waitClusterStatus(t, "moved", func(s dbv1.MySQLClusterStatus) error {
 		if s.ServerIdentity == "" || s.ServerIdentity == recorded || !s.Reachable {
@@ -305,6 +314,24 @@ func TestServerIdentity(t *testing.T) {
 	if !schemaOn(t, second, "moved_after") {
 		t.Error("the accepted server was not provisioned")
 	}
+}
+
+// forceClusterCheck has the operator check a MySQLCluster now, and waits until it has.
+func forceClusterCheck(t *testing.T, name string) {
+	t.Helper()
+	var mc dbv1.MySQLCluster
+	if err := k8s.Get(context.Background(), client.ObjectKey{Name: name}, &mc); err != nil {
+		t.Fatal(err)
+	}
+	before := mc.Status.LastCheckTime
+	time.Sleep(time.Second) // check times have seconds
+	setClusterAnnotation(t, name, "check", randomString())
+	waitClusterStatus(t, name, func(s dbv1.MySQLClusterStatus) error {
+		if s.LastCheckTime == nil || before != nil && !s.LastCheckTime.After(before.Time) {
+			return errors.New("not checked again yet")
+		}
+		return nil
+	})
 }
 
 func setClusterAnnotation(t *testing.T, name, key, value string) {
