@@ -238,7 +238,10 @@ func (r *Registry) Get(ctx context.Context, name string) (*Cluster, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if c := r.pools[name]; c != nil {
-		if reflect.DeepEqual(c.Config, cfg) {
+		if sameExceptServer(c.Config, cfg) {
+			if s, ok := c.Engine.(serverExpecter); ok {
+				s.SetExpectedServer(cfg.ExpectedServer)
+			}
 			r.checkedAt[name] = version + 1
 			c.uses.Add(1)
 			return c, nil
@@ -258,6 +261,16 @@ func (r *Registry) Get(ctx context.Context, name string) (*Cluster, error) {
 	r.pools[name] = c
 	r.checkedAt[name] = version + 1
 	return c, nil
+}
+
+// serverExpecter is an engine whose expected server identity changes in place.
+type serverExpecter interface{ SetExpectedServer(id string) }
+
+// sameExceptServer reports whether two configurations differ at most in the expected server
+// identity, which an engine takes without a new pool.
+func sameExceptServer(a, b Config) bool {
+	a.ExpectedServer, b.ExpectedServer = "", ""
+	return reflect.DeepEqual(a, b)
 }
 
 // openEngine opens a cluster's engine: Options.OpenEngine's, or a MySQL admin pool.

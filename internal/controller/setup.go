@@ -210,7 +210,9 @@ func SetupWithManager(ctx context.Context, mgr manager.Manager, opts Options) er
 				DeleteFunc: func(event.DeleteEvent) bool { return false },
 			})).
 		Watches(&dbv1.MySQLCluster{}, handler.EnqueueRequestsFromMapFunc(r.ofCluster),
-			builder.WithPredicates(predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, serverAccepted))).
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&dbv1.MySQLCluster{}, handler.EnqueueRequestsFromMapFunc(r.waitingOnCluster),
+			builder.WithPredicates(serverAccepted)).
 		WatchesRawSource(source.Kind(platform, &corev1.Secret{}, handler.TypedEnqueueRequestsFromMapFunc(r.usingAdminSecret))).
 		WatchesRawSource(source.Kind(sources, &corev1.Secret{}, handler.TypedEnqueueRequestsFromMapFunc(r.usingPasswordSource))).
 		WatchesRawSource(source.Kind(initScripts, &corev1.ConfigMap{}, handler.TypedEnqueueRequestsFromMapFunc(r.usingInitSQL))).
@@ -341,17 +343,25 @@ func (r *AppDatabaseReconciler) usingPasswordSource(ctx context.Context, s *core
 	})
 }
 
-// serverAccepted passes a MySQLCluster whose recorded server identity changed: the platform team
-// accepted another server, and the tenants waiting for it go on at once.
+// serverAccepted passes a MySQLCluster whose recorded server identity was replaced: the platform
+// team accepted another server, and the tenants waiting for it go on at once. Recording the first
+// identity wakes nobody.
 var serverAccepted = predicate.Funcs{
 	UpdateFunc: func(e event.UpdateEvent) bool {
 		old, okOld := e.ObjectOld.(*dbv1.MySQLCluster)
 		cur, okNew := e.ObjectNew.(*dbv1.MySQLCluster)
-		return okOld && okNew && old.Status.ServerIdentity != cur.Status.ServerIdentity
+		return okOld && okNew && old.Status.ServerIdentity != "" && old.Status.ServerIdentity != cur.Status.ServerIdentity
 	},
 	CreateFunc:  func(event.CreateEvent) bool { return false },
 	DeleteFunc:  func(event.DeleteEvent) bool { return false },
 	GenericFunc: func(event.GenericEvent) bool { return false },
+}
+
+// waitingOnCluster requeues the tenants of a cluster that are not Ready.
+func (r *AppDatabaseReconciler) waitingOnCluster(ctx context.Context, o client.Object) []reconcile.Request {
+	return r.requests(ctx, client.MatchingFields{indexClusterRef: o.GetName()}, func(db *dbv1.AppDatabase) bool {
+		return r.Clusters.Serves(db.Spec.ClusterRef) && !isReady(db)
+	})
 }
 
 // usingInitSQL requeues the tenants of a ConfigMap's namespace whose spec.init names it.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	gomysql "github.com/go-sql-driver/mysql"
@@ -60,6 +61,13 @@ type Admin struct {
 	// charsets caches what the server calls a spec's character set and collation (resolveCharset).
 	charsetsMu sync.Mutex
 	charsets   map[[2]string][2]string
+
+	// expectedServer is Options.ExpectedServer, as SetExpectedServer last changed it.
+	expectedServer atomic.Pointer[string]
+
+	// privilegesCheckedAt is when CheckPrivileges last found every privilege.
+	privilegesMu        sync.Mutex
+	privilegesCheckedAt time.Time
 }
 
 // Open prepares a pool; it does not connect until the first statement.

@@ -155,16 +155,24 @@ func (a *Admin) serverIdentity(ctx context.Context) (string, error) {
 // checkServer refuses a server whose identity is not Options.ExpectedServer. To a tenant it is an
 // unreachable cluster: its own status is left alone, and the platform team reads the rest.
 func (a *Admin) checkServer(ctx context.Context) error {
-	if a.opts.ExpectedServer == "" {
+	expected := a.opts.ExpectedServer
+	if p := a.expectedServer.Load(); p != nil {
+		expected = *p
+	}
+	if expected == "" {
 		return nil
 	}
 	id, err := a.serverIdentity(ctx)
-	if err != nil || id == a.opts.ExpectedServer {
+	if err != nil || id == expected {
 		return err
 	}
 	return &tenant.Error{Kind: tenant.KindUnreachable, Cause: "its admin endpoints lead to another server than the one recorded",
-		Err: &tenant.ServerChangedError{Expected: a.opts.ExpectedServer, Found: id}}
+		Err: &tenant.ServerChangedError{Expected: expected, Found: id}}
 }
+
+// SetExpectedServer changes the identity checkServer expects, without a new pool: recording the
+// first identity must not cost every tenant of the cluster its connections.
+func (a *Admin) SetExpectedServer(id string) { a.expectedServer.Store(&id) }
 
 // readOwnership reads the ownership rows a select… statement names.
 func (a *Admin) readOwnership(ctx context.Context, st statement) ([]ownershipRow, error) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/stillwaters/db-concierge/internal/tenant"
 )
@@ -29,11 +30,30 @@ func AdminPrivileges(flavor, version string) (withGrantOption, others []string) 
 	return withGrantOption, mysqlAdminPrivileges
 }
 
+// privilegesRecheck is how long grants found complete are taken as they were: an account's grants
+// rarely change, and a quiet cluster's checks should not read them every time.
+const privilegesRecheck = 10 * time.Minute
+
 // CheckPrivileges reads the admin account's own grants and refuses, naming them, the privileges of
 // AdminPrivileges it lacks: an account short of one fails in the middle of some pass, with a
-// message that does not always say which. Privileges held through a role are not seen.
+// message that does not always say which. Privileges held through a role are not seen. Grants
+// found complete are read again after privilegesRecheck; a new pool (a new account) reads them
+// at once.
 func (a *Admin) CheckPrivileges(ctx context.Context) (err error) {
 	defer func() { err = a.settle(ctx, err) }()
+	a.privilegesMu.Lock()
+	defer a.privilegesMu.Unlock()
+	if !a.privilegesCheckedAt.IsZero() && time.Since(a.privilegesCheckedAt) < privilegesRecheck {
+		return nil
+	}
+	if err := a.checkPrivileges(ctx); err != nil {
+		return err
+	}
+	a.privilegesCheckedAt = time.Now()
+	return nil
+}
+
+func (a *Admin) checkPrivileges(ctx context.Context) error {
 	info, err := a.inspect(ctx)
 	if err != nil {
 		return err
