@@ -185,6 +185,24 @@ func hostileCorpus() []hostile {
 	op("an unknown cluster", "attacker", dbv1.AppDatabaseSpec{DBName: "attacker_db", UserName: "attacker_app", ClusterRef: "nowhere"}, dbv1.ReasonUnknownCluster, "not configured")
 	op("a database made by hand, without adoption", "attacker", dbv1.AppDatabaseSpec{DBName: "handmade2", UserName: "attacker_app"}, dbv1.ReasonOwnershipConflict, "db.stillwaters.io/adopt")
 
+	// What the application receives: a template may not write the operator's keys or labels, nor
+	// read beyond the connection; init SQL comes only from a ConfigMap labelled for it.
+	tpl := func(t dbv1.SecretTemplate) dbv1.AppDatabaseSpec {
+		return dbv1.AppDatabaseSpec{ClusterRef: dbv1.DefaultClusterName, DBName: "attacker_db", UserName: "attacker_app", SecretTemplate: &t}
+	}
+	cases = append(cases,
+		hostile{name: "a template of the password key", namespace: "attacker", spec: tpl(dbv1.SecretTemplate{
+			Data: []dbv1.SecretTemplateKey{{Key: "password", Template: "x"}}}), apiError: "written by DB Concierge"},
+		hostile{name: "a template of the owner label", namespace: "attacker", spec: tpl(dbv1.SecretTemplate{
+			Labels: map[string]string{dbv1.LabelAppDatabaseNamespace: "victim"}}), apiError: "are the operator's"},
+		hostile{name: "a template reading past the connection", namespace: "attacker", spec: tpl(dbv1.SecretTemplate{
+			Data: []dbv1.SecretTemplateKey{{Key: "k", Template: `{{ template "x" }}`}}}), reason: dbv1.ReasonInvalidSpec, message: "not allowed"},
+		hostile{name: "init SQL from a ConfigMap not labelled for it", namespace: "attacker", spec: dbv1.AppDatabaseSpec{
+			ClusterRef: dbv1.DefaultClusterName, DBName: "attacker_db", UserName: "attacker_app",
+			Init: &dbv1.DatabaseInit{ConfigMapRef: dbv1.ConfigMapKeyRef{Name: "kube-root-ca.crt", Key: "ca.crt"}}},
+			reason: dbv1.ReasonInitSQLNotFound, message: dbv1.LabelInitSQL},
+	)
+
 	adopt := map[string]string{dbv1.AnnotationAdopt: "true"}
 	cases = append(cases,
 		hostile{name: "adoption from outside the platform namespace", namespace: "attacker", annotations: adopt,
