@@ -155,3 +155,39 @@ func TestUnknownClusterErrorNamesNoOtherCluster(t *testing.T) {
 		t.Errorf("the message does not say what to do: %s", msg)
 	}
 }
+
+// allowedNamespaces, from a MySQLCluster and from the legacy Secret's keys, allows the namespaces
+// it names and those its selector matches, and no other; unset, it allows every namespace.
+func TestAllowedNamespaces(t *testing.T) {
+	legacy := func(names, selector string) (Config, error) {
+		return ConfigFromLegacySecret(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "db-concierge", Name: LegacySecretName},
+			Data: map[string][]byte{KeyAdminHost: []byte("db"), KeyAdminUser: []byte("root"), KeyAdminPassword: []byte("pw"),
+				KeyAllowedNamespaces: []byte(names), KeyAllowedNamespaceSelector: []byte(selector)}})
+	}
+	fromLegacy, err := legacy(" team-a , team-b ", "environment in (production),team")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		namespace string
+		labels    map[string]string
+		want      bool
+	}{
+		{"team-a", nil, true},
+		{"team-b", map[string]string{"environment": "staging"}, true},
+		{"team-c", map[string]string{"environment": "production", "team": "c"}, true},
+		{"team-d", map[string]string{"environment": "production"}, false},
+		{"team-e", nil, false},
+	}
+	for _, c := range cases {
+		if got := fromLegacy.Allows(c.namespace, c.labels); got != c.want {
+			t.Errorf("%s %v: allowed %v, want %v", c.namespace, c.labels, got, c.want)
+		}
+	}
+	if open, err := legacy("", ""); err != nil || !open.Allows("anything", nil) {
+		t.Errorf("without the keys every namespace is allowed: %v", err)
+	}
+	if _, err := legacy("", "environment in (production"); err == nil || !strings.Contains(err.Error(), KeyAllowedNamespaceSelector) {
+		t.Errorf("a selector that does not parse: %v", err)
+	}
+}
