@@ -18,6 +18,9 @@ RUN CGO_ENABLED=0 GOOS=${TARGETOS} GOARCH=${TARGETARCH} \
     go build -trimpath -ldflags="-s -w" -o /out/bootstrap-mysql-schema ./cmd/bootstrap-mysql-schema
 
 FROM gcr.io/distroless/static-debian12:nonroot
+LABEL org.opencontainers.image.title="db-concierge-operator" \
+      org.opencontainers.image.source="https://github.com/stillwaters/db-concierge" \
+      org.opencontainers.image.licenses="Apache-2.0"
 COPY --from=build /out/db-concierge-operator /usr/local/bin/db-concierge-operator
 # The developer CLI, for kubectl run / debugging from inside the cluster.
 COPY --from=build /out/bootstrap-mysql-schema /usr/local/bin/bootstrap-mysql-schema

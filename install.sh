@@ -77,7 +77,7 @@ Operator image:
       --gcp-project PROJECT    GCP_PROJECT (artifact-registry); default: gcloud config get-value project
       --gcp-region REGION      GCP_REGION (artifact-registry); default us-central1
       --ar-repository NAME     AR_REPOSITORY (artifact-registry); default db-concierge
-      --kind-cluster NAME      KIND_CLUSTER_NAME (kind); default kind
+      --kind-cluster NAME      KIND_CLUSTER_NAME (kind); default: NAME of a kind-NAME context, else kind
       --minikube-profile NAME  MINIKUBE_PROFILE (minikube); default minikube
       --buildspec              WRITE_BUILDSPEC=yes: write buildspec.yml for AWS CodeBuild (ecr)
       --buildspec-file PATH    BUILDSPEC_FILE: where to write it; default buildspec.yml here
@@ -195,6 +195,17 @@ confirm() {
 		fi
 	fi
 	[[ $answer == yes ]]
+}
+
+# kind_cluster_of_context names the kind cluster of the current context: kind calls its contexts
+# kind-NAME. Any other context gets kind's default cluster name.
+kind_cluster_of_context() {
+	local context
+	context=$("$KUBECTL" config current-context 2>/dev/null || true)
+	case $context in
+	kind-?*) echo "${context#kind-}" ;;
+	*) echo kind ;;
+	esac
 }
 
 # detect_registry guesses the image registry from the current context.
@@ -339,7 +350,7 @@ artifact-registry)
 kind)
 	image="$image_name:$tag"
 	build "$image"
-	run kind load docker-image "$image" --name "${kind_cluster:-kind}"
+	run kind load docker-image "$image" --name "${kind_cluster:-$(kind_cluster_of_context)}"
 	;;
 minikube)
 	image="$image_name:$tag"

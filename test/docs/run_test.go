@@ -107,6 +107,8 @@ func TestDocumentationWorks(t *testing.T) {
 		t.Fatal(err)
 	}
 	run.phase(developers, "run", developer.Kubeconfig)
+	// What a developer looks at first when something goes wrong, with the developer's rights.
+	run.phase(blocksOf(t, "docs/troubleshooting.md"), "run", developer.Kubeconfig)
 	run.phase(platform, "run operate", kube.Kubeconfig)
 
 	// Uninstalling deletes the Deployment, which stops the operator's pods.

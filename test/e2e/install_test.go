@@ -102,6 +102,36 @@ func printedToolCalls(output string) []string {
 	return calls
 }
 
+// Without --kind-cluster, install.sh loads the image into the kind cluster of a kind-NAME context,
+// not into one named kind.
+func TestInstallKindClusterFromContext(t *testing.T) {
+	installBase(t)
+	bin, _ := standIns(t)
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	b, err := os.ReadFile(kube.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(kubeconfig, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	current, err := exec.Command(kube.Kubectl, "--kubeconfig", kubeconfig, "config", "current-context").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(kube.Kubectl, "--kubeconfig", kubeconfig, "config", "rename-context", strings.TrimSpace(string(current)), "kind-staging").CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	env := []string{
+		"MYSQL_ADMIN_HOST=127.0.0.1", fmt.Sprintf("MYSQL_ADMIN_PORT=%d", maria.Port),
+		"MYSQL_ADMIN_USER=" + adminUser, "MYSQL_ADMIN_PASSWORD=" + adminPassword,
+	}
+	printed := printedToolCalls(runScript(t, kubeconfig, bin, env, "install.sh", "--yes", "--dry-run", "--tag", "v1"))
+	if !slices.Contains(printed, "kind load docker-image db-concierge-operator:v1 --name staging") {
+		t.Errorf("with context kind-staging, install.sh would run %q", printed)
+	}
+}
+
 // Every image branch of install.sh runs the commands its --dry-run prints, and deploys the image
 // it built.
 func TestInstallImageBranches(t *testing.T) {
