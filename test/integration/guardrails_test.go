@@ -27,19 +27,9 @@ import (
 // labelNamespace sets or removes (value "") a label of a namespace.
 func labelNamespace(t *testing.T, name, key, value string) {
 	t.Helper()
-	var ns corev1.Namespace
-	if err := k8s.Get(context.Background(), client.ObjectKey{Name: name}, &ns); err != nil {
-		t.Fatal(err)
-	}
-	patch := client.MergeFrom(ns.DeepCopy())
-	if value == "" {
-		delete(ns.Labels, key)
-	} else {
-		metav1.SetMetaDataLabel(&ns.ObjectMeta, key, value)
-	}
-	if err := k8s.Patch(context.Background(), &ns, patch); err != nil {
-		t.Fatal(err)
-	}
+	ns := &corev1.Namespace{}
+	ns.Name = name
+	patchLive(t, ns, func() { setOrDelete(&ns.Labels, key, value) })
 }
 
 // A cluster's allowedNamespaces keeps every other namespace off it, by every route, and taking a
@@ -336,15 +326,9 @@ func forceClusterCheck(t *testing.T, name string) {
 
 func setClusterAnnotation(t *testing.T, name, key, value string) {
 	t.Helper()
-	var mc dbv1.MySQLCluster
-	if err := k8s.Get(context.Background(), client.ObjectKey{Name: name}, &mc); err != nil {
-		t.Fatal(err)
-	}
-	patch := client.MergeFrom(mc.DeepCopy())
-	metav1.SetMetaDataAnnotation(&mc.ObjectMeta, key, value)
-	if err := k8s.Patch(context.Background(), &mc, patch); err != nil {
-		t.Fatal(err)
-	}
+	mc := &dbv1.MySQLCluster{}
+	mc.Name = name
+	patchLive(t, mc, func() { setOrDelete(&mc.Annotations, key, value) })
 }
 
 // grantAdmin creates an admin account holding the privileges AdminPrivileges names, but leave.

@@ -47,19 +47,9 @@ func hostileCluster(t *testing.T, name string, opts ...stack.MariaDBOption) (*st
 // setAnnotation sets an annotation of the AppDatabase as it is now, or removes it (value "").
 func setAnnotation(t *testing.T, db *dbv1.AppDatabase, key, value string) {
 	t.Helper()
-	var current dbv1.AppDatabase
-	if err := k8s.Get(context.Background(), clientKey(db), &current); err != nil {
-		t.Fatal(err)
-	}
-	patch := client.MergeFrom(current.DeepCopy())
-	if value == "" {
-		delete(current.Annotations, key)
-	} else {
-		metav1.SetMetaDataAnnotation(&current.ObjectMeta, key, value)
-	}
-	if err := k8s.Patch(context.Background(), &current, patch); err != nil {
-		t.Fatal(err)
-	}
+	current := &dbv1.AppDatabase{}
+	current.Namespace, current.Name = db.Namespace, db.Name
+	patchLive(t, current, func() { setOrDelete(&current.Annotations, key, value) })
 }
 
 // forceReconcile sets the seed's reconcile annotation to a new value and waits until the operator

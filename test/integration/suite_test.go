@@ -246,6 +246,33 @@ func deleteAndWait(t *testing.T, obj client.Object) {
 	})
 }
 
+// patchLive reads obj (named by its namespace and name) as the API server holds it now, applies
+// change, and writes the difference back as a merge patch.
+func patchLive(t *testing.T, obj client.Object, change func()) {
+	t.Helper()
+	ctx := context.Background()
+	if err := k8s.Get(ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
+		t.Fatal(err)
+	}
+	patch := client.MergeFrom(obj.DeepCopyObject().(client.Object))
+	change()
+	if err := k8s.Patch(ctx, obj, patch); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// setOrDelete sets key in a label or annotation map, or removes it (value "").
+func setOrDelete(m *map[string]string, key, value string) {
+	if value == "" {
+		delete(*m, key)
+		return
+	}
+	if *m == nil {
+		*m = map[string]string{}
+	}
+	(*m)[key] = value
+}
+
 // root opens a root pool on the test server, for assertions.
 func root(t *testing.T) *sql.DB {
 	t.Helper()
