@@ -15,13 +15,18 @@ INTEGRATION_FLAGS ?= -count=1 -p 1 -timeout 40m
 help: ## List the targets.
 	@awk -F':.*## ' '/^[a-z-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+# A release tag (vMAJOR.MINOR.PATCH) when HEAD is one; otherwise "dev", and --version shows the
+# revision Go records from the checkout.
+VERSION ?= $(shell git describe --tags --match 'v[0-9]*' --exact-match 2>/dev/null || echo dev)
+REVISION ?= $(shell git rev-parse HEAD 2>/dev/null)
+VERSION_LDFLAGS := -X github.com/stillwaters/db-concierge/internal/version.version=$(VERSION) \
+	-X github.com/stillwaters/db-concierge/internal/version.revision=$(REVISION)
 PREFIX ?= /usr/local
 
 .PHONY: build
 build: ## Build bin/db-concierge-operator and the CLI, bin/bootstrap-mysql-schema.
-	go build $(GO_BUILD_FLAGS) -o $(BIN)/db-concierge-operator ./cmd/operator
-	go build $(GO_BUILD_FLAGS) -ldflags "-X main.version=$(VERSION)" -o $(BIN)/bootstrap-mysql-schema ./cmd/bootstrap-mysql-schema
+	go build $(GO_BUILD_FLAGS) -ldflags "$(VERSION_LDFLAGS)" -o $(BIN)/db-concierge-operator ./cmd/operator
+	go build $(GO_BUILD_FLAGS) -ldflags "$(VERSION_LDFLAGS)" -o $(BIN)/bootstrap-mysql-schema ./cmd/bootstrap-mysql-schema
 
 .PHONY: install
 install: build ## Install the CLI into $(PREFIX)/bin, also as the kubectl plugin kubectl-concierge.
@@ -89,6 +94,15 @@ chaos: deps ## 200 AppDatabases on MariaDB and on Galera while servers, operator
 demo: deps ## Start a local API server and MariaDB, run the operator, provision a database end to end.
 	KUBEBUILDER_ASSETS="$$(hack/kube-assets.sh)" go run ./hack/demo
 
+# make release VERSION=v0.2.0: a release is built from a commit; RELEASE_FLAGS=-allow-dirty tries
+# one out from a checkout with changes.
+RELEASE_FLAGS ?=
+
+.PHONY: release
+release: ## Build release VERSION into dist/: multi-arch OCI image, CLI archives, krew manifest, chart, manifests, SBOMs, checksums.
+	@[[ $(VERSION) == v* ]] || { echo "make release needs VERSION=vMAJOR.MINOR.PATCH" >&2; exit 2; }
+	cd hack/release && go run . -version $(VERSION) -src $(CURDIR) -out $(CURDIR)/dist $(RELEASE_FLAGS)
+
 .PHONY: clean
 clean: ## Remove build output (the cached test binaries outside the checkout stay).
-	rm -rf $(BIN)
+	rm -rf $(BIN) dist

@@ -18,7 +18,9 @@ readonly here
 readonly namespace=db-concierge
 readonly admin_secret=db-concierge-mysql-admin
 readonly image_name=db-concierge-operator
-readonly seed_image="image: db-concierge-operator:latest"
+# The release this checkout is: deploy/deployment.yaml runs its published image.
+readonly release_version=v0.2.0
+readonly released_image=ghcr.io/stillwaters/db-concierge-operator:$release_version
 KUBECTL=${KUBECTL:-kubectl}
 
 yes=false
@@ -33,7 +35,7 @@ app_port=${MYSQL_APP_PORT:-}
 keep_admin_secret=${KEEP_ADMIN_SECRET:-}
 registry=${IMAGE_REGISTRY:-}
 image=${IMAGE:-}
-tag=${IMAGE_TAG:-latest}
+tag=${IMAGE_TAG:-}
 aws_region=${AWS_REGION:-}
 gcp_project=${GCP_PROJECT:-}
 gcp_region=${GCP_REGION:-}
@@ -70,9 +72,12 @@ MySQL admin Secret (db-concierge/db-concierge-mysql-admin):
       --keep-admin-secret      KEEP_ADMIN_SECRET=yes leave an existing admin Secret as it is
 
 Operator image:
-      --registry KIND          IMAGE_REGISTRY: ecr | artifact-registry | kind | minikube | other | skip
+      --registry KIND          IMAGE_REGISTRY: release | ecr | artifact-registry | kind | minikube | other | skip
+                               release runs the published image $released_image;
+                               the others build this checkout with docker
       --image REF              IMAGE: the full image reference (other, skip)
-      --tag TAG                IMAGE_TAG, default latest
+      --tag TAG                IMAGE_TAG for a build; default the checkout's commit, plus a hash of
+                               uncommitted changes, so that each different build rolls the Deployment
       --aws-region REGION      AWS_REGION (ecr); default: aws configure get region
       --gcp-project PROJECT    GCP_PROJECT (artifact-registry); default: gcloud config get-value project
       --gcp-region REGION      GCP_REGION (artifact-registry); default us-central1
@@ -218,8 +223,24 @@ detect_registry() {
 	gke_*) echo artifact-registry ;;
 	kind-*) echo kind ;;
 	minikube*) echo minikube ;;
-	*) echo skip ;;
+	*) echo release ;;
 	esac
+}
+
+# source_tag tags an image built from this checkout: git describe, and a hash of the uncommitted
+# changes when there are any. Every different build gets a different tag, so applying the
+# Deployment again rolls it; with one fixed tag, IfNotPresent would keep the old image running.
+source_tag() {
+	local described changes
+	if ! described=$(git -C "$here" describe --tags --always 2>/dev/null); then
+		echo "$release_version-local-$(date -u +%Y%m%d%H%M%S)"
+		return
+	fi
+	if [[ -n $(git -C "$here" status --porcelain --untracked-files=no) ]]; then
+		changes=$(git -C "$here" diff HEAD | sha256sum)
+		described="$described-dirty-${changes:0:8}"
+	fi
+	echo "$described"
 }
 
 # --- 1. CRD --------------------------------------------------------------------------------
@@ -285,23 +306,32 @@ if [[ -z $registry ]]; then
 		registry=$detected
 	else
 		cat <<EOF
-Where should the operator image go?
-  1. ecr                AWS Elastic Container Registry (EKS)
-  2. artifact-registry  Google Artifact Registry (GKE; Container Registry no longer accepts pushes)
-  3. kind               load into a local kind cluster
-  4. minikube           load into minikube
-  5. other              Docker Hub or any registry you can push to (docker login first)
-  6. skip               the image is already built and pushed
+Which operator image should run?
+  1. release            the published image $released_image
+  Or build this checkout with docker and:
+  2. ecr                push it to AWS Elastic Container Registry (EKS)
+  3. artifact-registry  push it to Google Artifact Registry (GKE; Container Registry no longer accepts pushes)
+  4. kind               load it into a local kind cluster
+  5. minikube           load it into minikube
+  6. other              push it to Docker Hub or any registry you can push to (docker login first)
+  7. skip               an image you built and pushed already (--image)
 EOF
 		read -r -p "Choice [$detected]: " registry
 		registry=${registry:-$detected}
-		case $registry in 1) registry=ecr ;; 2) registry=artifact-registry ;; 3) registry=kind ;; 4) registry=minikube ;; 5) registry=other ;; 6) registry=skip ;; esac
+		case $registry in 1) registry=release ;; 2) registry=ecr ;; 3) registry=artifact-registry ;; 4) registry=kind ;; 5) registry=minikube ;; 6) registry=other ;; 7) registry=skip ;; esac
 	fi
+fi
+if [[ $registry != release && $registry != skip && -z $tag ]]; then
+	tag=$(source_tag)
 fi
 
 build() { run docker build -t "$1" "$here"; }
 
 case $registry in
+release)
+	image=$released_image
+	echo "Using the published image $image."
+	;;
 ecr)
 	account=$(aws sts get-caller-identity --query Account --output text)
 	[[ -n $aws_region ]] || aws_region=$(aws configure get region)
@@ -364,17 +394,18 @@ other)
 	run docker push "$image"
 	;;
 skip)
-	image=${image:-$image_name:$tag}
+	[[ -n $image ]] || die "--registry skip needs --image: the reference of the image you pushed"
 	echo "Using image $image (already built and pushed)."
 	;;
-*) die "unknown registry '$registry': ecr, artifact-registry, kind, minikube, other or skip" ;;
+*) die "unknown registry '$registry': release, ecr, artifact-registry, kind, minikube, other or skip" ;;
 esac
 
 # --- 5. Deployment -------------------------------------------------------------------------
 
 step "5/6 Deploying the operator ($image)"
 deployment="$workdir/deployment.yaml"
-sed "s|$seed_image|image: $image|" "$here/deploy/deployment.yaml" >"$deployment"
+sed "s|image: $released_image\$|image: $image|" "$here/deploy/deployment.yaml" >"$deployment"
+grep -qF "image: $image" "$deployment" || die "deploy/deployment.yaml does not run $released_image; is this checkout's install.sh out of date?"
 run "$KUBECTL" apply -f "$deployment"
 
 # --- 6. developer access -------------------------------------------------------------------

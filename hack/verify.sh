@@ -5,17 +5,18 @@
 # go vet, golangci-lint and shellcheck.
 set -euo pipefail
 controller_gen=$1
-generated() { cat api/v1/zz_generated.deepcopy.go crds/*.yaml charts/db-concierge/crds/*.yaml docs/api.md go.mod go.sum 2>/dev/null; }
+generated() { cat api/v1/zz_generated.deepcopy.go crds/*.yaml charts/db-concierge/crds/*.yaml docs/api.md go.mod go.sum hack/release/go.mod hack/release/go.sum 2>/dev/null; }
 
 before=$(generated | sha256sum)
 "$controller_gen" object paths=./api/...
 hack/generate-crds.sh "$controller_gen"
 go run ./hack/gen-api-docs charts/db-concierge/crds docs/api.md
 go mod tidy
+(cd hack/release && go mod tidy)
 after=$(generated | sha256sum)
 if [[ "$before" != "$after" ]]; then
 	echo "Generated files or go.mod were stale; they have been regenerated. Review and commit:" >&2
-	git status --short -- api crds charts docs/api.md go.mod go.sum >&2 || true
+	git status --short -- api crds charts docs/api.md go.mod go.sum hack/release >&2 || true
 	exit 1
 fi
 
@@ -34,6 +35,8 @@ if [[ -n $unformatted ]]; then
 fi
 go vet -tags integration ./...
 hack/golangci-lint.sh run ./...
+# The release tool is a module of its own, so ./... above does not reach it.
+(cd hack/release && go vet ./... && ../golangci-lint.sh run ./...)
 
 if command -v shellcheck >/dev/null; then
 	shellcheck install.sh uninstall.sh hack/*.sh .ci/run

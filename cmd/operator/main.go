@@ -26,6 +26,7 @@ import (
 	"github.com/stillwaters/db-concierge/internal/cluster"
 	"github.com/stillwaters/db-concierge/internal/controller"
 	"github.com/stillwaters/db-concierge/internal/mysql"
+	"github.com/stillwaters/db-concierge/internal/version"
 )
 
 func main() {
@@ -70,9 +71,14 @@ func main() {
 			return nil
 		})
 	flag.StringVar(&election.id, "leader-election-id", "db-concierge-operator.db.stillwaters.io", "Name of the Lease for leader election; each operator instance needs its own.")
+	printVersion := flag.Bool("version", false, "Print the operator's version and exit.")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
+	if *printVersion {
+		fmt.Println("db-concierge-operator", version.Get())
+		return
+	}
 	// JSON lines for log collectors; a readable console format when a person watches a terminal,
 	// unless --zap-encoder says otherwise.
 	encoderChosen := false
@@ -178,7 +184,8 @@ func run(cfg *rest.Config, metricsAddr, probeAddr, pprofAddr string, election le
 	if err := mgr.AddReadyzCheck("caches", cachesSynced); err != nil {
 		return err
 	}
-	ctrl.Log.WithName("setup").Info("Starting operator", "platformNamespace", opts.PlatformNamespace)
+	build := version.Get()
+	ctrl.Log.WithName("setup").Info("Starting operator", "version", build.Version, "revision", build.Revision, "platformNamespace", opts.PlatformNamespace)
 	return mgr.Start(ctx)
 }
 

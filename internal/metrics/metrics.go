@@ -4,6 +4,8 @@ package metrics
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/stillwaters/db-concierge/internal/version"
 )
 
 const namespace = "db_concierge"
@@ -67,12 +69,21 @@ var (
 		Namespace: namespace, Name: "cluster_reachable",
 		Help: "1 when the operator's last login to the cluster's admin account succeeded, else 0.",
 	}, []string{"cluster"})
+
+	// BuildInfo is always 1; its labels say which release is running, so a dashboard can show a
+	// rollout's progress and an alert can find replicas left on the old version.
+	BuildInfo = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: namespace, Name: "build_info",
+		Help: "Always 1, labelled with the operator's version and git revision.",
+	}, []string{"version", "revision"})
 )
 
 // Register adds the metrics to reg (controller-runtime's registry, served on /metrics).
 func Register(reg prometheus.Registerer) {
 	reg.MustRegister(SQLOperations, SQLErrors, DriftRepairs, Reconciles, ReconcileDuration, TimeToReady, ClusterReachable,
 		DriftSweeps, DriftSweepDuration, DriftSweepChecked, DriftSweepEnqueued,
-		SQLDuration, StepDuration, APIRequestDuration, APIRateLimiterDuration)
+		SQLDuration, StepDuration, APIRequestDuration, APIRateLimiterDuration, BuildInfo)
+	build := version.Get()
+	BuildInfo.WithLabelValues(build.Version, build.Revision).Set(1)
 	observeAPIClient()
 }

@@ -1,0 +1,15 @@
+// Builds a release into dist/: binaries, CLI archives, the operator's multi-arch OCI image, the
+// krew manifest, the chart, SBOMs and checksums. Kept apart from the main module so the image
+// library never reaches the operator's go.mod.
+module github.com/stillwaters/db-concierge/hack/release
+
+go 1.26.0
+
+require github.com/google/go-containerregistry v0.22.1
+
+require (
+	github.com/klauspost/compress v1.19.2 // indirect
+	github.com/opencontainers/go-digest v1.0.0 // indirect
+	github.com/opencontainers/image-spec v1.1.1 // indirect
+	golang.org/x/sync v0.22.0 // indirect
+)
