@@ -4,6 +4,8 @@ package e2e
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
@@ -84,6 +86,40 @@ func readLines(t *testing.T, path string) []string {
 
 func sorted(list []string) []string { return slices.Sorted(slices.Values(list)) }
 
+// releasedImage is the image of the release this checkout installs.
+func releasedImage(t *testing.T) string {
+	t.Helper()
+	version, err := stack.ReleaseVersion()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return stack.ReleasedRepository + ":" + version
+}
+
+// sourceTag is the tag install.sh gives an image it builds from the checkout at root: git
+// describe, and a hash of the uncommitted changes when there are any, so that no two different
+// builds share a tag.
+func sourceTag(t *testing.T, root string) string {
+	t.Helper()
+	git := func(args ...string) string {
+		out, err := exec.Command("git", append([]string{"-C", root}, args...)...).Output()
+		if err != nil {
+			t.Fatalf("git %v: %v", args, err)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	tag := git("describe", "--tags", "--always")
+	if git("status", "--porcelain", "--untracked-files=no") != "" {
+		out, err := exec.Command("git", "-C", root, "diff", "HEAD").Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256(out)
+		tag += "-dirty-" + hex.EncodeToString(sum[:])[:8]
+	}
+	return tag
+}
+
 // printedToolCalls returns the commands of image tools that --dry-run printed, pipes split.
 func printedToolCalls(output string) []string {
 	var calls []string
@@ -146,33 +182,40 @@ func TestInstallImageBranches(t *testing.T) {
 		image    string
 		want     []string // the commands that must run
 	}{
-		{"ecr", []string{"--buildspec-file", "BUILDSPEC"}, "123456789012.dkr.ecr.eu-west-1.amazonaws.com/db-concierge-operator:latest", []string{
+		{"ecr", []string{"--buildspec-file", "BUILDSPEC"}, "123456789012.dkr.ecr.eu-west-1.amazonaws.com/db-concierge-operator:SOURCE", []string{
 			"aws ecr create-repository --repository-name db-concierge-operator --region eu-west-1",
 			"aws ecr get-login-password --region eu-west-1",
 			"docker login --username AWS --password-stdin 123456789012.dkr.ecr.eu-west-1.amazonaws.com",
-			"docker build -t 123456789012.dkr.ecr.eu-west-1.amazonaws.com/db-concierge-operator:latest ROOT",
-			"docker push 123456789012.dkr.ecr.eu-west-1.amazonaws.com/db-concierge-operator:latest",
+			"docker build -t 123456789012.dkr.ecr.eu-west-1.amazonaws.com/db-concierge-operator:SOURCE ROOT",
+			"docker push 123456789012.dkr.ecr.eu-west-1.amazonaws.com/db-concierge-operator:SOURCE",
 		}},
-		{"artifact-registry", []string{"--gcp-region", "europe-west1"}, "europe-west1-docker.pkg.dev/my-project/db-concierge/db-concierge-operator:latest", []string{
+		{"artifact-registry", []string{"--gcp-region", "europe-west1"}, "europe-west1-docker.pkg.dev/my-project/db-concierge/db-concierge-operator:SOURCE", []string{
 			"gcloud artifacts repositories create db-concierge --repository-format=docker --location=europe-west1 --project=my-project",
 			"gcloud auth configure-docker europe-west1-docker.pkg.dev --quiet",
-			"docker build -t europe-west1-docker.pkg.dev/my-project/db-concierge/db-concierge-operator:latest ROOT",
-			"docker push europe-west1-docker.pkg.dev/my-project/db-concierge/db-concierge-operator:latest",
+			"docker build -t europe-west1-docker.pkg.dev/my-project/db-concierge/db-concierge-operator:SOURCE ROOT",
+			"docker push europe-west1-docker.pkg.dev/my-project/db-concierge/db-concierge-operator:SOURCE",
 		}},
 		{"kind", []string{"--kind-cluster", "dev", "--tag", "v1"}, "db-concierge-operator:v1", []string{
 			"docker build -t db-concierge-operator:v1 ROOT",
 			"kind load docker-image db-concierge-operator:v1 --name dev",
 		}},
-		{"minikube", nil, "db-concierge-operator:latest", []string{
-			"docker build -t db-concierge-operator:latest ROOT",
-			"minikube image load db-concierge-operator:latest -p minikube",
+		{"minikube", nil, "db-concierge-operator:SOURCE", []string{
+			"docker build -t db-concierge-operator:SOURCE ROOT",
+			"minikube image load db-concierge-operator:SOURCE -p minikube",
 		}},
 		{"other", []string{"--image", "registry.example.com/team/dbc:1.0"}, "registry.example.com/team/dbc:1.0", []string{
 			"docker build -t registry.example.com/team/dbc:1.0 ROOT",
 			"docker push registry.example.com/team/dbc:1.0",
 		}},
+		{"release", nil, releasedImage(t), nil},
+		{"skip", []string{"--image", "registry.example.com/team/dbc:2.0"}, "registry.example.com/team/dbc:2.0", nil},
 	}
+	tag := sourceTag(t, root)
 	for _, c := range cases {
+		c.image = strings.ReplaceAll(c.image, "SOURCE", tag)
+		for i := range c.want {
+			c.want[i] = strings.ReplaceAll(c.want[i], "SOURCE", tag)
+		}
 		t.Run(c.registry, func(t *testing.T) {
 			bin, record := standIns(t)
 			buildspec := filepath.Join(t.TempDir(), "buildspec.yml")
@@ -247,7 +290,7 @@ func TestInstallAndUninstall(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	out := runScript(t, fresh.Kubeconfig, bin, env, "install.sh", "--yes", "--registry", "skip",
+	out := runScript(t, fresh.Kubeconfig, bin, env, "install.sh", "--yes",
 		"--dev-namespace", "team-a", "--dev-group", "developers")
 	if strings.Contains(out, adminPassword) {
 		t.Error("install.sh printed the admin password")
@@ -288,7 +331,7 @@ func TestInstallAndUninstall(t *testing.T) {
 			t.Errorf("after install.sh, kubectl %s: %s", strings.Join(args, " "), out)
 		}
 	}
-	if img := installed[3].(*appsv1.Deployment).Spec.Template.Spec.Containers[0].Image; img != "db-concierge-operator:latest" {
+	if img := installed[3].(*appsv1.Deployment).Spec.Template.Spec.Containers[0].Image; img != releasedImage(t) {
 		t.Errorf("Deployment image %q", img)
 	}
 

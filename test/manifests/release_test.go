@@ -7,9 +7,9 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	"sigs.k8s.io/yaml"
-)
 
-const releasedRepository = "ghcr.io/stillwaters/db-concierge-operator"
+	"github.com/stillwaters/db-concierge/test/stack"
+)
 
 // Every place that names the release a checkout installs names the same one, and none names a
 // moving tag: with imagePullPolicy IfNotPresent, a node that has an image keeps running it.
@@ -39,7 +39,7 @@ func TestReleasePinsAgree(t *testing.T) {
 	pins := map[string]string{
 		"charts/db-concierge/Chart.yaml appVersion":                chart.AppVersion,
 		"charts/db-concierge/Chart.yaml version, with a v":         "v" + chart.Version,
-		"deploy/deployment.yaml's image tag":                       strings.TrimPrefix(deployment.Spec.Template.Spec.Containers[0].Image, releasedRepository+":"),
+		"deploy/deployment.yaml's image tag":                       strings.TrimPrefix(deployment.Spec.Template.Spec.Containers[0].Image, stack.ReleasedRepository+":"),
 		"install.sh's release_version":                             string(installer[1]),
 		"charts/db-concierge/values.yaml image.tag, or appVersion": valueOr(values.Image.Tag, chart.AppVersion),
 	}
@@ -48,8 +48,8 @@ func TestReleasePinsAgree(t *testing.T) {
 			t.Errorf("%s is %q; CHANGELOG.md's latest release is %s", where, got, version)
 		}
 	}
-	if values.Image.Repository != releasedRepository {
-		t.Errorf("the chart's image.repository is %q, want %s", values.Image.Repository, releasedRepository)
+	if values.Image.Repository != stack.ReleasedRepository {
+		t.Errorf("the chart's image.repository is %q, want %s", values.Image.Repository, stack.ReleasedRepository)
 	}
 	readme := string(read(t, "README.md"))
 	for _, want := range []string{"releases/download/" + version + "/", "ref=" + version} {

@@ -16,6 +16,7 @@ import (
 	"debug/macho"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -32,8 +33,6 @@ import (
 	"github.com/stillwaters/db-concierge/test/manifests"
 	"github.com/stillwaters/db-concierge/test/stack"
 )
-
-const repository = "ghcr.io/stillwaters/db-concierge-operator"
 
 func TestRelease(t *testing.T) {
 	root := stack.RepoRoot()
@@ -58,7 +57,9 @@ func TestRelease(t *testing.T) {
 		}
 	}
 
-	t.Run("image", func(t *testing.T) { checkImage(t, filepath.Join(dist, name("db-concierge-operator_%s.oci.tar")), version, revision) })
+	t.Run("image", func(t *testing.T) {
+		checkImage(t, filepath.Join(dist, name("db-concierge-operator_%s.oci.tar")), version, revision)
+	})
 	t.Run("CLI and krew", func(t *testing.T) { checkCLI(t, dist, version, revision) })
 	t.Run("SBOMs", func(t *testing.T) { checkSBOMs(t, dist, files, version) })
 	t.Run("manifests and chart", func(t *testing.T) { checkInstall(t, dist, version, chart.Version) })
@@ -391,7 +392,7 @@ func checkSBOMs(t *testing.T, dist string, files []string, version string) {
 }
 
 func checkInstall(t *testing.T, dist, version, chartVersion string) {
-	image := repository + ":" + version
+	image := stack.ReleasedRepository + ":" + version
 	all := readFile(t, filepath.Join(dist, "db-concierge_"+version+".yaml"))
 	for _, want := range []string{"image: " + image + "\n", "kind: CustomResourceDefinition", "kind: ClusterRole", "kind: ValidatingAdmissionPolicy"} {
 		if !strings.Contains(all, want) {
@@ -438,7 +439,7 @@ func forEachTarEntry(t *testing.T, data any, f func(*tar.Header, []byte)) {
 	tr := tar.NewReader(r)
 	for {
 		h, err := tr.Next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return
 		}
 		if err != nil {

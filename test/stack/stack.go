@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strconv"
 	"syscall"
@@ -33,6 +34,23 @@ func RepoRoot() string {
 	_, file, _, _ := runtime.Caller(0)
 	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
 }
+
+// ReleaseVersion is the release this checkout installs, as its chart's appVersion says; its
+// image is ReleasedImage.
+func ReleaseVersion() (string, error) {
+	chart, err := os.ReadFile(filepath.Join(RepoRoot(), "charts/db-concierge/Chart.yaml"))
+	if err != nil {
+		return "", err
+	}
+	m := regexp.MustCompile(`(?m)^appVersion: "(v[^"]+)"$`).FindSubmatch(chart)
+	if m == nil {
+		return "", fmt.Errorf("charts/db-concierge/Chart.yaml has no quoted appVersion")
+	}
+	return string(m[1]), nil
+}
+
+// ReleasedRepository is where releases publish the operator's image.
+const ReleasedRepository = "ghcr.io/stillwaters/db-concierge-operator"
 
 // lookPath finds a server binary, also in the sbin folders a non-root PATH often lacks.
 func lookPath(name string) (string, error) {

@@ -73,7 +73,7 @@ func TestUpgradeKeepsTenants(t *testing.T) {
 
 	// The old tree, its operator, and the new operator, built while the servers start. One after
 	// the other: on a cold build cache the second reuses the dependencies the first compiled.
-	src := extractOldTree(t)
+	src := extractTree(t, oldCommit)
 	binDir := t.TempDir()
 	var (
 		oldBin, newBin   string
@@ -594,17 +594,17 @@ func mustGetwd(t *testing.T) string {
 	return wd
 }
 
-// extractOldTree writes oldCommit's tree into a temporary directory and returns it. A clone that
+// extractTree writes a commit's tree into a temporary directory and returns it. A clone that
 // lacks the commit (a shallow one, as CI makes by default) fails the test with how to get it.
-func extractOldTree(t *testing.T) string {
+func extractTree(t *testing.T, commit string) string {
 	t.Helper()
 	root := repoRoot(t)
-	check := exec.Command("git", "cat-file", "-e", oldCommit+"^{commit}")
+	check := exec.Command("git", "cat-file", "-e", commit+"^{commit}")
 	check.Dir = root
 	if out, err := check.CombinedOutput(); err != nil {
-		msg := fmt.Sprintf("commit %s (the previous main, which this test upgrades from) is not in the repository at %s: %v %s\n"+
+		msg := fmt.Sprintf("commit %s (the version this test upgrades from) is not in the repository at %s: %v %s\n"+
 			"A shallow clone lacks it: run `git fetch --unshallow` (or check out with fetch-depth: 0 in CI).",
-			oldCommit, root, err, bytes.TrimSpace(out))
+			commit, root, err, bytes.TrimSpace(out))
 		if isShallow(root) {
 			// A shallow checkout cannot hold the earlier operator; a full one must.
 			t.Skip("UPGRADE NOT TESTED: " + msg)
@@ -612,7 +612,7 @@ func extractOldTree(t *testing.T) string {
 		t.Fatal(msg)
 	}
 	dir := t.TempDir()
-	archive := exec.Command("git", "archive", oldCommit)
+	archive := exec.Command("git", "archive", commit)
 	archive.Dir = root
 	untar := exec.Command("tar", "-x", "-C", dir)
 	pipe, err := archive.StdoutPipe()
@@ -627,10 +627,10 @@ func extractOldTree(t *testing.T) string {
 	}
 	if err := archive.Run(); err != nil {
 		_ = untar.Wait()
-		t.Fatalf("git archive %s: %v\n%s", oldCommit, err, archiveErr.Bytes())
+		t.Fatalf("git archive %s: %v\n%s", commit, err, archiveErr.Bytes())
 	}
 	if err := untar.Wait(); err != nil {
-		t.Fatalf("extracting %s: %v\n%s", oldCommit, err, untarErr.Bytes())
+		t.Fatalf("extracting %s: %v\n%s", commit, err, untarErr.Bytes())
 	}
 	return dir
 }
@@ -638,13 +638,17 @@ func extractOldTree(t *testing.T) string {
 // buildOldOperator builds the operator of the tree at src into dir, through the module cache (the
 // two commits have the same go.mod).
 func buildOldOperator(src, dir string) (string, error) {
-	bin := filepath.Join(dir, "db-concierge-operator-"+oldCommit)
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/operator")
+	return buildIn(src, filepath.Join(dir, "db-concierge-operator-"+oldCommit), "./cmd/operator")
+}
+
+// buildIn builds package pkg of the tree at src into bin, with extra go build flags.
+func buildIn(src, bin, pkg string, flags ...string) (string, error) {
+	cmd := exec.Command("go", append(append([]string{"build", "-o", bin}, flags...), pkg)...)
 	cmd.Dir = src
-	// The extracted tree is its own module; no workspace of the checkout applies to it.
+	// An extracted tree is its own module; no workspace of the checkout applies to it.
 	cmd.Env = append(os.Environ(), "GOWORK=off")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/operator in %s: %w\n%s", src, err, out)
+		return "", fmt.Errorf("go build %s in %s: %w\n%s", pkg, src, err, out)
 	}
 	return bin, nil
 }
