@@ -12,17 +12,18 @@ RUN go mod download
 COPY api/ api/
 COPY cmd/ cmd/
 COPY internal/ internal/
-# Set by docker buildx for each --platform; Go cross-compiles, so an arm64 laptop builds an
-# amd64 image that runs on amd64 nodes (docker buildx build --platform linux/amd64,linux/arm64).
-ARG TARGETOS=linux
-ARG TARGETARCH=amd64
+# Set by BuildKit for each --platform (a default here would override it); Go cross-compiles, so
+# an arm64 laptop builds an amd64 image that runs on amd64 nodes
+# (docker buildx build --platform linux/amd64,linux/arm64). The legacy builder sets neither.
+ARG TARGETOS
+ARG TARGETARCH
 ARG VERSION=dev
 ARG REVISION=unknown
 # CGO_ENABLED=0 makes the binaries static, so the final image needs no C library.
-RUN CGO_ENABLED=0 GOOS=${TARGETOS} GOARCH=${TARGETARCH} \
+RUN CGO_ENABLED=0 GOOS=${TARGETOS:-linux} GOARCH=${TARGETARCH:-amd64} \
     go build -trimpath -ldflags="-s -w -X github.com/stillwaters/db-concierge/internal/version.version=${VERSION} -X github.com/stillwaters/db-concierge/internal/version.revision=${REVISION}" \
     -o /out/db-concierge-operator ./cmd/operator
-RUN CGO_ENABLED=0 GOOS=${TARGETOS} GOARCH=${TARGETARCH} \
+RUN CGO_ENABLED=0 GOOS=${TARGETOS:-linux} GOARCH=${TARGETARCH:-amd64} \
     go build -trimpath -ldflags="-s -w -X github.com/stillwaters/db-concierge/internal/version.version=${VERSION} -X github.com/stillwaters/db-concierge/internal/version.revision=${REVISION}" \
     -o /out/bootstrap-mysql-schema ./cmd/bootstrap-mysql-schema
 

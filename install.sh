@@ -50,7 +50,7 @@ dev_group=${DEV_GROUP:-}
 dev_user=${DEV_USER:-}
 
 usage() {
-	cat <<'EOF'
+	cat <<EOF
 Usage: ./install.sh [options]
 
 Installs DB Concierge into the cluster of the current kubectl context. Anything not given as a
@@ -236,8 +236,12 @@ source_tag() {
 		echo "$release_version-local-$(date -u +%Y%m%d%H%M%S)"
 		return
 	fi
-	if [[ -n $(git -C "$here" status --porcelain --untracked-files=no) ]]; then
-		changes=$(git -C "$here" diff HEAD | sha256sum)
+	# Untracked files count too: a new source file changes the build as much as an edit.
+	if [[ -n $(git -C "$here" status --porcelain) ]]; then
+		changes=$({
+			git -C "$here" diff HEAD
+			git -C "$here" ls-files -z --others --exclude-standard | (cd "$here" && xargs -0 -r sha256sum)
+		} | sha256sum)
 		described="$described-dirty-${changes:0:8}"
 	fi
 	echo "$described"
@@ -325,7 +329,10 @@ if [[ $registry != release && $registry != skip && -z $tag ]]; then
 	tag=$(source_tag)
 fi
 
-build() { run docker build -t "$1" "$here"; }
+# The image says which source it was built from: --version and db_concierge_build_info show it.
+build() {
+	run docker build --build-arg VERSION="$tag" --build-arg REVISION="$(git -C "$here" rev-parse HEAD 2>/dev/null || echo unknown)" -t "$1" "$here"
+}
 
 case $registry in
 release)
@@ -355,7 +362,7 @@ phases:
       - aws ecr get-login-password --region \$AWS_DEFAULT_REGION | docker login --username AWS --password-stdin $ecr_host
   build:
     commands:
-      - docker build -t $image .
+      - docker build --build-arg VERSION=$tag --build-arg REVISION=\$CODEBUILD_RESOLVED_SOURCE_VERSION -t $image .
   post_build:
     commands:
       - docker push $image

@@ -15,6 +15,10 @@ func (r *release) buildBinaries() error {
 	ldflags := "-s -w" +
 		" -X github.com/stillwaters/db-concierge/internal/version.version=" + r.version +
 		" -X github.com/stillwaters/db-concierge/internal/version.revision=" + r.revision
+	if r.modified {
+		// --version then says so: a build with changes never passes for the release.
+		ldflags += " -X github.com/stillwaters/db-concierge/internal/version.modified=true"
+	}
 	build := func(p platform, name, pkg string) error {
 		env := []string{"CGO_ENABLED=0", "GOOS=" + p.OS, "GOARCH=" + p.Arch, "GOFLAGS=-buildvcs=false"}
 		return run(r.src, env, "go", "build", "-trimpath", "-ldflags", ldflags, "-o", r.binaryPath(p, name), pkg)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"io/fs"
@@ -16,20 +17,21 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"golang.org/x/crypto/x509roots/fallback/bundle"
 )
 
 // The image runs as distroless's "nonroot" user: numeric, so the kubelet can check runAsNonRoot.
 const (
-	nonroot    = 65532
-	userSpec   = "65532:65532"
-	binDir     = "usr/local/bin/"
-	caBundle   = "etc/ssl/certs/ca-certificates.crt"
-	hostBundle = "/etc/ssl/certs/ca-certificates.crt"
+	nonroot  = 65532
+	userSpec = "65532:65532"
+	binDir   = "usr/local/bin/"
+	caBundle = "etc/ssl/certs/ca-certificates.crt"
 )
 
 // The files of distroless's static image that a static Go binary can use: the users, the name
 // service order, the CA bundle (for MySQL servers whose certificates chain to a public CA), a
 // home for nonroot and a writable /tmp. The binaries read no time zone data and no C library.
+// The CA bundle is added by caBundleEntry.
 var baseFiles = []entry{
 	{name: "etc/", mode: 0o755},
 	{name: "etc/passwd", mode: 0o644, data: []byte("root:x:0:0:root:/root:/sbin/nologin\n" +
@@ -69,11 +71,7 @@ func (r *release) imageLabels() map[string]string {
 // writeImage assembles, for each platform, the base files and the two binaries into an OCI
 // image, puts both in one index, and writes it as an OCI layout tarred into the release.
 func (r *release) writeImage() error {
-	ca, err := os.ReadFile(hostBundle)
-	if err != nil {
-		return fmt.Errorf("the image's CA bundle comes from Debian's ca-certificates package: %w", err)
-	}
-	files := append(append([]entry(nil), baseFiles...), entry{name: caBundle, mode: 0o644, data: ca})
+	files := append(append([]entry(nil), baseFiles...), caBundleEntry())
 	sort.Slice(files, func(i, j int) bool { return files[i].name < files[j].name })
 	base, err := r.layer(files)
 	if err != nil {
@@ -127,6 +125,8 @@ func (r *release) platformImage(p platform, base v1.Layer) (v1.Image, error) {
 		Architecture: p.Arch,
 		OS:           p.OS,
 		Created:      v1.Time{Time: r.created},
+		// Filled in with the layers' diff IDs as they are appended.
+		RootFS: v1.RootFS{Type: "layers"},
 		Config: v1.Config{
 			User:       userSpec,
 			Entrypoint: []string{"/" + binDir + operatorBinary},
@@ -142,6 +142,19 @@ func (r *release) platformImage(p platform, base v1.Layer) (v1.Image, error) {
 		mutate.Addendum{Layer: base, History: v1.History{Created: v1.Time{Time: r.created}, CreatedBy: "users, CA bundle, /tmp (distroless static's files)"}},
 		mutate.Addendum{Layer: app, History: v1.History{Created: v1.Time{Time: r.created}, CreatedBy: "the operator and the CLI, static Go binaries"}},
 	)
+}
+
+// caBundleEntry is the image's CA bundle: Mozilla's roots as golang.org/x/crypto/x509roots
+// pins them, so that every build of a commit has the same roots, whatever the build machine
+// trusts. Roots that NSS distrusts after a date are left out: a PEM bundle cannot say so.
+func caBundleEntry() entry {
+	var pems bytes.Buffer
+	for root := range bundle.Roots() {
+		if root.Constraint == nil {
+			_ = pem.Encode(&pems, &pem.Block{Type: "CERTIFICATE", Bytes: root.Certificate}) // a bytes.Buffer does not fail
+		}
+	}
+	return entry{name: caBundle, mode: 0o644, data: pems.Bytes()}
 }
 
 // layer is a gzipped OCI layer of entries.

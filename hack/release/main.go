@@ -9,8 +9,10 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"log"
 	"os"
 	"os/exec"
@@ -46,6 +48,7 @@ var semver = regexp.MustCompile(`^v(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-
 type release struct {
 	version  string // v0.2.0
 	revision string // the commit built
+	modified bool   // built from a checkout with changes (-allow-dirty)
 	created  time.Time
 	src      string // the checkout
 	out      string // dist/
@@ -86,13 +89,15 @@ func (r *release) prepare(allowDirty bool) error {
 	if r.revision, err = git(r.src, "rev-parse", "HEAD"); err != nil {
 		return err
 	}
-	status, err := git(r.src, "status", "--porcelain", "--untracked-files=no")
+	// Untracked files count: a new .go file under cmd/ or internal/ would be built in.
+	status, err := git(r.src, "status", "--porcelain")
 	if err != nil {
 		return err
 	}
 	if status != "" && !allowDirty {
 		return fmt.Errorf("the checkout has uncommitted changes; a release is built from a commit:\n%s", status)
 	}
+	r.modified = status != ""
 	// Every timestamp in the release is the commit's, so building the same commit twice gives
 	// the same image digests and archives (SOURCE_DATE_EPOCH overrides, as elsewhere).
 	epoch := os.Getenv("SOURCE_DATE_EPOCH")
@@ -106,11 +111,33 @@ func (r *release) prepare(allowDirty bool) error {
 		return fmt.Errorf("SOURCE_DATE_EPOCH %q: %w", epoch, err)
 	}
 	r.created = time.Unix(seconds, 0).UTC()
+	if err := r.checkOut(); err != nil {
+		return err
+	}
 	if err := os.RemoveAll(r.out); err != nil {
 		return err
 	}
 	r.work = filepath.Join(r.out, ".work")
 	return os.MkdirAll(r.work, 0o755)
+}
+
+// checkOut refuses an output directory whose removal would lose anything but an earlier release:
+// the checkout itself or a folder holding it, or a folder with files and no checksums.txt.
+func (r *release) checkOut() error {
+	if r.out == r.src || strings.HasPrefix(r.src, r.out+string(filepath.Separator)) {
+		return fmt.Errorf("-out %s holds the checkout; it is emptied first", r.out)
+	}
+	entries, err := os.ReadDir(r.out)
+	if errors.Is(err, fs.ErrNotExist) || len(entries) == 0 {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(filepath.Join(r.out, "checksums.txt")); err != nil {
+		return fmt.Errorf("-out %s is not empty and holds no earlier release (no checksums.txt); it would be emptied first", r.out)
+	}
+	return nil
 }
 
 // build runs the steps in order; each writes its artifacts into r.out.

@@ -12,10 +12,12 @@ import (
 	"strings"
 )
 
-// Set by the linker; empty in builds that were not stamped.
+// Set by the linker; empty in builds that were not stamped. modified is "true" for a build of a
+// checkout with changes.
 var (
 	version  string
 	revision string
+	modified string
 )
 
 // Info is what a binary knows about its own build.
@@ -28,7 +30,7 @@ type Info struct {
 // Get returns the stamped values, completed from the build information Go embeds.
 func Get() Info {
 	build, _ := debug.ReadBuildInfo()
-	return resolve(Info{Version: version, Revision: revision}, build)
+	return resolve(Info{Version: version, Revision: revision, Modified: modified == "true"}, build)
 }
 
 func resolve(info Info, build *debug.BuildInfo) Info {
@@ -55,7 +57,7 @@ func fromBuildInfo(info Info, build *debug.BuildInfo) Info {
 				info.Revision = s.Value
 			}
 		case "vcs.modified":
-			info.Modified = s.Value == "true"
+			info.Modified = info.Modified || s.Value == "true"
 		}
 	}
 	return info

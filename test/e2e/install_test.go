@@ -97,8 +97,8 @@ func releasedImage(t *testing.T) string {
 }
 
 // sourceTag is the tag install.sh gives an image it builds from the checkout at root: git
-// describe, and a hash of the uncommitted changes when there are any, so that no two different
-// builds share a tag.
+// describe, and a hash of the uncommitted changes (untracked files included) when there are
+// any, so that no two different builds share a tag.
 func sourceTag(t *testing.T, root string) string {
 	t.Helper()
 	git := func(args ...string) string {
@@ -109,12 +109,21 @@ func sourceTag(t *testing.T, root string) string {
 		return strings.TrimSpace(string(out))
 	}
 	tag := git("describe", "--tags", "--always")
-	if git("status", "--porcelain", "--untracked-files=no") != "" {
-		out, err := exec.Command("git", "-C", root, "diff", "HEAD").Output()
+	if git("status", "--porcelain") != "" {
+		changes, err := exec.Command("git", "-C", root, "diff", "HEAD").Output()
 		if err != nil {
 			t.Fatal(err)
 		}
-		sum := sha256.Sum256(out)
+		// Each untracked file as sha256sum lists it.
+		for _, name := range strings.Fields(git("ls-files", "--others", "--exclude-standard")) {
+			data, err := os.ReadFile(filepath.Join(root, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum := sha256.Sum256(data)
+			changes = append(changes, hex.EncodeToString(sum[:])+"  "+name+"\n"...)
+		}
+		sum := sha256.Sum256(changes)
 		tag += "-dirty-" + hex.EncodeToString(sum[:])[:8]
 	}
 	return tag
@@ -211,10 +220,20 @@ func TestInstallImageBranches(t *testing.T) {
 		{"skip", []string{"--image", "registry.example.com/team/dbc:2.0"}, "registry.example.com/team/dbc:2.0", nil},
 	}
 	tag := sourceTag(t, root)
+	revision, err := exec.Command("git", "-C", root, "rev-parse", "HEAD").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range cases {
+		// Images built here are stamped with the tag they get and the commit.
+		built := tag
+		if i := slices.Index(c.args, "--tag"); i >= 0 {
+			built = c.args[i+1]
+		}
+		stamp := "docker build --build-arg VERSION=" + built + " --build-arg REVISION=" + strings.TrimSpace(string(revision)) + " -t "
 		c.image = strings.ReplaceAll(c.image, "SOURCE", tag)
 		for i := range c.want {
-			c.want[i] = strings.ReplaceAll(c.want[i], "SOURCE", tag)
+			c.want[i] = strings.ReplaceAll(strings.ReplaceAll(c.want[i], "SOURCE", tag), "docker build -t ", stamp)
 		}
 		t.Run(c.registry, func(t *testing.T) {
 			bin, record := standIns(t)

@@ -57,6 +57,28 @@ func TestReleasePinsAgree(t *testing.T) {
 			t.Errorf("README.md's install does not use the release: no %q", want)
 		}
 	}
+	// Every download, tag, image and file name of a release in the install docs is this one's.
+	chartVersion := strings.TrimPrefix(version, "v")
+	for _, path := range []string{"README.md", "docs/platform.md"} {
+		text := string(read(t, path))
+		for _, pin := range []struct {
+			pattern *regexp.Regexp
+			want    string
+		}{
+			{regexp.MustCompile(`releases/download/(v[0-9][^/\s]*)/`), version},
+			{regexp.MustCompile(`ref=(v[0-9][^'"\s]*)`), version},
+			{regexp.MustCompile(`db-concierge-operator:(v[0-9][^\s` + "`" + `]*[0-9])`), version},
+			{regexp.MustCompile(`_(v[0-9]+\.[0-9]+\.[0-9]+)[._]`), version},
+			{regexp.MustCompile(`db-concierge-([0-9]+\.[0-9]+\.[0-9]+)\.tgz`), chartVersion},
+			{regexp.MustCompile(`The current one is (v[0-9.]*[0-9])`), version},
+		} {
+			for _, m := range pin.pattern.FindAllStringSubmatch(text, -1) {
+				if m[1] != pin.want {
+					t.Errorf("%s names %q, a release other than %s", path, m[0], version)
+				}
+			}
+		}
+	}
 	for _, path := range []string{"README.md", "docs/platform.md", "deploy/deployment.yaml", "charts/db-concierge/values.yaml", "install.sh"} {
 		if strings.Contains(string(read(t, path)), "db-concierge-operator:latest") {
 			t.Errorf("%s names the image tag latest", path)

@@ -19,9 +19,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -40,6 +43,11 @@ func TestRelease(t *testing.T) {
 	readYAML(t, filepath.Join(root, "charts/db-concierge/Chart.yaml"), &chart)
 	version := chart.AppVersion
 	revision := strings.TrimSpace(run(t, root, "git", "rev-parse", "HEAD"))
+	// What --version prints: a build of a checkout with changes says so.
+	wantVersion := version + " (revision " + revision[:12] + ")"
+	if strings.TrimSpace(run(t, root, "git", "status", "--porcelain")) != "" {
+		wantVersion = version + " (revision " + revision[:12] + ", modified)"
+	}
 
 	dist := t.TempDir()
 	// make release, with -allow-dirty so that the test also runs on a checkout being worked on.
@@ -58,9 +66,9 @@ func TestRelease(t *testing.T) {
 	}
 
 	t.Run("image", func(t *testing.T) {
-		checkImage(t, filepath.Join(dist, name("db-concierge-operator_%s.oci.tar")), version, revision)
+		checkImage(t, filepath.Join(dist, name("db-concierge-operator_%s.oci.tar")), version, revision, wantVersion)
 	})
-	t.Run("CLI and krew", func(t *testing.T) { checkCLI(t, dist, version, revision) })
+	t.Run("CLI and krew", func(t *testing.T) { checkCLI(t, dist, version, wantVersion) })
 	t.Run("SBOMs", func(t *testing.T) { checkSBOMs(t, dist, files, version) })
 	t.Run("manifests and chart", func(t *testing.T) { checkInstall(t, dist, version, chart.Version) })
 }
@@ -130,14 +138,18 @@ type descriptor struct {
 type imageConfig struct {
 	Architecture string `json:"architecture"`
 	OS           string `json:"os"`
-	Config       struct {
+	RootFS       struct {
+		Type    string   `json:"type"`
+		DiffIDs []string `json:"diff_ids"`
+	} `json:"rootfs"`
+	Config struct {
 		User       string            `json:"User"`
 		Entrypoint []string          `json:"Entrypoint"`
 		Labels     map[string]string `json:"Labels"`
 	} `json:"config"`
 }
 
-func checkImage(t *testing.T, archive, version, revision string) {
+func checkImage(t *testing.T, archive, version, revision, wantVersion string) {
 	layout := ociImage{}
 	forEachTarEntry(t, readFile(t, archive), func(h *tar.Header, data []byte) { layout[h.Name] = data })
 	if !strings.Contains(string(layout["oci-layout"]), `"imageLayoutVersion"`) {
@@ -170,6 +182,9 @@ func checkImage(t *testing.T, archive, version, revision string) {
 		unmarshal(t, layout.blob(t, manifest.Config.Digest), &config)
 		if config.OS+"/"+config.Architecture != platform {
 			t.Errorf("%s: the config says %s/%s", platform, config.OS, config.Architecture)
+		}
+		if config.RootFS.Type != "layers" || len(config.RootFS.DiffIDs) != len(manifest.Layers) {
+			t.Errorf("%s: rootfs %+v for %d layers; the image spec requires type layers and a diff ID per layer", platform, config.RootFS, len(manifest.Layers))
 		}
 		if config.Config.User != dockerfile.user || config.Config.User != "65532:65532" {
 			t.Errorf("%s: user %q; the Dockerfile declares %q, want 65532:65532", platform, config.Config.User, dockerfile.user)
@@ -236,8 +251,8 @@ func checkImage(t *testing.T, archive, version, revision string) {
 			if err := os.WriteFile(bin, contents["usr/local/bin/db-concierge-operator"], 0o755); err != nil {
 				t.Fatal(err)
 			}
-			if out := run(t, "", bin, "--version"); !strings.Contains(out, version+" (revision "+revision[:12]+")") {
-				t.Errorf("the image's operator --version says %q", out)
+			if out := run(t, "", bin, "--version"); !strings.Contains(out, wantVersion) {
+				t.Errorf("the image's operator --version says %q, want %q", out, wantVersion)
 			}
 		}
 	}
@@ -313,7 +328,7 @@ type krewManifest struct {
 	}
 }
 
-func checkCLI(t *testing.T, dist, version, revision string) {
+func checkCLI(t *testing.T, dist, version, wantVersion string) {
 	var krew krewManifest
 	readYAML(t, filepath.Join(dist, "concierge.yaml"), &krew)
 	if krew.Metadata.Name != "concierge" || krew.Spec.Version != version {
@@ -352,8 +367,8 @@ func checkCLI(t *testing.T, dist, version, revision string) {
 			if err := os.WriteFile(path, bin, 0o755); err != nil {
 				t.Fatal(err)
 			}
-			if out := run(t, "", path, "--version"); !strings.Contains(out, version+" (revision "+revision[:12]+")") {
-				t.Errorf("kubectl-concierge --version says %q", out)
+			if out := run(t, "", path, "--version"); !strings.Contains(out, wantVersion) {
+				t.Errorf("kubectl-concierge --version says %q, want %q", out, wantVersion)
 			}
 		}
 	}
@@ -394,9 +409,19 @@ func checkSBOMs(t *testing.T, dist string, files []string, version string) {
 func checkInstall(t *testing.T, dist, version, chartVersion string) {
 	image := stack.ReleasedRepository + ":" + version
 	all := readFile(t, filepath.Join(dist, "db-concierge_"+version+".yaml"))
-	for _, want := range []string{"image: " + image + "\n", "kind: CustomResourceDefinition", "kind: ClusterRole", "kind: ValidatingAdmissionPolicy"} {
-		if !strings.Contains(all, want) {
-			t.Errorf("db-concierge_%s.yaml has no %q", version, want)
+	if !strings.Contains(all, "image: "+image+"\n") {
+		t.Errorf("db-concierge_%s.yaml does not run %s", version, image)
+	}
+	// The one-file install is what kubectl apply -k deploy/ applies, object for object.
+	kubectl := filepath.Join(os.Getenv("KUBEBUILDER_ASSETS"), "kubectl")
+	kustomized := run(t, "", kubectl, "kustomize", filepath.Join(stack.RepoRoot(), "deploy"))
+	released, built := objects(t, all), objects(t, kustomized)
+	if !slices.Equal(slices.Sorted(maps.Keys(released)), slices.Sorted(maps.Keys(built))) {
+		t.Errorf("db-concierge_%s.yaml holds %v; kubectl kustomize deploy/ gives %v", version, slices.Sorted(maps.Keys(released)), slices.Sorted(maps.Keys(built)))
+	}
+	for key, obj := range built {
+		if released[key] != nil && !reflect.DeepEqual(released[key], obj) {
+			t.Errorf("%s differs between db-concierge_%s.yaml and kubectl kustomize deploy/", key, version)
 		}
 	}
 	chart := filepath.Join(dist, "db-concierge-"+chartVersion+".tgz")
@@ -412,6 +437,24 @@ func checkInstall(t *testing.T, dist, version, chartVersion string) {
 	if !strings.Contains(rendered, `image: "`+image+`"`) {
 		t.Errorf("the packaged chart does not run %s by default", image)
 	}
+}
+
+// objects decodes a stream of YAML documents into objects by kind, namespace and name.
+func objects(t *testing.T, stream string) map[string]map[string]any {
+	t.Helper()
+	objs := map[string]map[string]any{}
+	for _, doc := range regexp.MustCompile(`(?m)^---$`).Split(stream, -1) {
+		var obj map[string]any
+		if err := yaml.Unmarshal([]byte(doc), &obj); err != nil {
+			t.Fatal(err)
+		}
+		if obj == nil {
+			continue
+		}
+		meta, _ := obj["metadata"].(map[string]any)
+		objs[fmt.Sprintf("%v %v/%v", obj["kind"], meta["namespace"], meta["name"])] = obj
+	}
+	return objs
 }
 
 func run(t *testing.T, dir, name string, args ...string) string {

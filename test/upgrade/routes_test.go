@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -30,9 +31,6 @@ import (
 // first release was cut. Later releases name the previous release's tag here.
 const previousRelease = "678ebcc"
 
-// The image the old version's manifests and chart run when nothing overrides them.
-const previousImage = "db-concierge-operator:latest"
-
 // upgradeRoute is one supported way of installing and upgrading: the same commands a platform
 // team runs (docs/platform.md, "Upgrading"), against a local API server.
 type upgradeRoute struct {
@@ -46,13 +44,13 @@ var upgradeRoutes = []upgradeRoute{
 	{
 		name: "install.sh",
 		install: func(r *routeRun) {
-			r.sh(r.old, "./install.sh --yes --keep-admin-secret --no-dev-rbac --registry skip --image "+previousImage)
+			r.sh(r.old, "./install.sh --yes --keep-admin-secret --no-dev-rbac --registry skip --image "+r.oldImage)
 		},
 		upgrade: func(r *routeRun) {
 			r.sh(r.new, "./install.sh --yes --keep-admin-secret --no-dev-rbac --registry release")
 		},
 		downgrade: func(r *routeRun) {
-			r.sh(r.old, "./install.sh --yes --keep-admin-secret --no-dev-rbac --registry skip --image "+previousImage)
+			r.sh(r.old, "./install.sh --yes --keep-admin-secret --no-dev-rbac --registry skip --image "+r.oldImage)
 		},
 	},
 	{
@@ -99,14 +97,20 @@ func TestUpgradeRoutes(t *testing.T) {
 		"-ldflags", "-X github.com/stillwaters/db-concierge/internal/version.version="+version)
 	oldOperator := build(old, "operator-"+previousRelease, "./cmd/operator")
 	oldCLI := build(old, "bootstrap-mysql-schema", "./cmd/bootstrap-mysql-schema")
+	// The image the previous release's manifests and chart run.
+	m := regexp.MustCompile(`(?m)^\s*image: (\S+)$`).FindSubmatch(readTreeFile(t, old, "deploy/deployment.yaml"))
+	if m == nil {
+		t.Fatal("the previous release's deploy/deployment.yaml names no image")
+	}
+	oldImage := string(m[1])
 	images := map[string]string{
-		previousImage:                            oldOperator,
+		oldImage:                                 oldOperator,
 		stack.ReleasedRepository + ":" + version: newOperator,
 	}
 	for _, route := range upgradeRoutes {
 		t.Run(route.name, func(t *testing.T) {
 			r := startRoute(t, old, images)
-			r.oldCLI = oldCLI
+			r.oldCLI, r.oldImage = oldCLI, oldImage
 			r.version = version
 			r.run(route)
 		})
@@ -123,6 +127,7 @@ type routeRun struct {
 	old, new string
 	path     string // kubectl and helm first
 	oldCLI   string
+	oldImage string
 	version  string
 	kubelet  *kubelet
 	began    time.Time
@@ -339,6 +344,15 @@ func (r *routeRun) unchanged(when string, tenants []*dbv1.AppDatabase, secrets m
 			t.Errorf("%s, MySQL counted %d %s", when, d, name)
 		}
 	}
+}
+
+func readTreeFile(t *testing.T, tree, path string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(tree, path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
 }
 
 // kubelet stands in for the node: it runs the operator Deployment's container, as the binary
