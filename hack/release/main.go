@@ -6,6 +6,11 @@
 // cross-compiled by the Go toolchain, the image is assembled from them with go-containerregistry,
 // and the tools it runs (helm, cyclonedx-gomod, krew) are built from the module proxy once per
 // version into a cache outside the checkout.
+//
+// go-containerregistry rather than ko: ko builds on a base image it pulls from a registry, which
+// a release must then trust and reach; go-containerregistry's mutate package composes an image
+// from layers written here, so the base files are as pinned and reviewable as the code, and the
+// result is written as an OCI layout that crane or skopeo publish.
 package main
 
 import (
