@@ -33,9 +33,10 @@ type Policy struct {
 // DefaultPolicy is 32 characters (about 190 bits), at least two of each class.
 var DefaultPolicy = Policy{Length: 32, MinUpper: 2, MinLower: 2, MinDigits: 2, MinSpecial: 2, Specials: SafeSpecials}
 
-// maxSequentialPairs: cracklib refuses a password as "too simplistic/systematic" from about a
-// quarter of its characters being each one more or less than the one before (abc, 987); a
-// drawn password with that many is drawn again.
+// maxSequentialPairs: cracklib refuses a password as "too simplistic/systematic" when more than
+// a few of its characters are each one more or less than the one before (abc, 987) once it is
+// lower-cased (so aB counts as well as ab): more than 4 in Debian's cracklib 2.9.6, more than
+// 3 + 9 % of the length in later ones. A drawn password with more than 3 is drawn again.
 const maxSequentialPairs = 3
 
 // Validate reports a policy no password can meet, or one with characters outside SafeSpecials.
@@ -142,15 +143,23 @@ func moveToFront(b []byte, ok func(byte) bool) bool {
 func isLetter(c byte) bool       { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
 func isAlphanumeric(c byte) bool { return isLetter(c) || '0' <= c && c <= '9' }
 
-// sequentialPairs counts the neighbours that differ by one (ab, ba, 45).
+// sequentialPairs counts the neighbours that differ by one (ab, ba, 45), letters compared
+// without case, as cracklib compares them.
 func sequentialPairs(b []byte) int {
 	n := 0
 	for i := 1; i < len(b); i++ {
-		if d := int(b[i]) - int(b[i-1]); d == 1 || d == -1 {
+		if d := int(toLower(b[i])) - int(toLower(b[i-1])); d == 1 || d == -1 {
 			n++
 		}
 	}
 	return n
+}
+
+func toLower(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 // Check reports how password falls short of p, in words that never quote it: a password given

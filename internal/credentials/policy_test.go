@@ -101,3 +101,22 @@ func TestPolicyCheck(t *testing.T) {
 		}
 	}
 }
+
+// Neighbours that differ by one count as cracklib counts them, after lower-casing.
+func TestSequentialPairs(t *testing.T) {
+	for _, tc := range []struct {
+		password string
+		want     int
+	}{
+		{"abcde", 4},
+		{"aBcD", 3},
+		{"ZyX", 2},
+		{"98-.", 2},
+		{"Az09", 0},
+		{"aA", 0},
+	} {
+		if got := sequentialPairs([]byte(tc.password)); got != tc.want {
+			t.Errorf("sequentialPairs(%q) = %d, want %d", tc.password, got, tc.want)
+		}
+	}
+}
