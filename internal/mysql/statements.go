@@ -161,7 +161,9 @@ func (d dialect) alterUserPassword(user, password string, form passwordForm) sta
 
 // alterUserRetainingPassword gives an account a new password and keeps the one it had as its
 // second (MySQL 8.0.14 and later). The account's authentication plugin is left as it is:
-// RETAIN CURRENT PASSWORD fails when a statement changes it.
+// RETAIN CURRENT PASSWORD fails when a statement changes it. The password goes in clear, as a
+// parameter: MySQL takes RETAIN CURRENT PASSWORD only after IDENTIFIED BY 'password', and its
+// hash form (IDENTIFIED WITH plugin AS 'hash') has no such option.
 func alterUserRetainingPassword(user, password string) statement {
 	return statement{op: opAlterUser, query: "ALTER USER " + quoteAccount(user, anyHost) + " IDENTIFIED BY ? RETAIN CURRENT PASSWORD",
 		args: []any{password}, secret: true}

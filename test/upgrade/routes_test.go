@@ -23,7 +23,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	dbv1 "github.com/stillwaters/db-concierge/api/v1"
-	"github.com/stillwaters/db-concierge/internal/cluster"
 	"github.com/stillwaters/db-concierge/test/stack"
 )
 
@@ -178,25 +177,7 @@ func (r *routeRun) sh(dir, line string) {
 
 func (r *routeRun) run(route upgradeRoute) {
 	t, ctx, k8s := r.t, context.Background(), r.kube.Client
-	adminPassword := randomHex()
-	if err := r.maria.CreateAdmin(ctx, adminUser, adminPassword); err != nil {
-		t.Fatal(err)
-	}
-	for _, obj := range []client.Object{
-		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: platformNS}},
-		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team-a"}},
-		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team-b"}},
-		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team-c"}},
-		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: platformNS, Name: cluster.LegacySecretName},
-			StringData: map[string]string{
-				cluster.KeyAdminHost: "127.0.0.1", cluster.KeyAdminPort: fmt.Sprint(r.maria.Port),
-				cluster.KeyAdminUser: adminUser, cluster.KeyAdminPassword: adminPassword,
-			}},
-	} {
-		if err := k8s.Create(ctx, obj); err != nil {
-			t.Fatal(err)
-		}
-	}
+	setUpPlatform(t, k8s, r.maria, "team-a", "team-b", "team-c")
 
 	route.install(r)
 	r.kubelet.sync()

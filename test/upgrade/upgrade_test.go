@@ -118,22 +118,10 @@ func TestUpgradeKeepsTenants(t *testing.T) {
 	}
 	phase(fmt.Sprintf("servers up; operators built (new %.1fs, then old %.1fs)", newTook.Seconds(), oldTook.Seconds()))
 
-	adminPassword := randomHex()
-	if err := maria.CreateAdmin(ctx, adminUser, adminPassword); err != nil {
-		t.Fatal(err)
-	}
+	// The seed's admin Secret defines the default cluster; a MySQLCluster on the same server is
+	// the second.
+	adminPassword := setUpPlatform(t, k8s, maria, "shop", "billing", "intruder")
 	for _, obj := range []client.Object{
-		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: platformNS}},
-		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}},
-		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "billing"}},
-		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "intruder"}},
-		// The seed's admin Secret, which defines the default cluster ...
-		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: platformNS, Name: cluster.LegacySecretName},
-			StringData: map[string]string{
-				cluster.KeyAdminHost: "127.0.0.1", cluster.KeyAdminPort: fmt.Sprint(maria.Port),
-				cluster.KeyAdminUser: adminUser, cluster.KeyAdminPassword: adminPassword,
-			}},
-		// ... and a MySQLCluster on the same server.
 		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: platformNS, Name: secondCluster + "-admin"},
 			StringData: map[string]string{"username": adminUser, "password": adminPassword}},
 		&dbv1.MySQLCluster{ObjectMeta: metav1.ObjectMeta{Name: secondCluster}, Spec: dbv1.MySQLClusterSpec{
@@ -551,6 +539,33 @@ func TestUpgradeKeepsTenants(t *testing.T) {
 		}
 	})
 	phase("done")
+}
+
+// setUpPlatform creates the operator's admin account on maria, the platform namespace with the
+// seed's admin Secret for it (the default cluster), and the tenants' namespaces; it returns the
+// admin password.
+func setUpPlatform(t *testing.T, k8s client.Client, maria *stack.MariaDB, namespaces ...string) string {
+	t.Helper()
+	ctx := context.Background()
+	password := randomHex()
+	if err := maria.CreateAdmin(ctx, adminUser, password); err != nil {
+		t.Fatal(err)
+	}
+	objects := []client.Object{&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: platformNS}}}
+	for _, ns := range namespaces {
+		objects = append(objects, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
+	}
+	objects = append(objects, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: platformNS, Name: cluster.LegacySecretName},
+		StringData: map[string]string{
+			cluster.KeyAdminHost: "127.0.0.1", cluster.KeyAdminPort: fmt.Sprint(maria.Port),
+			cluster.KeyAdminUser: adminUser, cluster.KeyAdminPassword: password,
+		}})
+	for _, obj := range objects {
+		if err := k8s.Create(ctx, obj); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return password
 }
 
 // operatorArgs are the flags of both operators: short waits, debug logging (so the password
