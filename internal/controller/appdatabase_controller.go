@@ -208,7 +208,7 @@ func (r *AppDatabaseReconciler) provision(ctx context.Context, db *dbv1.AppDatab
 	defer c.Release()
 	accounts := accountsOf(db, c.Config.DefaultMaxUserConnections)
 	if err := checkConnectionLimits(accounts, c.Config); err != nil {
-		if !isReady(db) || db.Generation != db.Status.ObservedGeneration {
+		if !isReady(db) {
 			return failed(dbv1.ReasonInvalidSpec, err.Error()), conn, nil
 		}
 		// A cap lowered under a Ready tenant: it keeps what it has until its spec changes.
@@ -545,7 +545,7 @@ func (r *AppDatabaseReconciler) checkClusterAllowed(db *dbv1.AppDatabase, cfg cl
 	}
 	message := fmt.Sprintf("namespace %q may not have databases on cluster %q (%s): ask the platform team to allow it, or use another cluster",
 		namespace, cfg.Name, cfg.Allowed.Field)
-	if isReady(db) && db.Generation == db.Status.ObservedGeneration {
+	if isReady(db) {
 		r.Recorder.Eventf(db, nil, corev1.EventTypeWarning, dbv1.ReasonClusterNotAllowed, "Reconcile",
 			"%s; the database keeps working as it is, and changes to this AppDatabase are refused", message)
 		return false, outcome{}, false

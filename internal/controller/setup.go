@@ -211,7 +211,7 @@ func SetupWithManager(ctx context.Context, mgr manager.Manager, opts Options) er
 			})).
 		Watches(&dbv1.MySQLCluster{}, handler.EnqueueRequestsFromMapFunc(r.ofCluster),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		Watches(&dbv1.MySQLCluster{}, handler.EnqueueRequestsFromMapFunc(r.waitingOnCluster),
+		Watches(&dbv1.MySQLCluster{}, handler.EnqueueRequestsFromMapFunc(r.waitingForCluster),
 			builder.WithPredicates(serverAccepted)).
 		WatchesRawSource(source.Kind(platform, &corev1.Secret{}, handler.TypedEnqueueRequestsFromMapFunc(r.usingAdminSecret))).
 		WatchesRawSource(source.Kind(sources, &corev1.Secret{}, handler.TypedEnqueueRequestsFromMapFunc(r.usingPasswordSource))).
@@ -306,12 +306,12 @@ func (r *AppDatabaseReconciler) waitingForNamespace(ctx context.Context, o clien
 	})
 }
 
-// waitingForCluster requeues, when a cluster answers again, its tenants that are not Ready and the
-// Ready ones whose pass the outage cut short.
+// waitingForCluster requeues, when a cluster answers again or its new server is accepted, its
+// tenants that are not Ready and the Ready ones whose pass was cut short meanwhile.
 func (r *AppDatabaseReconciler) waitingForCluster(ctx context.Context, o client.Object) []reconcile.Request {
 	cutShort := r.takeCutShort(o.GetName())
 	return r.requests(ctx, client.MatchingFields{indexClusterRef: o.GetName()}, func(db *dbv1.AppDatabase) bool {
-		return !isReady(db) || cutShort[client.ObjectKeyFromObject(db)]
+		return r.Clusters.Serves(db.Spec.ClusterRef) && (!isReady(db) || cutShort[client.ObjectKeyFromObject(db)])
 	})
 }
 
@@ -355,13 +355,6 @@ var serverAccepted = predicate.Funcs{
 	CreateFunc:  func(event.CreateEvent) bool { return false },
 	DeleteFunc:  func(event.DeleteEvent) bool { return false },
 	GenericFunc: func(event.GenericEvent) bool { return false },
-}
-
-// waitingOnCluster requeues the tenants of a cluster that are not Ready.
-func (r *AppDatabaseReconciler) waitingOnCluster(ctx context.Context, o client.Object) []reconcile.Request {
-	return r.requests(ctx, client.MatchingFields{indexClusterRef: o.GetName()}, func(db *dbv1.AppDatabase) bool {
-		return r.Clusters.Serves(db.Spec.ClusterRef) && !isReady(db)
-	})
 }
 
 // usingInitSQL requeues the tenants of a ConfigMap's namespace whose spec.init names it.

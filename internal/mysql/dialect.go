@@ -86,17 +86,7 @@ func keepsSecondPasswords(flavor, version string) bool {
 	if flavor != FlavorMySQL && flavor != FlavorPercona && flavor != FlavorPXC {
 		return false
 	}
-	var major, minor, patch int
-	if n, _ := fmt.Sscanf(version, "%d.%d.%d", &major, &minor, &patch); n < 2 {
-		return false
-	}
-	switch {
-	case major != 8:
-		return major > 8
-	case minor != 0:
-		return minor > 0
-	}
-	return patch >= 14
+	return versionAtLeast(version, 8, 0, 14)
 }
 
 // SecondPasswords reports whether the server keeps a second password per account; it is asked

@@ -22,7 +22,7 @@ func AdminPrivileges(flavor, version string) (withGrantOption, others []string) 
 	withGrantOption = slices.Clone(adminDatabasePrivileges)
 	if flavor == FlavorMariaDB || flavor == FlavorMariaDBGalera {
 		withGrantOption = append(withGrantOption, mariadbDatabasePrivileges...)
-		if versionAtLeast(version, 11, 3) {
+		if versionAtLeast(version, 11, 3, 0) {
 			withGrantOption = append(withGrantOption, mariadb113DatabasePrivileges...)
 		}
 		return withGrantOption, mariadbAdminPrivileges
@@ -134,11 +134,12 @@ func globalGrant(line string) (privileges []string, grantOption, ok bool) {
 	return privileges, strings.Contains(after, " WITH GRANT OPTION"), true
 }
 
-// versionAtLeast reports whether a version string begins with major.minor or later.
-func versionAtLeast(version string, major, minor int) bool {
-	var maj, mnr int
-	if n, _ := fmt.Sscanf(version, "%d.%d", &maj, &mnr); n < 2 {
+// versionAtLeast reports whether a version string begins with major.minor.patch or later; a
+// version without a patch number counts as patch 0.
+func versionAtLeast(version string, major, minor, patch int) bool {
+	var v [3]int
+	if n, _ := fmt.Sscanf(version, "%d.%d.%d", &v[0], &v[1], &v[2]); n < 2 {
 		return false
 	}
-	return maj > major || maj == major && mnr >= minor
+	return slices.Compare(v[:], []int{major, minor, patch}) >= 0
 }
